@@ -1,0 +1,254 @@
+"""The site file: what is at this customer's site and where the far ends are.
+
+Secrets are never written into the file: a credential is a reference, `{env: NAME}` or `{file: PATH}`
+(a path relative to the site file). readiness reads it only when a probe needs it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from .. import dscp as dscp_names
+from .. import units
+from ..errors import ConfigError, ReadinessError
+from . import checked, yamlsrc
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SecretRef(_Strict):
+    """Where a secret lives: an environment variable or a file. Never the secret itself."""
+
+    env: str | None = Field(None, description="name of an environment variable holding the secret")
+    file: str | None = Field(None, description="file holding the secret (relative to the site file)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_inline(cls, v):
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            raise ValueError("secrets are not written into the site file: use {env: VARIABLE} or {file: PATH}")
+        return v
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "SecretRef":
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of env: or file:")
+        return self
+
+    def describe(self) -> str:
+        return f"environment variable {self.env}" if self.env else f"file {self.file}"
+
+    def resolve(self, base_dir: Path | None = None) -> str:
+        """The secret's value. Raises ReadinessError naming the reference (never the value)."""
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise ReadinessError(f"environment variable {self.env} is not set (the site file refers to it)")
+            return value
+        path = Path(self.file)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ReadinessError(f"cannot read secret file {path}: {e.strerror or e}") from None
+
+
+def _duration(v: str | float | int) -> str | float | int:
+    units.parse_duration_s(v)
+    return v
+
+
+# A duration with its unit: '30 s', '500 ms', '2 min'.
+Duration = Annotated[str | float, AfterValidator(_duration)]
+
+
+def split_host_port(text: str, default_port: int) -> tuple[str, int]:
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.lstrip(":")
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, ""
+    if not host:
+        raise ValueError(f"{text!r} has no host")
+    if port:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{text!r}: port must be 1-65535")
+        return host, int(port)
+    return host, default_port
+
+
+class Phones(_Strict):
+    count: int = Field(ge=0, description="phones planned at this site")
+    poe_class: int = Field(2, ge=0, le=8, description="IEEE 802.3 PoE class of the planned phones")
+
+
+class Markings(_Strict):
+    media: str | int = Field("EF", description="DSCP expected on RTP (RFC 4594: EF)")
+    signalling: list[str | int] = Field(["CS3", "AF31", "CS5"],
+                                        description="DSCPs accepted on SIP (RFC 4594 says CS5; Cisco uses CS3/AF31)")
+    media_pcp: int = Field(5, ge=0, le=7, description="802.1p priority expected on tagged voice frames")
+
+    @field_validator("media")
+    @classmethod
+    def _media(cls, v):
+        dscp_names.parse(v)
+        return v
+
+    @field_validator("signalling")
+    @classmethod
+    def _signalling(cls, v):
+        for item in v:
+            dscp_names.parse(item)
+        return v
+
+    def media_dscp(self) -> int:
+        return dscp_names.parse(self.media)
+
+    def signalling_dscps(self) -> list[int]:
+        return [dscp_names.parse(x) for x in self.signalling]
+
+
+class Responder(_Strict):
+    address: str = Field(description="host:port of `readiness responder` (SIP)")
+    key: SecretRef | None = Field(None, description="shared HMAC key of the responder")
+
+    @field_validator("address")
+    @classmethod
+    def _addr(cls, v):
+        split_host_port(v, 5060)
+        return v
+
+
+class Calls(_Strict):
+    target: str | None = Field(None, description="SIP URI to call; default: the responder")
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    concurrent: int = Field(10, ge=1, le=10000, description="concurrent test calls")
+    cps: float = Field(5, gt=0, le=1000, description="calls started per second while ramping")
+    duration: Duration = Field("30 s", description="how long each call is held")
+    codec: Literal["pcmu", "pcma", "g722", "g729", "opus"] = "pcmu"
+    ptime_ms: int = Field(20, ge=10, le=120)
+    username: str | None = None
+    password: SecretRef | None = None
+    path: str = Field("site-to-far-end", description="label for criteria `select: {path: ...}`")
+
+
+class Iperf(_Strict):
+    server: str = Field(description="host[:port] of an iperf3 server (default port 5201)")
+    duration: Duration = Field("10 s", description="length of each iperf3 test")
+    voice_streams: int = Field(10, ge=1, le=1000, description="voice-sized UDP streams (calls) to emulate")
+    codec: Literal["pcmu", "pcma", "g722", "g729", "opus"] = "pcmu"
+    capacity: bool = Field(True, description="also measure TCP capacity")
+    load_server: str | None = Field(None, description="a second iperf3 server: bulk TCP load to it while voice is measured")
+    load_mbps: float | None = Field(None, gt=0, description="rate of that load; default: as fast as TCP goes")
+
+    @field_validator("server", "load_server")
+    @classmethod
+    def _addr(cls, v):
+        if v is not None:
+            split_host_port(v, 5201)
+        return v
+
+
+class SnmpDevice(_Strict):
+    name: str | None = Field(None, description="label used in reports; default: host")
+    host: str = Field(description="address, optionally host:port (default 161)")
+    role: Literal["switch", "ups"]
+    version: Literal["2c", "3"] = "2c"
+    community: SecretRef | None = Field(None, description="SNMPv2c community (a reference, not the value)")
+    user: str | None = Field(None, description="SNMPv3 user")
+    auth_protocol: Literal["SHA", "SHA224", "SHA256", "SHA384", "SHA512", "MD5"] = "SHA256"
+    auth_key: SecretRef | None = None
+    priv_protocol: Literal["AES128", "AES192", "AES256", "DES"] = "AES128"
+    priv_key: SecretRef | None = None
+    context: str = Field("", description="SNMPv3 context name")
+    phone_ports: list[str | int] = Field(default_factory=list,
+                                         description="ports with phones (ifName like Gi1/0/1, a range Gi1/0/1-24, or ifIndex)")
+    uplink_ports: list[str | int] = Field(default_factory=list, description="ports on the voice path to the WAN")
+
+    @field_validator("host")
+    @classmethod
+    def _addr(cls, v):
+        split_host_port(v, 161)
+        return v
+
+    @model_validator(mode="after")
+    def _credentials(self) -> "SnmpDevice":
+        if self.version == "2c" and self.community is None:
+            raise ValueError("SNMPv2c needs community: {env: NAME} or {file: PATH}")
+        if self.version == "3" and not self.user:
+            raise ValueError("SNMPv3 needs user:")
+        return self
+
+    def label(self) -> str:
+        return self.name or self.host
+
+
+class Snmp(_Strict):
+    timeout: Duration = Field("2 s", description="per request")
+    retries: int = Field(1, ge=0, le=10)
+    devices: list[SnmpDevice] = Field(default_factory=list)
+
+
+class Capture(_Strict):
+    interface: str = Field(description="interface to capture on (the phone port or a mirror port)")
+    duration: Duration | None = Field(None, description="default: as long as the traffic tests run")
+    filter: str | None = Field(None, description="extra BPF capture filter")
+
+
+class SiteSpec(_Strict):
+    """A site file."""
+
+    model_config = ConfigDict(extra="forbid", title="readiness site")
+
+    site: str = Field(description="customer and site name, as it should appear in reports")
+    profile: str | None = Field(None, description="profile to use when --profile is not given")
+    voice_vlan: int | None = Field(None, ge=1, le=4094)
+    phones: Phones | None = None
+    markings: Markings = Field(default_factory=Markings)
+    responder: Responder | None = None
+    calls: Calls | None = None
+    iperf: Iperf | None = None
+    snmp: Snmp | None = None
+    capture: Capture | None = None
+
+    _file: str = PrivateAttr("")
+    _base_dir: Path | None = PrivateAttr(None)
+
+    @property
+    def file(self) -> str:
+        return self._file
+
+    @property
+    def base_dir(self) -> Path | None:
+        return self._base_dir
+
+    def secret(self, ref: SecretRef) -> str:
+        return ref.resolve(self._base_dir)
+
+
+def load(path: str | Path) -> SiteSpec:
+    """Load and validate a site file. Raises ConfigError listing every problem."""
+    path = Path(path)
+    name = yamlsrc.display_path(path)
+    try:
+        src = yamlsrc.load(path, name)
+    except yamlsrc.YamlProblem as e:
+        raise ConfigError(e.problems) from None
+    if not isinstance(src.data, dict):
+        raise ConfigError([f"{name}:1: a site file is a mapping of keys (site, phones, snmp, ...)"])
+    spec, problems = checked.validate(SiteSpec, src)
+    if problems or spec is None:
+        raise ConfigError(problems)
+    spec._file = name
+    spec._base_dir = path.resolve().parent
+    return spec

@@ -1,0 +1,55 @@
+"""`readiness demo`: start the lab, run the cloud-pbx-single-site profile against it, clean up."""
+
+from __future__ import annotations
+
+import contextlib
+import string
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Callable, ContextManager, Iterator
+
+from ..config import profile as profile_mod
+from ..config import site as site_mod
+from ..progress import NullProgress, Progress
+from ..runner import execute
+from .iperf_server import iperf3_server
+
+DEMO_PROFILE = "cloud-pbx-single-site"
+
+# Each lab component: a context manager factory taking the work folder, yielding template values.
+Component = Callable[[Path], ContextManager[dict[str, str]]]
+
+
+@contextlib.contextmanager
+def _iperf(workdir: Path) -> Iterator[dict[str, str]]:
+    with iperf3_server(workdir) as port, iperf3_server(workdir) as load_port:
+        yield {"IPERF_PORT": str(port), "IPERF_LOAD_PORT": str(load_port)}
+
+
+COMPONENTS: list[Component] = [_iperf]
+
+
+@contextlib.contextmanager
+def lab(workdir: Path, progress: Progress | None = None) -> Iterator[Path]:
+    """Start every lab component; yield the demo site file written for them; stop them all."""
+    progress = progress or NullProgress()
+    values: dict[str, str] = {"LAB_DIR": str(workdir)}
+    with contextlib.ExitStack() as stack:
+        for component in COMPONENTS:
+            values.update(stack.enter_context(component(workdir)))
+        template = resources.files("readiness.lab").joinpath("data/demo-site.yaml").read_text()
+        site_file = workdir / "demo-site.yaml"
+        site_file.write_text(string.Template(template).substitute(values))
+        progress.say(f"lab running: {', '.join(f'{k}={v}' for k, v in sorted(values.items()) if k != 'LAB_DIR')}")
+        yield site_file
+    progress.say("lab stopped")
+
+
+def run_demo(out_parent: Path, progress: Progress | None = None) -> Path:
+    """The whole demo; returns the run folder (results not yet finalised)."""
+    progress = progress or NullProgress()
+    profile = profile_mod.load(DEMO_PROFILE)
+    with tempfile.TemporaryDirectory(prefix="readiness-lab-") as tmp, lab(Path(tmp), progress) as site_file:
+        site = site_mod.load(site_file)
+        return execute(profile, site, out_parent, progress)

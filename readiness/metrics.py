@@ -1,0 +1,102 @@
+"""The catalogue of metrics readiness measures: name, canonical unit, which probe measures it.
+
+Profiles may only name metrics listed here, so a typo in a profile is caught when it is validated,
+not discovered as "not measured" on site. A probe that adds a metric adds it here.
+
+`window` says how samples combine inside a time window ("loss below 1 % in any 15 s"):
+  weighted_mean  sum(value * weight) / sum(weight) - ratios, weight = packets expected
+  mean / max / min / sum
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    name: str
+    unit: str
+    probe: str
+    description: str
+    window: str = "mean"
+
+
+def _m(name: str, unit: str, probe: str, description: str, window: str = "mean") -> MetricDef:
+    return MetricDef(name, unit, probe, description, window)
+
+
+_ALL = [
+    # --- synthetic calls (probe "calls") -------------------------------------------------------------
+    _m("call.answered_pct", "%", "calls", "share of attempted test calls that were answered (2xx)"),
+    _m("call.failed", "count", "calls", "test calls that failed, any cause", "sum"),
+    _m("call.setup_ms", "ms", "calls", "INVITE to 200 OK"),
+    _m("call.post_dial_delay_ms", "ms", "calls", "INVITE to first 180/183"),
+    _m("call.mos", "MOS", "calls", "ITU-T G.107 E-model MOS (Annex B) per call and direction"),
+    _m("call.r_factor", "R", "calls", "ITU-T G.107 E-model rating factor R per call and direction"),
+    _m("call.mouth_to_ear_ms", "ms", "calls",
+       "one-way delay + jitter buffer + packetisation + codec lookahead (standards.md 1.10)"),
+    _m("call.capacity_calls", "calls", "calls", "largest concurrency that still met every criterion"),
+    _m("rtp.loss_pct", "%", "calls", "RTP packets lost per direction", "weighted_mean"),
+    _m("rtp.burst_ratio", "count", "calls", "loss burst ratio (BurstR, Gilbert model)", "max"),
+    _m("rtp.burst_density_pct", "%", "calls", "RFC 3611 burst density (Gmin 16)", "max"),
+    _m("rtp.jitter_ms", "ms", "calls", "RFC 3550 interarrival jitter per direction"),
+    _m("rtp.rtt_ms", "ms", "calls", "media round-trip time (responder reflection)"),
+    _m("rtp.one_way_delay_ms", "ms", "calls", "network one-way delay per direction (or RTT/2, flagged)"),
+    _m("rtp.reorder_pct", "%", "calls", "packets received out of order", "weighted_mean"),
+    _m("rtp.duplicate_pct", "%", "calls", "duplicate packets received", "weighted_mean"),
+    _m("rtp.dscp_received", "dscp", "calls", "DSCP the far end saw on media (per direction)"),
+    _m("rtp.dscp_remarked_pct", "%", "calls",
+       "media packets that arrived with another DSCP than the site expects", "weighted_mean"),
+    _m("rtp.schedule_error_ms", "ms", "calls", "sender's own schedule error (p99)", "max"),
+    _m("sip.dscp_received", "dscp", "calls", "DSCP seen on SIP signalling"),
+    # --- iperf3 (probe "iperf") ----------------------------------------------------------------------
+    _m("iperf.jitter_ms", "ms", "iperf", "iperf3 UDP jitter, voice-sized packets (RFC 1889 smoothing)"),
+    _m("iperf.loss_pct", "%", "iperf", "iperf3 UDP loss, voice-sized packets", "weighted_mean"),
+    _m("iperf.throughput_mbps", "Mbps", "iperf", "iperf3 TCP capacity"),
+    _m("iperf.loaded_jitter_ms", "ms", "iperf", "voice-sized UDP jitter while the link is loaded"),
+    _m("iperf.loaded_loss_pct", "%", "iperf", "voice-sized UDP loss while the link is loaded", "weighted_mean"),
+    # --- SNMP audit (probe "snmp") -------------------------------------------------------------------
+    _m("device.reachable", "bool", "snmp", "the device answered SNMP"),
+    _m("poe.headroom_w", "W", "snmp", "PSE budget minus consumption minus the planned phones' class power"),
+    _m("poe.usage_pct", "%", "snmp", "PSE consumption against its budget", "max"),
+    _m("vlan.voice_vlan_present", "bool", "snmp", "the site's voice VLAN exists on the switch"),
+    _m("vlan.voice_ports_missing", "ports", "snmp", "phone ports where the voice VLAN is not tagged", "max"),
+    _m("lldp.voice_policy", "bool", "snmp", "LLDP-MED network policy for voice advertised as planned"),
+    _m("if.half_duplex_ports", "ports", "snmp", "up ports on the voice path running half duplex", "max"),
+    _m("if.error_ports", "ports", "snmp", "ports with input errors or output discards", "max"),
+    _m("if.errors_during_test", "errors", "snmp", "interface error/discard counters that grew during the run", "sum"),
+    _m("ups.runtime_min", "min", "snmp", "UPS estimated runtime at the current load", "min"),
+    _m("ups.charge_pct", "%", "snmp", "UPS battery charge", "min"),
+    _m("ups.on_battery", "bool", "snmp", "the UPS is running on battery"),
+    _m("ups.output_source", "text", "snmp", "UPS output source: normal, bypass, battery, other"),
+    _m("ups.load_pct", "%", "snmp", "UPS output load", "max"),
+    # --- captures (probe "capture") ------------------------------------------------------------------
+    _m("capture.media_dscp_ok_pct", "%", "capture", "captured RTP packets carrying the expected DSCP", "weighted_mean"),
+    _m("capture.signalling_dscp_ok_pct", "%", "capture", "captured SIP packets carrying an accepted DSCP", "weighted_mean"),
+    _m("capture.voice_pcp_ok_pct", "%", "capture", "tagged voice frames with the expected 802.1p priority", "weighted_mean"),
+    _m("capture.rtp_loss_pct", "%", "capture", "RTP loss seen in the capture", "weighted_mean"),
+    _m("capture.rtp_jitter_ms", "ms", "capture", "RFC 3550 jitter seen in the capture"),
+    _m("capture.rtp_mos", "MOS", "capture", "E-model MOS of each captured voice stream"),
+    _m("lldp.voice_vlan", "vlan", "capture", "voice VLAN the switch advertises (LLDP-MED network policy)"),
+    _m("lldp.voice_dscp", "dscp", "capture", "DSCP the switch advertises for voice (LLDP-MED)"),
+    _m("lldp.voice_priority", "count", "capture", "802.1p priority the switch advertises for voice (LLDP-MED)"),
+    _m("lldp.location_present", "bool", "capture", "LLDP-MED location (civic or ELIN) advertised"),
+    _m("cdp.voice_vlan", "vlan", "capture", "voice VLAN the switch advertises over CDP"),
+    # --- failover drills (probe "failover") ----------------------------------------------------------
+    _m("failover.media_gap_ms", "ms", "failover", "longest media gap during the failover", "max"),
+    _m("failover.recovery_s", "s", "failover", "time until media flows again after the failure"),
+    _m("failover.calls_dropped", "calls", "failover", "calls that did not survive the failover", "sum"),
+]
+
+METRICS: dict[str, MetricDef] = {m.name: m for m in _ALL}
+
+
+def get(name: str) -> MetricDef:
+    return METRICS[name]
+
+
+def close_matches(name: str) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(name, METRICS, n=3, cutoff=0.6)

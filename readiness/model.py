@@ -1,0 +1,205 @@
+"""The records every stage shares. Plain dataclasses, serialisable to JSON and back.
+
+Probes produce Measurement, Series and NotMeasured records; acceptance turns them and Criterion
+records into Verdicts; reports read them back from a stored run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Iterator
+
+Value = float | int | bool | str | None
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One measured value of one metric for one subject (a call direction, a device, a port)."""
+
+    metric: str                       # dotted name from readiness.metrics, e.g. "rtp.loss_pct"
+    value: Value                      # in the metric's canonical unit; None = could not be read
+    unit: str
+    subject: str = ""                 # human label: "call 12 up", "switch 10.0.0.2 Gi1/0/3"
+    probe: str = ""
+    start: float | None = None        # wall-clock seconds (epoch) the value covers
+    end: float | None = None
+    tags: dict[str, str] = field(default_factory=dict)   # direction, path, device, call ... for criteria `select`
+    evidence: list[str] = field(default_factory=list)     # artefact paths relative to the run folder
+    reason: str = ""                  # why value is None, when it is
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Measurement":
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One point of a time series: the value over [t, t + step)."""
+
+    t: float
+    value: float | None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Series:
+    """A regular time series of one metric for one subject (per-second loss of call 12 upstream, ...).
+
+    `weights` carry the denominator of ratio metrics (packets expected in that step) so a window's
+    loss is lost/expected over the window, not an average of percentages.
+    """
+
+    metric: str
+    unit: str
+    subject: str
+    probe: str
+    start: float                      # epoch seconds of the first sample
+    step: float                       # seconds per sample
+    values: list[float | None]
+    weights: list[float] | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def samples(self) -> Iterator[Sample]:
+        for i, v in enumerate(self.values):
+            w = self.weights[i] if self.weights is not None else 1.0
+            yield Sample(self.start + i * self.step, v, w)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Series":
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class NotMeasured:
+    """A metric that a probe could not measure, and why (device unreachable, tool missing, not configured)."""
+
+    metric: str
+    reason: str
+    subject: str = ""
+    probe: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "NotMeasured":
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One acceptance criterion of a resolved profile, threshold already in the metric's unit."""
+
+    id: str
+    metric: str
+    op: str                           # <, <=, >, >=, ==, !=, in, not_in
+    threshold: Any                    # number in `unit`, or a label / list of labels for enum metrics
+    unit: str
+    severity: str = "must"            # must | should
+    window_s: float | None = None     # evaluate over every sliding window of this length
+    aggregate: str = "each"           # each | min | max | mean | median | p05 | p95 | sum | count
+    select: dict[str, str] = field(default_factory=dict)  # only measurements whose tags match
+    source: str = ""
+    description: str = ""
+    threshold_text: str = ""          # as written in the profile, for reports
+    origin: str = ""                  # "profiles/x.yaml:12"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Criterion":
+        return cls(**_known(cls, data))
+
+
+OUTCOMES = ("pass", "fail", "warn", "not_measured", "error")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judgement of one criterion, with the value that decided it and where it came from."""
+
+    criterion: str                    # criterion id
+    metric: str
+    outcome: str                      # one of OUTCOMES
+    measured: Value = None            # the deciding value (worst subject / worst window)
+    unit: str = ""
+    threshold: Any = None
+    op: str = ""
+    severity: str = "must"
+    window_s: float | None = None
+    subject: str = ""                 # which subject decided it
+    window: tuple[float, float] | None = None   # (start, end) of the worst window
+    explanation: str = ""
+    evidence: list[str] = field(default_factory=list)
+    subjects: int = 0                 # how many subjects were judged
+    failing: int = 0                  # how many of them missed the threshold
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["window"] = list(self.window) if self.window else None
+        return d
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Verdict":
+        d = _known(cls, data)
+        if d.get("window") is not None:
+            d["window"] = tuple(d["window"])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """A raw file behind a result (iperf3 JSON, pcap, SNMP values), path relative to the run folder."""
+
+    path: str
+    kind: str
+    probe: str = ""
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Artefact":
+        return cls(**_known(cls, data))
+
+
+@dataclass
+class RunInfo:
+    """What a run was: which profile, which site, when. Written first in events.jsonl."""
+
+    run_id: str
+    profile: str
+    site: str
+    started: str                      # ISO 8601, UTC
+    criteria: list[Criterion]
+    profile_file: str = ""
+    site_file: str = ""
+    tool_version: str = ""
+    host: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["criteria"] = [c.to_json() for c in self.criteria]
+        return d
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "RunInfo":
+        d = _known(cls, data)
+        d["criteria"] = [Criterion.from_json(c) for c in d.get("criteria", [])]
+        return cls(**d)
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """Keep only the fields the record knows, so newer run folders still load."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}

@@ -1,0 +1,197 @@
+"""The run folder: events.jsonl appended and flushed as results arrive, artefacts beside it, results.json.
+
+Every line of events.jsonl is one JSON object `{"seq", "t", "type", ...}`. Because each line is
+flushed when written, a run stopped by Ctrl-C, a crash or `kill -9` keeps everything recorded before;
+`read()` skips a torn last line, and `readiness report` rebuilds the results from the log alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .model import Artefact, Measurement, NotMeasured, RunInfo, Series
+
+EVENTS = "events.jsonl"
+RESULTS = "results.json"
+ARTEFACTS = "artefacts"
+
+
+def utc_iso(epoch: float | None = None) -> str:
+    return datetime.fromtimestamp(time.time() if epoch is None else epoch, timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_dir(parent: Path, profile: str, site: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", site).strip("-").lower()[:40] or "site"
+    base = parent / f"{stamp}-{profile}-{slug}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = Path(f"{base}-{n}")
+    path.mkdir(parents=True)
+    return path
+
+
+class RunWriter:
+    """Appends events to a run folder. Safe to call from several threads."""
+
+    def __init__(self, run_dir: Path):
+        self.dir = Path(run_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._fh = open(self.dir / EVENTS, "a", encoding="utf-8")
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+                self._fh.close()
+
+    def event(self, type_: str, **data: Any) -> int:
+        with self._lock:
+            self._seq += 1
+            line = json.dumps({"seq": self._seq, "t": round(time.time(), 6), "type": type_, **data},
+                              separators=(",", ":"), default=_jsonable)
+            self._fh.write(line + "\n")
+            self._fh.flush()
+            return self._seq
+
+    # --- typed helpers (the Recorder interface probes use) ---
+    def started(self, info: RunInfo) -> None:
+        self.event("run_started", info=info.to_json())
+
+    def measurement(self, m: Measurement) -> None:
+        self.event("measurement", record=m.to_json())
+
+    def series(self, s: Series) -> None:
+        self.event("series", record=s.to_json())
+
+    def not_measured(self, n: NotMeasured) -> None:
+        self.event("not_measured", record=n.to_json())
+
+    def artefact(self, a: Artefact) -> None:
+        self.event("artefact", record=a.to_json())
+
+    def note(self, probe: str, level: str, message: str) -> None:
+        self.event("note", probe=probe, level=level, message=message)
+
+    def probe_started(self, probe: str) -> None:
+        self.event("probe_started", probe=probe)
+
+    def probe_finished(self, probe: str, status: str, message: str = "") -> None:
+        self.event("probe_finished", probe=probe, status=status, message=message)
+
+    def finished(self, interrupted: bool, reason: str = "") -> None:
+        self.event("run_finished", interrupted=interrupted, reason=reason)
+
+    def artefact_dir(self, probe: str) -> Path:
+        d = self.dir / ARTEFACTS / probe
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def relative(self, path: Path) -> str:
+        return os.path.relpath(path, self.dir)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_json"):
+        return obj.to_json()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+@dataclass
+class RunLog:
+    """Everything a run recorded, read back from events.jsonl."""
+
+    dir: Path
+    info: RunInfo | None = None
+    measurements: list[Measurement] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+    not_measured: list[NotMeasured] = field(default_factory=list)
+    artefacts: list[Artefact] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    probes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    finished: dict[str, Any] | None = None
+    first_t: float | None = None
+    last_t: float | None = None
+    torn_lines: int = 0
+
+    @property
+    def interrupted(self) -> bool:
+        return self.finished is None or bool(self.finished.get("interrupted"))
+
+
+class RunFolderError(Exception):
+    pass
+
+
+def read(run_dir: Path) -> RunLog:
+    path = Path(run_dir) / EVENTS
+    if not path.is_file():
+        raise RunFolderError(f"{run_dir}: not a run folder (no {EVENTS})")
+    log = RunLog(Path(run_dir))
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                ev = json.loads(line)
+                _apply(log, ev)
+            except (ValueError, TypeError, KeyError):
+                log.torn_lines += 1  # a line cut by a kill, or damaged: keep the rest
+    if log.info is None:
+        raise RunFolderError(f"{run_dir}: {EVENTS} has no run_started event")
+    return log
+
+
+def _apply(log: RunLog, ev: dict[str, Any]) -> None:
+    kind, t = ev["type"], ev.get("t")
+    if isinstance(t, (int, float)):
+        log.first_t = t if log.first_t is None else min(log.first_t, t)
+        log.last_t = t if log.last_t is None else max(log.last_t, t)
+    if kind == "run_started":
+        log.info = RunInfo.from_json(ev["info"])
+    elif kind == "measurement":
+        log.measurements.append(Measurement.from_json(ev["record"]))
+    elif kind == "series":
+        log.series.append(Series.from_json(ev["record"]))
+    elif kind == "not_measured":
+        log.not_measured.append(NotMeasured.from_json(ev["record"]))
+    elif kind == "artefact":
+        log.artefacts.append(Artefact.from_json(ev["record"]))
+    elif kind == "note":
+        log.notes.append({"probe": ev.get("probe", ""), "level": ev.get("level", "info"),
+                          "message": ev.get("message", ""), "t": t})
+    elif kind == "probe_started":
+        log.probes[ev["probe"]] = {"status": "running", "started": t}
+    elif kind == "probe_finished":
+        log.probes.setdefault(ev["probe"], {}).update(status=ev.get("status", ""), message=ev.get("message", ""),
+                                                     finished=t)
+    elif kind == "run_finished":
+        log.finished = {"interrupted": bool(ev.get("interrupted")), "reason": ev.get("reason", ""), "t": t}
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write atomically: a reader never sees half a results.json."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, default=_jsonable)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

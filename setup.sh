@@ -10,7 +10,7 @@ echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   tshark iperf3 libiperf0 snmp snmpd baresip-core kamailio sipsak sngrep \
-  iproute2 iptables nftables poppler-utils irtt procps ca-certificates \
+  iproute2 iptables nftables iputils-ping poppler-utils irtt procps ca-certificates \
   >/dev/null
 
 python3 -m pip install -q --upgrade pip >/dev/null 2>&1 || true

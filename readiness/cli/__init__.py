@@ -30,11 +30,22 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def _register() -> None:
-    from . import profiles, runs, site
+# "module:command" under readiness.cli; a command group adds its line here.
+COMMANDS = [
+    "runs:demo",
+    "runs:run",
+    "runs:report",
+    "profiles:profiles",
+    "site:site",
+]
 
-    for command in (runs.demo, runs.run, runs.report, profiles.profiles, site.site):
-        cli.add_command(command)
+
+def _register() -> None:
+    import importlib
+
+    for entry in COMMANDS:
+        module, _, name = entry.partition(":")
+        cli.add_command(getattr(importlib.import_module(f"{__name__}.{module}"), name))
 
 
 _register()

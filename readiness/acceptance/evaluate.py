@@ -60,8 +60,8 @@ def evaluate(criteria: Iterable[Criterion], measurements: list[Measurement], ser
 
 def run_verdict(verdicts: list[Verdict], interrupted: bool = False) -> str:
     """pass, fail or incomplete, as defined in the module docstring."""
-    if interrupted:
-        return "incomplete"
+    if interrupted or not verdicts:
+        return "incomplete"  # nothing judged cannot be signed off as a pass
     if any(v.outcome == "fail" for v in verdicts):
         return "fail"
     if any(v.outcome in ("not_measured", "error") for v in verdicts):

@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from ..units import format_value
 
 
-@click.group()
+@click.group(short_help="List, show and validate profiles.")
 def profiles() -> None:
     """List, show and validate acceptance profiles."""
 

@@ -31,7 +31,7 @@ def _finish(run_dir: Path, as_json: bool, quiet: bool) -> int:
     return results_mod.exit_status(results["verdict"])
 
 
-@click.command()
+@click.command(short_help="Run an acceptance test at a site.")
 @click.option("--site", "site_file", required=True, type=click.Path(dir_okay=False),
               help="Site file (YAML): what is at this site and where the far ends are.")
 @click.option("--profile", "profile_name", help="Profile name or file; default: the site file's `profile:`.")
@@ -65,7 +65,7 @@ def run(ctx: click.Context, site_file: str, profile_name: str | None, out: str, 
     return _finish(run_dir, as_json, quiet)
 
 
-@click.command()
+@click.command(short_help="Rebuild a stored run's results and summary.")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of a table.")
 @click.option("--quiet", "-q", is_flag=True, help="No table.")
@@ -77,7 +77,7 @@ def report(run_dir: str, as_json: bool, quiet: bool) -> int:
     return _finish(Path(run_dir), as_json, quiet)
 
 
-@click.command()
+@click.command(short_help="Full acceptance run against a local lab.")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=str(DEFAULT_OUT), show_default=True,
               help="Folder to create the run folder in.")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of a table.")

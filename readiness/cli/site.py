@@ -11,7 +11,7 @@ from ..config import site as site_mod
 from ..errors import ConfigError
 
 
-@click.group()
+@click.group(short_help="Validate site files.")
 def site() -> None:
     """Validate site files (what is at the customer's site)."""
 

@@ -7,6 +7,7 @@ test the client receives and its own intervals hold jitter and loss.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,7 +103,14 @@ def parse(doc: dict[str, Any]) -> UdpResult | TcpResult:
 
 
 def _receiver_intervals(doc: dict[str, Any], reverse: bool) -> list[Interval]:
-    source = doc.get("intervals", []) if reverse else (doc.get("server_output_json") or {}).get("intervals", [])
+    if reverse:
+        source = doc.get("intervals", [])
+    elif doc.get("server_output_json"):
+        source = doc["server_output_json"].get("intervals", [])
+    else:
+        # A server started without --json sends its report as text (--get-server-output).
+        streams = int(doc["start"]["test_start"].get("num_streams", 1))
+        return _text_intervals(doc.get("server_output_text", ""), streams)
     out = []
     for iv in source or []:
         s = iv.get("sum", {})
@@ -110,4 +118,22 @@ def _receiver_intervals(doc: dict[str, Any], reverse: bool) -> list[Interval]:
             continue  # sender-side interval: no receiver figures
         out.append(Interval(float(s.get("start", 0.0)), float(s.get("seconds", 0.0)), float(s["jitter_ms"]),
                             int(s.get("lost_packets", 0)), int(s.get("packets", 0))))
+    return out
+
+
+# "[SUM]   1.00-2.00   sec  25.2 KBytes   206 Kbits/sec  0.012 ms  0/150 (0%)" - iperf3's UDP receiver line.
+_TEXT_LINE = re.compile(r"^\[\s*(?P<id>SUM|\d+)\]\s+(?P<start>[\d.]+)-(?P<end>[\d.]+)\s+sec\s+.*?"
+                        r"(?P<jitter>[\d.]+)\s+ms\s+(?P<lost>-?\d+)/(?P<total>\d+)\s+\(.*?\)\s*(?P<tail>\w*)\s*$")
+
+
+def _text_intervals(text: str, streams: int) -> list[Interval]:
+    out = []
+    for line in text.splitlines():
+        m = _TEXT_LINE.match(line.strip())
+        if not m or m["tail"] in ("receiver", "sender"):
+            continue  # not an interval line, or the final summary
+        if (streams > 1) != (m["id"] == "SUM"):
+            continue  # per-stream lines when there is a sum, or vice versa
+        start, end = float(m["start"]), float(m["end"])
+        out.append(Interval(start, end - start, float(m["jitter"]), int(m["lost"]), int(m["total"])))
     return out

@@ -1,0 +1,62 @@
+"""`readiness demo`: a full run against the lab it starts, which it stops again, also on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from readiness.lab.ports import listening
+
+from ..conftest import REPO
+
+
+def lab_ports(stderr: str) -> list[int]:
+    m = re.search(r"lab running: (.*)", stderr)
+    assert m, stderr
+    return [int(v) for v in re.findall(r"=(\d+)", m.group(1))]
+
+
+def test_demo_interrupted_stops_the_lab_and_leaves_an_incomplete_run(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "readiness", "demo", "--out", str(tmp_path)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(tmp_path.glob("*/events.jsonl")):
+            time.sleep(0.2)
+        events = next(tmp_path.glob("*/events.jsonl"))
+        while time.monotonic() < deadline and "probe_started" not in events.read_text():
+            time.sleep(0.2)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, stderr
+    results = json.loads((events.parent / "results.json").read_text())
+    assert results["verdict"] == "incomplete" and not results["complete"]
+    assert "Ctrl-C" in results["interrupted_reason"]
+    for port in lab_ports(stderr):
+        assert not listening(port), f"lab port {port} still listening after the demo stopped"
+    assert "lab stopped" in stderr
+
+
+def test_demo_full_run(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "readiness", "demo", "--out", str(tmp_path)], cwd=REPO,
+                       capture_output=True, text=True, timeout=600)
+    run_dir = next(Path(tmp_path).iterdir())
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["profile"] == "cloud-pbx-single-site" and results["complete"]
+    assert "Verdict:" in r.stdout and str(run_dir.name) in r.stdout
+    for port in lab_ports(r.stderr):
+        assert not listening(port)
+    # Every criterion the demo can measure with the probes this version has must pass.
+    measured = [c for c in results["criteria"] if c["verdict"] != "not_measured"]
+    assert measured and all(c["verdict"] == "pass" for c in measured), \
+        [(c["id"], c["verdict"], c["explanation"]) for c in measured if c["verdict"] != "pass"]
+    assert r.returncode == {"pass": 0, "fail": 1, "incomplete": 2}[results["verdict"]]

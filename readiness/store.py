@@ -110,6 +110,8 @@ def _jsonable(obj: Any) -> Any:
         return str(obj)
     if hasattr(obj, "to_json"):
         return obj.to_json()
+    if hasattr(obj, "item") and callable(obj.item):
+        return obj.item()  # numpy scalars from the analysis layer
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 

@@ -1,0 +1,1 @@
+"""Synthetic call load: SIP signalling (sip/), RTP media, the far-end responder and the load orchestrator."""

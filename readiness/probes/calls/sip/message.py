@@ -1,0 +1,342 @@
+"""SIP requests and responses: parse from bytes, build, serialise (RFC 3261 7, 18.3, 20).
+
+Parsing is for a load generator and a public-facing responder: cheap, bounded and total. Every
+malformed input raises SipParseError (never another exception, never a hang); the transport counts
+and drops it. Accepted: compact header names (7.3.3), folded lines (7.3.1), comma-separated values
+of list headers, bare LF line ends (25.1 tolerance), Content-Length framing on streams.
+
+Written here rather than taken from aiosipua 0.7 (the closest asyncio package): its parser logs and
+trims instead of rejecting, has no stream framer for TCP/TLS and no size bounds we can state, and
+this module is the part every message of every call passes through.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from .uri import NameAddr, Via, split_values
+
+MAX_MESSAGE_BYTES = 65535          # largest UDP payload; streams use the same bound per message
+MAX_HEADER_BYTES = 16384
+MAX_HEADERS = 128
+
+# RFC 3261 7.3.3 and the IANA SIP parameter registry: compact form -> full name
+COMPACT = {
+    "i": "Call-ID", "m": "Contact", "e": "Content-Encoding", "l": "Content-Length", "c": "Content-Type",
+    "f": "From", "s": "Subject", "k": "Supported", "t": "To", "v": "Via", "o": "Event",
+    "u": "Allow-Events", "r": "Refer-To", "b": "Referred-By", "x": "Session-Expires",
+    "a": "Accept-Contact", "j": "Reject-Contact", "d": "Request-Disposition", "y": "Identity",
+}
+_CANONICAL = {name.lower(): name for name in COMPACT.values()}
+_CANONICAL.update({n.lower(): n for n in (
+    "CSeq", "WWW-Authenticate", "Proxy-Authenticate", "Authorization", "Proxy-Authorization",
+    "Max-Forwards", "Record-Route", "Route", "User-Agent", "Server", "Allow", "Expires", "Retry-After",
+    "Require", "Proxy-Require", "Unsupported", "Accept", "Min-Expires", "Reason", "Authentication-Info",
+    "Warning", "Timestamp")})
+# Headers whose values may be joined with commas on one line (RFC 3261 7.3.1). Not the auth ones:
+# their values contain commas of their own.
+LIST_HEADERS = frozenset({"via", "contact", "route", "record-route", "allow", "supported", "require",
+                          "proxy-require", "unsupported", "accept", "allow-events", "accept-encoding",
+                          "accept-language", "content-encoding", "in-reply-to", "warning"})
+_TOKEN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
+
+
+class SipParseError(ValueError):
+    """The bytes are not a SIP message we accept. The text says why, never echoes a secret."""
+
+
+def canonical(name: str) -> str:
+    low = name.lower()
+    if low in COMPACT:
+        return COMPACT[low]
+    return _CANONICAL.get(low, name)
+
+
+class Headers:
+    """Ordered header fields. Names are kept canonical; look-ups ignore case and compact forms."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: list[tuple[str, str]] | None = None):
+        self._items: list[tuple[str, str]] = [(canonical(n), v) for n, v in items or []]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        low = canonical(name).lower()
+        for n, v in self._items:
+            if n.lower() == low:
+                return v
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of `name`, list headers split at their commas."""
+        low = canonical(name).lower()
+        out: list[str] = []
+        for n, v in self._items:
+            if n.lower() == low:
+                out.extend(split_values(v) if low in LIST_HEADERS else [v])
+        return out
+
+    def add(self, name: str, value: str) -> None:
+        self._items.append((canonical(name), value))
+
+    def prepend(self, name: str, value: str) -> None:
+        self._items.insert(0, (canonical(name), value))
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every `name` with one value, in place of the first."""
+        low = canonical(name).lower()
+        for i, (n, _) in enumerate(self._items):
+            if n.lower() == low:
+                self._items[i] = (canonical(name), value)
+                self._items = [it for j, it in enumerate(self._items) if j <= i or it[0].lower() != low]
+                return
+        self.add(name, value)
+
+    def remove(self, name: str) -> None:
+        low = canonical(name).lower()
+        self._items = [it for it in self._items if it[0].lower() != low]
+
+    def copy(self) -> "Headers":
+        h = Headers()
+        h._items = list(self._items)
+        return h
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._items)
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Message:
+    """What requests and responses share: headers, body and the accessors every layer needs."""
+
+    __slots__ = ("headers", "body")
+
+    def __init__(self, headers: Headers, body: bytes = b""):
+        self.headers = headers
+        self.body = body
+
+    @property
+    def call_id(self) -> str:
+        return self.headers.get("Call-ID") or ""
+
+    @property
+    def cseq(self) -> tuple[int, str]:
+        return parse_cseq(self.headers.get("CSeq") or "")
+
+    @property
+    def vias(self) -> list[Via]:
+        return [Via.parse(v) for v in self.headers.get_all("Via")]
+
+    @property
+    def top_via(self) -> Via:
+        return Via.parse(self.headers.get_all("Via")[0])
+
+    @property
+    def from_(self) -> NameAddr:
+        return NameAddr.parse(self.headers.get("From") or "")
+
+    @property
+    def to(self) -> NameAddr:
+        return NameAddr.parse(self.headers.get("To") or "")
+
+    @property
+    def content_type(self) -> str:
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+    def _encode(self, start: str) -> bytes:
+        lines = [start]
+        for name, value in self.headers:
+            if name != "Content-Length":
+                lines.append(f"{name}: {value}")
+        lines.append(f"Content-Length: {len(self.body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + self.body
+
+
+class Request(Message):
+    __slots__ = ("method", "uri")
+
+    def __init__(self, method: str, uri: str, headers: Headers, body: bytes = b""):
+        super().__init__(headers, body)
+        self.method = method
+        self.uri = uri
+
+    def encode(self) -> bytes:
+        return self._encode(f"{self.method} {self.uri} SIP/2.0")
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.uri} call-id={self.call_id}>"
+
+
+class Response(Message):
+    __slots__ = ("status", "reason")
+
+    def __init__(self, status: int, reason: str, headers: Headers, body: bytes = b""):
+        super().__init__(headers, body)
+        self.status = status
+        self.reason = reason
+
+    def encode(self) -> bytes:
+        return self._encode(f"SIP/2.0 {self.status} {self.reason}")
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.reason} call-id={self.call_id}>"
+
+
+def parse_cseq(text: str) -> tuple[int, str]:
+    number, _, method = text.strip().partition(" ")
+    method = method.strip()
+    if not number.isdigit() or len(number) > 10 or not method or not _is_token(method):
+        raise SipParseError(f"bad CSeq {text[:40]!r}")
+    return int(number), method
+
+
+def _is_token(text: str) -> bool:
+    return bool(text) and all(c in _TOKEN for c in text)
+
+
+def _head_end(data: bytes | bytearray) -> tuple[int, int] | None:
+    """(end of the header block, start of the body), or None when the blank line has not arrived."""
+    crlf = data.find(b"\r\n\r\n")
+    lf = data.find(b"\n\n")
+    if crlf < 0 and lf < 0:
+        return None
+    if crlf >= 0 and (lf < 0 or crlf + 2 <= lf):
+        return crlf, crlf + 4
+    return lf, lf + 2
+
+
+def parse(data: bytes, stream: bool = False) -> Request | Response:
+    """One whole message (one UDP datagram, or one frame from StreamFramer). Raises SipParseError."""
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise SipParseError(f"message of {len(data)} bytes is larger than {MAX_MESSAGE_BYTES}")
+    split = _head_end(data)
+    if split is None:
+        head, body = data, b""           # no blank line: tolerated on UDP when there is no body
+        if stream:
+            raise SipParseError("no blank line after the headers")
+    else:
+        head, body = data[:split[0]], data[split[1]:]
+    if len(head) > MAX_HEADER_BYTES:
+        raise SipParseError(f"header block larger than {MAX_HEADER_BYTES} bytes")
+    text = head.decode("utf-8", errors="replace")
+    lines = text.replace("\r\n", "\n").split("\n")
+    start = lines[0].strip()
+    headers = _parse_headers(lines[1:])
+    length_text = headers.get("Content-Length")
+    if length_text is not None:
+        length_text = length_text.strip()
+        if not length_text.isdigit() or len(length_text) > 6:
+            raise SipParseError(f"bad Content-Length {length_text[:20]!r}")
+        length = int(length_text)
+        if length > len(body):
+            raise SipParseError(f"Content-Length {length} but only {len(body)} body bytes")
+        body = body[:length]          # extra datagram bytes are discarded (RFC 3261 18.3)
+    elif stream:
+        raise SipParseError("Content-Length is required on a stream transport (RFC 3261 18.3)")
+    msg = _start_line(start, headers, body)
+    _check_mandatory(msg)
+    return msg
+
+
+def _parse_headers(lines: list[str]) -> Headers:
+    items: list[tuple[str, str]] = []
+    for line in lines:
+        if not line:
+            continue
+        if line[0] in " \t":                 # folded continuation (RFC 3261 7.3.1)
+            if not items:
+                raise SipParseError("continuation line before any header")
+            name, value = items[-1]
+            items[-1] = (name, f"{value} {line.strip()}")
+            continue
+        name, colon, value = line.partition(":")
+        name = name.strip()
+        if not colon or not _is_token(name):
+            raise SipParseError(f"bad header line {line[:40]!r}")
+        items.append((name, value.strip()))
+        if len(items) > MAX_HEADERS:
+            raise SipParseError(f"more than {MAX_HEADERS} header lines")
+    return Headers(items)
+
+
+def _start_line(start: str, headers: Headers, body: bytes) -> Request | Response:
+    parts = start.split(" ", 2)
+    if len(parts) < 2:
+        raise SipParseError(f"bad start line {start[:60]!r}")
+    if parts[0].upper() == "SIP/2.0":
+        code = parts[1]
+        if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
+            raise SipParseError(f"bad status code {code[:10]!r}")
+        return Response(int(code), parts[2].strip() if len(parts) > 2 else "", headers, body)
+    if len(parts) != 3 or parts[2].strip().upper() != "SIP/2.0":
+        raise SipParseError(f"bad request line {start[:60]!r}")
+    method, uri = parts[0], parts[1]
+    if not _is_token(method) or not uri or ":" not in uri:
+        raise SipParseError(f"bad request line {start[:60]!r}")
+    return Request(method, uri, headers, body)
+
+
+def _check_mandatory(msg: Request | Response) -> None:
+    """The headers every later layer relies on are present and parse (RFC 3261 8.1.1)."""
+    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+        if not msg.headers.get(name):
+            raise SipParseError(f"missing {name}")
+    try:
+        number, method = msg.cseq
+        msg.top_via
+        msg.from_
+        msg.to
+    except ValueError as e:
+        raise SipParseError(str(e)) from None
+    if isinstance(msg, Request) and method != msg.method and not (msg.method == "ACK" and method == "INVITE"):
+        raise SipParseError(f"CSeq method {method} does not match {msg.method}")
+
+
+class StreamFramer:
+    """Cuts a TCP/TLS byte stream into messages by Content-Length. Keep-alive CRLFs are skipped.
+
+    `feed` returns complete frames; a frame that cannot be framed (no or bad Content-Length,
+    oversize) raises SipParseError and the connection must be closed: framing is lost after it.
+    """
+
+    def __init__(self, max_message: int = MAX_MESSAGE_BYTES):
+        self._buf = bytearray()
+        self._max = max_message
+        self.keepalives = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buf += data
+        frames: list[bytes] = []
+        while True:
+            stripped = self._buf.lstrip(b"\r\n")
+            if len(stripped) != len(self._buf):
+                self.keepalives += 1          # RFC 5626 CRLF keep-alive
+                self._buf = bytearray(stripped)
+            split = _head_end(self._buf[:MAX_HEADER_BYTES + 4])
+            if split is None:
+                if len(self._buf) > MAX_HEADER_BYTES:
+                    raise SipParseError(f"no end of headers within {MAX_HEADER_BYTES} bytes")
+                return frames
+            total = split[1] + _content_length(bytes(self._buf[:split[0]]))
+            if total > self._max:
+                raise SipParseError(f"message of {total} bytes is larger than {self._max}")
+            if len(self._buf) < total:
+                return frames
+            frames.append(bytes(self._buf[:total]))
+            del self._buf[:total]
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() in (b"content-length", b"l"):
+            value = value.strip()
+            if not value.isdigit() or len(value) > 6:
+                raise SipParseError(f"bad Content-Length {value[:20]!r}")
+            return int(value)
+    raise SipParseError("Content-Length is required on a stream transport (RFC 3261 18.3)")

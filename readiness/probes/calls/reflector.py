@@ -1,0 +1,198 @@
+"""The media reflector of `readiness responder`: sends each authenticated test packet back to where
+it came from, stamped with when it arrived, when it left, the reflector's own sequence and the DSCP
+it arrived with (read with IP_RECVTOS), marked with the DSCP the sender asked for.
+
+It does as little as it can per packet (one thread, one socket, a tight receive loop). Safe on the
+open internet: packets without a valid MAC get no answer, a reply is never larger than its request,
+and sessions, packet rate and duration are bounded per source address.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+from . import stamps
+from .udpsock import ANC_SPACE, ancillary, open_udp, tos_cmsg
+
+MASK32 = 0xFFFFFFFF
+IDLE_TIMEOUT_NS = 30 * 1_000_000_000      # a session silent this long is forgotten
+MAX_PACKET = 2048
+
+
+@dataclass(frozen=True)
+class Limits:
+    sessions_per_source: int = 1000       # concurrent test sessions from one IP address
+    sessions_total: int = 20000
+    rate_pps: float = 200.0               # per session: 10 ms ptime is 100 packets/s, twice that is plenty
+    duration_s: float = 4 * 3600.0        # per session
+
+
+@dataclass
+class _Session:
+    source: str
+    started: int                          # monotonic ns
+    last: int
+    tokens: float
+    reflector_seq: int = 0
+    received: int = 0
+    highest: int = -1
+    bitmap: int = 0
+
+
+@dataclass
+class ReflectorStats:
+    reflected: int = 0
+    unauthenticated: int = 0              # no valid MAC: dropped without an answer
+    over_limit: int = 0                   # sessions, rate or duration exceeded: dropped
+    fins: int = 0
+    sessions_active: int = 0
+    sessions_total: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)
+
+
+class Reflector:
+    """One UDP socket on host:port; `start()` runs the loop in a thread, `stop()` ends it."""
+
+    def __init__(self, host: str, port: int, key: bytes, limits: Limits | None = None):
+        self.signer = stamps.Signer(key)
+        self._marks: dict[int, list] = {}      # DSCP -> ancillary data marking a reply with it
+        self.limits = limits or Limits()
+        self.sock = open_udp(host, port)
+        self.family = self.sock.family
+        self.address = self.sock.getsockname()[:2]
+        self._sessions: dict[tuple, _Session] = {}
+        self._per_source: dict[str, int] = {}
+        self._stats = ReflectorStats()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.address[1]
+
+    def start(self) -> "Reflector":
+        self._thread = threading.Thread(target=self.serve, name="reflector", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        self.sock.close()
+
+    def stats(self) -> ReflectorStats:
+        """A copy of the counters (read from another thread: plain ints, a slightly stale view is fine)."""
+        s = self._stats
+        return ReflectorStats(s.reflected, s.unauthenticated, s.over_limit, s.fins, len(self._sessions),
+                              s.sessions_total, dict(self._per_source))
+
+    def serve(self) -> None:
+        poller = select.poll()
+        poller.register(self.sock.fileno(), select.POLLIN)
+        last_sweep = time.monotonic_ns()
+        while not self._stop.is_set():
+            poller.poll(200)
+            self._drain()
+            now = time.monotonic_ns()
+            if now - last_sweep > 1_000_000_000:
+                self._sweep(now)
+                last_sweep = now
+
+    def _drain(self) -> None:
+        sock, signer, st = self.sock, self.signer, self._stats
+        recvmsg, sendmsg = sock.recvmsg, sock.sendmsg
+        marks = self._marks
+        while True:
+            try:
+                data, anc, _flags, addr = recvmsg(MAX_PACKET, ANC_SPACE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue                   # e.g. ICMP errors queued on the socket
+            if not signer.authentic(data):
+                st.unauthenticated += 1
+                continue
+            flags, session_id, seq, dscp_sent = stamps.read_request(data)
+            if flags & stamps.FLAG_REPLY:
+                st.unauthenticated += 1    # a reply sent back to us: never answer it
+                continue
+            now = time.monotonic_ns()
+            rx_ns, tos = ancillary(anc)
+            session = self._session(addr, session_id, now)
+            if session is None:
+                st.over_limit += 1
+                continue
+            fin = flags & stamps.FLAG_FIN
+            if not fin:
+                session.received += 1
+                session.reflector_seq += 1
+                _mark(session, seq)
+            buf = bytearray(data)
+            if not fin:
+                buf[2:4] = (session.reflector_seq & 0xFFFF).to_bytes(2, "big")   # RTP seq of the reply stream
+            stamps.write_reply(buf, tos >> 2 if tos >= 0 else 0xFF, session.reflector_seq, session.received,
+                               rx_ns or time.time_ns(), time.time_ns(), session.bitmap, max(session.highest, 0),
+                               signer)
+            mark = marks.get(dscp_sent)
+            if mark is None:
+                mark = marks[dscp_sent] = tos_cmsg(self.family, (dscp_sent & 0x3F) << 2)
+            try:
+                sendmsg([buf], mark, 0, addr)
+            except OSError:
+                continue
+            if fin:
+                st.fins += 1
+            else:
+                st.reflected += 1
+
+    def _session(self, addr: tuple, session_id: int, now: int) -> _Session | None:
+        lim = self.limits
+        k = (addr[0], addr[1], session_id)
+        s = self._sessions.get(k)
+        if s is None:
+            source = addr[0]
+            n = self._per_source.get(source, 0)
+            if n >= lim.sessions_per_source or len(self._sessions) >= lim.sessions_total:
+                return None
+            s = _Session(source, now, now, lim.rate_pps)
+            self._sessions[k] = s
+            self._per_source[source] = n + 1
+            self._stats.sessions_total += 1
+        if now - s.started > lim.duration_s * 1e9:
+            return None
+        # token bucket: rate_pps sustained, one second's worth of burst
+        s.tokens = min(lim.rate_pps, s.tokens + (now - s.last) * lim.rate_pps / 1e9)
+        s.last = now
+        if s.tokens < 1.0:
+            return None
+        s.tokens -= 1.0
+        return s
+
+    def _sweep(self, now: int) -> None:
+        for k, s in list(self._sessions.items()):
+            if now - s.last > IDLE_TIMEOUT_NS:
+                del self._sessions[k]
+                left = self._per_source.get(s.source, 1) - 1
+                if left:
+                    self._per_source[s.source] = left
+                else:
+                    self._per_source.pop(s.source, None)
+
+
+def _mark(s: _Session, seq: int) -> None:
+    """Remember that `seq` arrived: `highest` plus a bitmap of the 32 sequences below it."""
+    if s.highest < 0:
+        s.highest = seq
+        return
+    shift = seq - s.highest
+    if shift > 0:
+        s.bitmap = ((((s.bitmap << 1) | 1) << (shift - 1)) & MASK32) if shift <= 32 else 0
+        s.highest = seq
+    elif -32 <= shift < 0:
+        s.bitmap |= 1 << (-shift - 1)
+

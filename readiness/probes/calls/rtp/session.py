@@ -1,0 +1,379 @@
+"""One call's media: the RTP stream we send on a fixed schedule and what comes back.
+
+Two kinds of far end:
+  reflect  a readiness responder: every packet carries a stamp (stamps.py) and comes back stamped,
+           so both directions, the round trip and the DSCP each way are measured per packet.
+  peer     anything else that speaks RTP (a phone, a PBX echo service, baresip): we send plain RTP
+           and RTCP, record the RTP it sends us, and read what it saw of ours from its RTCP reports.
+
+The media engine (scheduler.py) calls `on_due` when a packet is due and `on_readable` when a socket
+has data, always from its own thread. Everything received goes to a per-call trace file (trace.py);
+the analysis reads it when the call is over.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ....codecs import Codec
+from .. import rtcp, stamps
+from ..udpsock import ANC_SPACE, ancillary, family_of, open_udp
+from . import packet
+from .scheduler import ScheduleErrors
+from .trace import TraceWriter
+
+MAX_PACKET = 2048
+FIN_TRIES = 3
+FIN_INTERVAL_NS = 100_000_000
+LINGER_NS = 150_000_000            # after the last packet: wait for replies still on the way
+RTCP_INTERVAL_NS = 5_000_000_000   # RFC 3550 6.2: 5 s minimum interval (randomised 0.5-1.5 below)
+SILENCE = {"PCMU": 0xFF, "PCMA": 0xD5}   # G.711 encodings of zero amplitude
+
+
+@dataclass
+class MediaPlan:
+    """What offer/answer settled: where to send, which payload type, and what the far end is."""
+
+    remote: tuple[str, int]
+    payload_type: int
+    codec: Codec
+    ptime_ms: int = 20
+    rtcp_remote: tuple[str, int] | None = None      # None: RTCP on the RTP port (rtcp-mux) or none
+    reflect: bool = True                            # the far end is a readiness responder
+
+
+@dataclass
+class PeerReport:
+    """An RTCP report the far end sent us (peer mode)."""
+
+    rx_ns: int
+    report: rtcp.Report
+    rtt_ms: float | None
+
+
+@dataclass
+class StreamResult:
+    """What the stream knows when it is over; the analysis reads the trace for the rest."""
+
+    reflect: bool
+    trace: Path
+    ssrc: int
+    session_id: int
+    dscp_sent: int
+    packets_sent: int = 0
+    octets_sent: int = 0
+    first_send_ns: int = 0          # epoch ns of packet 0
+    last_send_ns: int = 0
+    ptime_ms: int = 20
+    clock_rate: int = 8000
+    schedule: ScheduleErrors = field(default_factory=ScheduleErrors)
+    fin_received: int | None = None          # reflector: requests it received (from its fin reply)
+    fin_replies: int | None = None           # reflector: replies it sent
+    malformed: int = 0                       # packets that were not RTP/RTCP we could use
+    unauthenticated: int = 0                 # stamped packets whose MAC did not verify
+    peer_reports: list[PeerReport] = field(default_factory=list)
+    peer_ssrcs: set[int] = field(default_factory=set)
+    rtcp_received: int = 0
+    send_errors: int = 0
+    last_send_error: str = ""
+
+
+class MediaStream:
+    """Sockets are bound at construction (the SDP offer needs the port); `start()` after the answer."""
+
+    def __init__(self, local_host: str, dscp: int, key: bytes, trace_path: Path, cname: str = "readiness",
+                 rtcp_socket: bool = True):
+        self.local_host = local_host
+        self.dscp = dscp
+        self.signer = stamps.Signer(key)
+        self.cname = cname
+        tos = (dscp & 0x3F) << 2
+        self.sock = open_udp(local_host, 0, tos)
+        self.rtcp_sock: socket.socket | None = None
+        if rtcp_socket:                      # RTCP on RTP port + 1 (RFC 3550 11) when the far end wants it
+            try:
+                self.rtcp_sock = open_udp(local_host, self.sock.getsockname()[1] + 1, tos)
+            except Exception:
+                self.rtcp_sock = None
+        self.port = self.sock.getsockname()[1]
+        self.ssrc = secrets.randbits(32)
+        self.session_id = secrets.randbits(32)
+        self.plan: MediaPlan | None = None
+        self.trace = TraceWriter(trace_path)
+        self.result = StreamResult(True, Path(trace_path), self.ssrc, self.session_id, dscp)
+        self._stop_at = 0
+        self._stop_now = False
+        self._state = "new"
+        self._seq = 0
+        self._ts0 = secrets.randbits(32)
+        self._seq0 = secrets.randbits(16)
+        self._spp = 160
+        self._period = 20_000_000
+        self._buf = bytearray()
+        self._fin_tries = 0
+        self._fin_sent_seq = 0
+        self._rtcp_due = 0
+        self._last_sr_ntp32 = 0
+        self._peer_seq: dict[int, tuple[int, int]] = {}     # ssrc -> (cycles, last 16-bit seq)
+        self._peer_last_sr: dict[int, tuple[int, int]] = {}  # ssrc -> (ntp32 of its SR, our rx ns)
+        self._peer_stats: dict[int, _PeerCounters] = {}
+
+    # --- set-up from the SIP side ------------------------------------------------------------------
+
+    def rtcp_port(self) -> int | None:
+        return self.rtcp_sock.getsockname()[1] if self.rtcp_sock else None
+
+    def start(self, plan: MediaPlan, duration_s: float, start_mono: int) -> None:
+        """Fix the plan and when to stop; hand the stream to the engine right after."""
+        self.plan = plan
+        codec = plan.codec
+        self._spp = codec.clock_rate * plan.ptime_ms // 1000
+        self._period = plan.ptime_ms * 1_000_000
+        size = codec.payload_bytes(plan.ptime_ms)
+        size = stamps.payload_len(size) if plan.reflect else max(size, 1)
+        fill = SILENCE.get(codec.encoding.upper(), 0)
+        self._buf = bytearray(packet.HEADER_LEN + size)
+        self._buf[packet.HEADER_LEN:] = bytes([fill]) * size
+        r = self.result
+        r.reflect, r.ptime_ms, r.clock_rate = plan.reflect, plan.ptime_ms, codec.clock_rate
+        n = max(1, int(round(duration_s * 1000 / plan.ptime_ms)))
+        self._stop_at = n
+        self._state = "send"
+        # first RTCP report after 2.5 s, then every 5 s +-50 % (RFC 3550 6.2, 6.3.5 "initial" halved)
+        self._rtcp_due = start_mono + RTCP_INTERVAL_NS // 2
+
+    def stop(self) -> None:
+        """Stop sending at the next tick (hang-up, BYE from the far end, Ctrl-C); safe from any thread."""
+        self._stop_now = True
+
+    def fds(self) -> list[int]:
+        return [self.sock.fileno()] + ([self.rtcp_sock.fileno()] if self.rtcp_sock else [])
+
+    def close(self) -> None:
+        self.trace.flush()
+        for s in (self.sock, self.rtcp_sock):
+            if s is not None:
+                s.close()
+
+    # --- sending (engine thread) -------------------------------------------------------------------
+
+    def on_due(self, now_mono: int, due: int, wall_offset: int) -> int:
+        state = self._state
+        if state == "send":
+            if self._stop_now or self._seq >= self._stop_at:
+                return self._begin_end(now_mono, wall_offset)
+            self._send_media(due, wall_offset)
+            if now_mono >= self._rtcp_due and not self.plan.reflect:
+                self._send_rtcp(wall_offset, bye=False)
+                self._rtcp_due = now_mono + int(RTCP_INTERVAL_NS * (0.5 + secrets.randbelow(1000) / 1000))
+            return due + self._period
+        if state == "fin":
+            if self.result.fin_received is not None or self._fin_tries >= FIN_TRIES:
+                self._state = "linger"
+                return now_mono + LINGER_NS
+            self._send_fin(wall_offset)
+            return now_mono + FIN_INTERVAL_NS
+        return 0                                                # linger over: done
+
+    def _begin_end(self, now_mono: int, wall_offset: int) -> int:
+        if self.plan.reflect:
+            self._state = "fin"
+            self._send_fin(wall_offset)
+            return now_mono + FIN_INTERVAL_NS
+        self._send_rtcp(wall_offset, bye=True)
+        self._state = "linger"
+        return now_mono + LINGER_NS
+
+    def _send_media(self, due: int, wall_offset: int) -> None:
+        buf, r, seq = self._buf, self.result, self._seq
+        packet.pack_into(buf, self.plan.payload_type, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc,
+                         marker=(seq == 0))
+        t = time.monotonic_ns()
+        wall = t + wall_offset
+        if self.plan.reflect:
+            stamps.write_request(buf, self.session_id, seq, wall, self.dscp, self.signer)
+        r.schedule.add(t - due)
+        try:
+            self.sock.sendto(buf, self.plan.remote)
+        except OSError as e:                                    # counted: the packet is lost at our end
+            r.send_errors += 1
+            r.last_send_error = e.strerror or str(e)
+        if seq == 0:
+            r.first_send_ns = wall
+        r.last_send_ns = wall
+        r.packets_sent += 1
+        r.octets_sent += len(buf) - packet.HEADER_LEN
+        self._seq = seq + 1
+
+    def _send_fin(self, wall_offset: int) -> None:
+        self._fin_tries += 1
+        buf = bytearray(packet.HEADER_LEN + stamps.STAMP_LEN)  # no codec filler: a fin is small
+        packet.pack_into(buf, self.plan.payload_type, self._seq0 + self._seq, self._ts0 + self._seq * self._spp,
+                         self.ssrc)
+        stamps.write_request(buf, self.session_id, self._seq, time.monotonic_ns() + wall_offset, self.dscp,
+                             self.signer, flags=stamps.FLAG_FIN)
+        try:
+            self.sock.sendto(buf, self.plan.remote)
+        except OSError:
+            pass
+
+    def _send_rtcp(self, wall_offset: int, bye: bool) -> None:
+        r = self.result
+        now_wall = time.monotonic_ns() + wall_offset
+        blocks = [self._report_block(s, now_wall) for s in sorted(r.peer_ssrcs)][:rtcp.MAX_BLOCKS]
+        if r.packets_sent:
+            ts = self._ts0 + int((now_wall - r.first_send_ns) * self._spp / self._period)
+            data = rtcp.build_sr(self.ssrc, now_wall, ts, r.packets_sent, r.octets_sent, blocks)
+            self._last_sr_ntp32 = rtcp.ntp32_from_ns(now_wall)
+        else:
+            data = rtcp.build_rr(self.ssrc, blocks)
+        data += rtcp.build_sdes(self.ssrc, self.cname)
+        if bye:
+            data += rtcp.build_bye(self.ssrc)
+        dest = self.plan.rtcp_remote
+        sock = self.rtcp_sock if (self.rtcp_sock is not None and dest is not None) else self.sock
+        try:
+            sock.sendto(data, dest or self.plan.remote)
+        except OSError:
+            pass
+
+    def _report_block(self, ssrc: int, now_wall: int) -> rtcp.ReportBlock:
+        """What we saw of the peer's stream, from the counters kept while receiving (RFC 3550 A.3)."""
+        st = self._peer_stats.get(ssrc)
+        lsr, dlsr = 0, 0
+        if ssrc in self._peer_last_sr:
+            sr32, rx = self._peer_last_sr[ssrc]
+            lsr, dlsr = sr32, max(0, (now_wall - rx) * 65536 // 1_000_000_000)
+        if st is None:
+            return rtcp.ReportBlock(ssrc, 0, 0, 0, 0, lsr, dlsr)
+        return st.report_block(ssrc, lsr, dlsr)
+
+    # --- receiving (engine thread) -----------------------------------------------------------------
+
+    def on_readable(self, fd: int) -> None:
+        """Read one datagram: epoll is level-triggered, so anything left is reported again next tick
+        (one packet per call per 20 ms is the normal case; this saves a failing read per packet)."""
+        sock = self.sock if fd == self.sock.fileno() else self.rtcp_sock
+        if sock is None:
+            return
+        try:
+            data, anc, _flags, _addr = sock.recvmsg(MAX_PACKET, ANC_SPACE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return                                          # ICMP error queued: nothing to read
+        rx_ns, tos = ancillary(anc)
+        if not rx_ns:
+            rx_ns = time.time_ns()
+        dscp = tos >> 2 if tos >= 0 else 0xFF
+        if packet.is_rtcp(data):
+            self._on_rtcp(data, rx_ns)
+        elif self.plan is not None and self.plan.reflect:
+            self._on_reply(data, rx_ns, dscp)
+        else:
+            self._on_peer_rtp(data, rx_ns, dscp)
+
+    def _on_reply(self, data: bytes, rx_ns: int, dscp: int) -> None:
+        r = self.result
+        if not self.signer.authentic(data):
+            if packet.parse(data) is None:
+                r.malformed += 1
+            else:
+                r.unauthenticated += 1
+            return
+        (_, _, flags, session_id, seq, send_ns, _, dscp_up, _, rseq, count, rrx, rtx, bitmap,
+         highest) = stamps.FIELDS.unpack_from(data, packet.HEADER_LEN)
+        if not flags & stamps.FLAG_REPLY or session_id != self.session_id:
+            r.unauthenticated += 1
+            return
+        if flags & stamps.FLAG_FIN:
+            r.fin_received, r.fin_replies = count, rseq
+            return
+        self.trace.reply(seq, rseq, send_ns, rrx, rtx, rx_ns, dscp_up, dscp, bitmap, highest)
+
+    def _on_peer_rtp(self, data: bytes, rx_ns: int, dscp: int) -> None:
+        h = packet.parse(data)
+        r = self.result
+        if h is None:
+            r.malformed += 1
+            return
+        cycles, last = self._peer_seq.get(h.ssrc, (0, h.seq))
+        if h.seq < last and last - h.seq > 0x8000:           # wrapped forward (RFC 3550 A.1)
+            cycles += 1
+        elif h.seq > last and h.seq - last > 0x8000:         # a late packet from before the wrap
+            ext = ((cycles - 1) << 16) | h.seq if cycles else h.seq
+            self.trace.rtp(ext, h.timestamp, h.ssrc, h.payload_type, dscp, h.marker, rx_ns)
+            return
+        self._peer_seq[h.ssrc] = (cycles, h.seq if _newer(h.seq, last) else last)
+        r.peer_ssrcs.add(h.ssrc)
+        self._peer_stats.setdefault(h.ssrc, _PeerCounters()).add(h.seq | (cycles << 16))
+        self.trace.rtp((cycles << 16) | h.seq, h.timestamp, h.ssrc, h.payload_type, dscp, h.marker, rx_ns)
+
+    def _on_rtcp(self, data: bytes, rx_ns: int) -> None:
+        r = self.result
+        try:
+            comp = rtcp.parse(data)
+        except rtcp.RtcpError:
+            r.malformed += 1
+            return
+        r.rtcp_received += 1
+        arrival32 = rtcp.ntp32_from_ns(rx_ns)
+        for rep in comp.reports:
+            if rep.sender is not None:
+                self._peer_last_sr[rep.ssrc] = (rep.sender.ntp32(), rx_ns)
+            for b in rep.blocks:
+                if b.ssrc == self.ssrc:
+                    r.peer_reports.append(PeerReport(rx_ns, rep, b.rtt_ms(arrival32)))
+                    break
+            else:
+                r.peer_reports.append(PeerReport(rx_ns, rep, None))
+
+
+class _PeerCounters:
+    """RFC 3550 A.3 counters for the receiver report we send a peer (loss fields only)."""
+
+    __slots__ = ("base", "highest", "received", "expected_prior", "received_prior")
+
+    def __init__(self) -> None:
+        self.base = -1
+        self.highest = -1
+        self.received = 0
+        self.expected_prior = 0
+        self.received_prior = 0
+
+    def add(self, ext_seq: int) -> None:
+        if self.base < 0:
+            self.base = ext_seq
+        self.highest = max(self.highest, ext_seq)
+        self.received += 1
+
+    def report_block(self, ssrc: int, lsr: int, dlsr: int) -> rtcp.ReportBlock:
+        expected = self.highest - self.base + 1
+        lost = expected - self.received
+        exp_int = expected - self.expected_prior
+        rec_int = self.received - self.received_prior
+        self.expected_prior, self.received_prior = expected, self.received
+        lost_int = exp_int - rec_int
+        fraction = (lost_int << 8) // exp_int if exp_int > 0 and lost_int > 0 else 0
+        return rtcp.ReportBlock(ssrc, fraction, lost, self.highest, 0, lsr, dlsr)
+
+
+def _newer(seq: int, last: int) -> bool:
+    return ((seq - last) & 0xFFFF) < 0x8000
+
+
+def local_address_for(remote_host: str) -> str:
+    """The local address the kernel would use to reach `remote_host` (for the SDP c= line)."""
+    fam = family_of(remote_host)
+    with socket.socket(fam, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect((remote_host, 9))
+            return s.getsockname()[0]
+        except OSError:
+            return "::1" if fam == socket.AF_INET6 else "127.0.0.1"
+
+

@@ -283,9 +283,8 @@ class SipTransports:
                 sock.close()
                 raise ReadinessError("SIP over TLS needs a certificate and key to listen with")
             sock.listen(512)
-            server = await loop.create_server(lambda: _StreamConnection(self, kind), sock=sock,
-                                              ssl=self.tls_server if kind == "tls" else None,
-                                              ssl_handshake_timeout=CONNECT_TIMEOUT_S)
+            tls = {"ssl": self.tls_server, "ssl_handshake_timeout": CONNECT_TIMEOUT_S} if kind == "tls" else {}
+            server = await loop.create_server(lambda: _StreamConnection(self, kind), sock=sock, **tls)
             self._servers.append(server)
         self.listening[kind] = bound
         return bound
@@ -313,6 +312,7 @@ class SipTransports:
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setblocking(False)
         set_dscp(sock, self.dscp)           # before connect, so the SYN is marked too
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         where = f"{peer.host}:{peer.port}"
         try:
             await asyncio.wait_for(loop.sock_connect(sock, (peer.host, peer.port)), timeout)
@@ -346,9 +346,13 @@ class SipTransports:
             return
         self._per_source[src] = count + 1
         conn.counted = True
-        if conn.transport.get_extra_info("socket") is not None:
+        sock = conn.transport.get_extra_info("socket")
+        if sock is not None:
             with contextlib.suppress(OSError):
-                set_dscp(conn.transport.get_extra_info("socket"), self.dscp)
+                set_dscp(sock, self.dscp)
+                # Nagle would hold a 180 behind the unacknowledged 100 for a delayed-ACK time (40 ms
+                # on Linux) and spoil post-dial delay; asyncio does not set it for TLS connections.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._conns.setdefault(conn.peer, conn)
 
     def connection_closed(self, conn: _StreamConnection) -> None:

@@ -6,8 +6,10 @@ message to the wrong place: a URI without a host, a bad port or unbalanced brack
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+_VIA = re.compile(r"\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\S.*?)\s*$", re.I)
 DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061}   # RFC 3261 19.1.2 (sips: 5061)
 
 
@@ -186,12 +188,11 @@ class Via:
     @classmethod
     def parse(cls, text: str) -> "Via":
         main, params = split_params(text)
-        proto, _, sent_by = main.strip().partition(" ")
-        pieces = [p.strip() for p in proto.split("/")]
-        if len(pieces) != 3 or pieces[0].upper() != "SIP" or not pieces[2]:
-            raise ValueError(f"bad Via protocol in {text!r}")
-        host, port = split_hostport(sent_by.strip())
-        return cls(pieces[2].upper(), host, port, params)
+        m = _VIA.match(main)
+        if m is None:
+            raise ValueError(f"bad Via protocol in {text[:60]!r}")
+        host, port = split_hostport(re.sub(r"\s+", "", m.group(2)))   # LWS around ':' (25.1 SWS)
+        return cls(m.group(1).upper(), host, port, params)
 
     @property
     def branch(self) -> str:

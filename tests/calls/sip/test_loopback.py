@@ -1,0 +1,272 @@
+"""Calls between our UAC and our UAS on loopback over UDP, TCP and TLS, and every way one can fail."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+
+from readiness.errors import ReadinessError
+from readiness.probes.calls.sip import (Accept, IncomingCall, Reject, SipConfig, Timers, UasLimits, UserAgent,
+                                        UserAgentServer, sdp)
+
+from .conftest import answering, pcmu_offer, run, tls_contexts
+
+
+async def _uas(decide, kind="udp", tls=None, limits=None, timers=None):
+    cfg = SipConfig(tls_server=tls, timers=timers or Timers())
+    uas = UserAgentServer(decide, cfg, limits)
+    host, port = await uas.listen(kind, "127.0.0.1", 0)
+    return uas, port
+
+
+@pytest.mark.parametrize("kind", ["udp", "tcp", "tls"])
+def test_call_answer_reinvite_and_hangup(kind, tls_files):
+    server_ctx, client_ctx = tls_contexts(tls_files)
+
+    async def main():
+        seen: list[IncomingCall] = []
+        uas, port = await _uas(answering(ring_ms=120, seen=seen), kind, server_ctx)
+        ua = UserAgent(SipConfig(transport=kind, local_host="127.0.0.1", tls_client=client_ctx))
+        try:
+            await ua.start()
+            ringing = []
+            call = ua.call(f"sip:test@127.0.0.1:{port}", pcmu_offer(), headers={"X-Readiness-Token": "t0k"},
+                           on_provisional=lambda c, r: ringing.append(r.status))
+            out = await call.wait(10)
+            assert out.answered and out.status == 200 and out.cause == "answered", out
+            assert ringing == [180]
+            # post-dial delay is INVITE -> 180, setup INVITE -> 200; the UAS rang 120 ms in between
+            assert 0 <= out.post_dial_delay_ms < out.setup_ms
+            assert out.setup_ms - out.post_dial_delay_ms >= 110
+            assert call.remote_media.port == 50000 and call.remote_media.payload_type == 0
+            incoming = seen[0]
+            assert incoming.header("X-Readiness-Token") == "t0k"
+            assert incoming.remote_media.port == 40000
+            assert incoming.source.transport == kind
+            # re-INVITE from the caller with a new port, then from the answerer
+            new = sdp.offer([sdp.codec_table.get("pcmu")], "127.0.0.1", 40002)
+            assert await call.reinvite(new) == 200
+            await asyncio.sleep(0.05)
+            assert incoming.remote_media.port == 40002
+            assert await incoming.reinvite() == 200
+            # hang up from the caller; the answerer sees a remote BYE
+            assert await call.hangup() == 200
+            await asyncio.wait_for(incoming.ended.wait(), 5)
+            assert (call.end_reason, incoming.end_reason) == ("local-bye", "remote-bye")
+            assert not uas.calls and not ua.calls and not ua.endpoint.dialogs and not uas.endpoint.dialogs
+            assert ua.endpoint.transports.stats.malformed == 0 == uas.endpoint.transports.stats.malformed
+        finally:
+            await ua.close()
+            await uas.close()
+
+    run(main())
+
+
+def test_far_end_hangs_up_and_options_ping():
+    async def main():
+        seen: list[IncomingCall] = []
+        uas, port = await _uas(answering(seen=seen))
+        async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
+            ping = await ua.options(f"sip:127.0.0.1:{port}")
+            assert ping.ok and ping.rtt_ms is not None and ping.rtt_ms < 1000
+            call = await ua.invite(f"sip:test@127.0.0.1:{port}", pcmu_offer())
+            assert call.outcome.answered
+            assert await seen[0].hangup() == 200
+            await asyncio.wait_for(call.ended.wait(), 5)
+            assert call.end_reason == "remote-bye"
+            assert await call.hangup() is None          # already over: nothing is sent
+        await uas.close()
+
+    run(main())
+
+
+@pytest.mark.parametrize("status, cause", [(486, "client-error"), (503, "server-error"),
+                                           (603, "global-failure"), (302, "redirected"), (404, "client-error")])
+def test_rejections_are_counted_by_cause_and_status(status, cause):
+    async def decide(call):
+        return Reject(status, "No")
+
+    async def main():
+        uas, port = await _uas(decide)
+        async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
+            out = await (ua.call(f"sip:test@127.0.0.1:{port}", pcmu_offer())).wait(10)
+            assert (out.answered, out.status, out.cause) == (False, status, cause)
+            assert out.setup_ms is None
+            assert not ua.calls
+        assert uas.stats.rejected == {status: 1}
+        await uas.close()
+
+    run(main())
+
+
+def test_cancel_while_ringing_and_answer_timeout():
+    async def main():
+        seen: list[IncomingCall] = []
+        uas, port = await _uas(answering(ring_ms=5000, seen=seen))
+        async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
+            call = ua.call(f"sip:test@127.0.0.1:{port}", pcmu_offer())
+            call.cancel()                      # before any provisional: sent when the 180 arrives
+            out = await call.wait(10)
+            assert (out.cause, out.status) == ("cancelled", 487)
+            await asyncio.wait_for(seen[0].ended.wait(), 5)
+            assert seen[0].end_reason == "cancelled"
+            # nobody answers within answer_timeout: the UAC cancels and reports a timeout
+            t0 = time.monotonic()
+            out = await ua.call(f"sip:test@127.0.0.1:{port}", pcmu_offer(), answer_timeout=0.5).wait(10)
+            assert out.cause == "timeout" and out.status == 487 and "0.5 s" in out.detail
+            assert time.monotonic() - t0 < 3
+        assert uas.stats.ended.get("cancelled") == 2
+        await uas.close()
+
+    run(main())
+
+
+def test_unreachable_udp_port_fails_fast_from_icmp():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:     # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+
+    async def main():
+        async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
+            t0 = time.monotonic()
+            out = await ua.call(f"sip:test@127.0.0.1:{dead}", pcmu_offer()).wait(10)
+            assert out.cause == "unreachable" and out.status is None
+            assert time.monotonic() - t0 < 1.0                 # not Timer B (32 s)
+            assert f"127.0.0.1:{dead}" in out.detail
+            ping = await ua.options(f"sip:127.0.0.1:{dead}")
+            assert ping.status is None and ping.cause == "unreachable"
+            assert ua.endpoint.transports.stats.icmp_errors >= 2
+
+    run(main())
+
+
+def test_tcp_refused_dns_failure_and_bad_target():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+
+    async def main():
+        async with UserAgent(SipConfig(transport="tcp", local_host="127.0.0.1")) as ua:
+            out = await ua.call(f"sip:test@127.0.0.1:{dead}", pcmu_offer()).wait(10)
+            assert out.cause == "refused" and "refused" in out.detail
+            out = await ua.call("sip:test@no-such-host.invalid", pcmu_offer()).wait(15)
+            assert out.cause == "dns" and "no-such-host.invalid" in out.detail
+            with pytest.raises(ReadinessError, match="bad SIP target"):
+                ua.call("http://example.com", pcmu_offer())
+
+    run(main())
+
+
+def test_tls_with_an_untrusted_certificate_is_a_tls_failure(tls_files):
+    server_ctx, _ = tls_contexts(tls_files)
+
+    async def main():
+        uas, port = await _uas(answering(), "tls", server_ctx)
+        async with UserAgent(SipConfig(transport="tls", local_host="127.0.0.1")) as ua:   # system CAs only
+            out = await ua.call(f"sip:test@127.0.0.1:{port}", pcmu_offer()).wait(10)
+            assert out.cause == "tls" and "certificate" in out.detail.lower()
+        await uas.close()
+
+    run(main())
+
+
+def test_port_in_use_is_a_clear_error():
+    async def main():
+        uas, port = await _uas(answering())
+        other = UserAgentServer(answering())
+        with pytest.raises(ReadinessError, match=f"SIP UDP port 127.0.0.1:{port} is already in use"):
+            await other.listen("udp", "127.0.0.1", port)
+        await other.close()
+        await uas.close()
+
+    run(main())
+
+
+def test_malformed_sip_is_counted_and_dropped_and_service_goes_on():
+    async def main():
+        uas, port = await _uas(answering())
+        garbage = [b"\x00\xff" * 50, b"INVITE sip:x SIP/2.0\r\n\r\n", b"SIP/2.0 200\r\n\r\n",
+                   b"INVITE sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nContent-Length: 999\r\n\r\nx"]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for g in garbage:
+                s.sendto(g, ("127.0.0.1", port))
+        # a TCP stream whose framing is broken is closed; the listener stays up
+        tcp_uas, tcp_port = await _uas(answering(), "tcp")
+        r, w = await asyncio.open_connection("127.0.0.1", tcp_port)
+        w.write(b"INVITE sip:a SIP/2.0\r\nVia: x\r\n\r\n")
+        assert await asyncio.wait_for(r.read(), 5) == b""       # closed by the server
+        w.close()
+        async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
+            call = await ua.invite(f"sip:test@127.0.0.1:{port}", pcmu_offer())
+            assert call.outcome.answered
+            await call.hangup()
+        async with UserAgent(SipConfig(transport="tcp", local_host="127.0.0.1")) as ua:
+            call = await ua.invite(f"sip:test@127.0.0.1:{tcp_port}", pcmu_offer())
+            assert call.outcome.answered
+            await call.hangup()
+        assert uas.endpoint.transports.stats.malformed == len(garbage)
+        assert tcp_uas.endpoint.transports.stats.malformed == 1
+        await uas.close()
+        await tcp_uas.close()
+
+    run(main())
+
+
+def test_bad_offer_and_failing_decider_get_clear_answers():
+    async def broken(call):
+        raise RuntimeError("responder bug")
+
+    async def main():
+        uas, port = await _uas(answering(codec="g729"))
+        uas2, port2 = await _uas(broken)
+        async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
+            out = await ua.call(f"sip:test@127.0.0.1:{port}", pcmu_offer()).wait(10)
+            assert (out.status, out.cause) == (488, "client-error")          # no common codec
+            out = await ua.call(f"sip:test@127.0.0.1:{port2}", pcmu_offer()).wait(10)
+            assert (out.status, out.cause) == (500, "server-error")
+        await uas.close()
+        await uas2.close()
+
+    run(main())
+
+
+def test_limits_per_source_and_max_duration():
+    async def main():
+        uas, port = await _uas(answering(), limits=UasLimits(max_calls_per_source=2, max_call_s=0.5))
+        async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
+            calls = [ua.call(f"sip:test@127.0.0.1:{port}", pcmu_offer()) for _ in range(3)]
+            outs = [await c.wait(10) for c in calls]
+            assert sorted(o.status for o in outs) == [200, 200, 503]
+            assert uas.stats.limited == 1
+            # the UAS ends calls longer than max_call_s itself
+            for c in calls[:3]:
+                if c.outcome.answered:
+                    await asyncio.wait_for(c.ended.wait(), 5)
+                    assert c.end_reason == "remote-bye"
+        assert uas.stats.ended.get("max-duration") == 2
+        await uas.close()
+
+    run(main())
+
+
+def test_many_concurrent_calls_on_one_socket():
+    n = 300
+
+    async def main():
+        uas, port = await _uas(answering())
+        async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
+            calls = [ua.call(f"sip:t{i}@127.0.0.1:{port}", pcmu_offer(port=40000 + 2 * i)) for i in range(n)]
+            outs = await asyncio.gather(*(c.wait(30) for c in calls))
+            assert all(o.answered for o in outs)
+            assert len(uas.calls) == n and len(ua.calls) == n
+            assert sorted(c.remote_media.port for c in uas.calls.values()) == [40000 + 2 * i for i in range(n)]
+            statuses = await asyncio.gather(*(c.hangup() for c in calls))
+            assert statuses == [200] * n
+            await asyncio.sleep(0.1)
+            assert not uas.calls and not ua.calls and not uas.endpoint.dialogs
+        await uas.close()
+
+    run(main(), timeout=120)

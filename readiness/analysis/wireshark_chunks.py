@@ -1,0 +1,162 @@
+"""Wireshark-compatible RTP stream analysis fed in chunks, for captures too long to hold in memory.
+
+Same rules and same numbers as `wireshark_rtp.WiresharkRtp` (which holds the state between chunks and
+documents the rules); each chunk is computed with numpy from that state, so a 6-million-packet
+capture costs a few array operations per stream per chunk and memory that does not grow with it.
+A chunk whose sequence numbers the vectorised state cannot follow exactly (late packets across a
+wrap) is run through `WiresharkRtp.add` packet by packet instead: slower, never different.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from .wireshark_rtp import CN_PAYLOAD_TYPES, WiresharkRtp, WiresharkSummary, _last_index, _rate_of
+
+FILTER_GAIN = 0.0625          # RFC 3550 6.4.1: J += (|D| - J) / 16
+FILTER_KEEP = 1.0 - FILTER_GAIN
+_BLOCK = 256                  # 0.9375**-256 ~ 1.5e7: block-wise closed form stays well inside float64
+
+
+def smooth_jitter(diff: np.ndarray, j0: float) -> np.ndarray:
+    """J_k = 15/16 J_(k-1) + diff_k / 16 from J_(-1) = j0, for every k, without a Python loop."""
+    out = np.empty(len(diff))
+    j = j0
+    powers = FILTER_KEEP ** np.arange(_BLOCK + 1)
+    for s in range(0, len(diff), _BLOCK):
+        x = diff[s:s + _BLOCK]
+        k = len(x)
+        # J_(s+i) = a^(i+1) j + g * sum_{m<=i} a^(i-m) x_m = a^i (a j + g * cumsum(x_m a^-m))
+        scaled = np.cumsum(x / powers[:k]) * FILTER_GAIN
+        out[s:s + k] = powers[:k] * (FILTER_KEEP * j + scaled)
+        j = out[s + k - 1]
+    return out
+
+
+def _compose_mean(mean0: float, x: np.ndarray, n: np.ndarray) -> float:
+    """Wireshark's running mean m = (m (n-1) + x) / n continued from m0 over values x at counts n."""
+    factors = (n - 1.0) / n
+    suffix = np.ones_like(factors)
+    if len(factors) > 1:
+        suffix[:-1] = np.cumprod(factors[:0:-1])[::-1]
+    return float(mean0 * np.prod(factors) + np.sum(x / n * suffix))
+
+
+class WiresharkChunks:
+    """`feed(seq, ts, t_ms, marker, pt)` any number of times (arrival order), then `summary()`."""
+
+    def __init__(self, clock_rate: int | Mapping[int, int] | None):
+        self.state = WiresharkRtp(clock_rate)
+        self.clock_rate = clock_rate
+
+    def summary(self) -> WiresharkSummary:
+        return self.state.summary()
+
+    def feed(self, seq: np.ndarray, ts: np.ndarray, t_ms: np.ndarray, marker: np.ndarray, pt: np.ndarray) -> None:
+        w = self.state
+        if len(seq) == 0:
+            return
+        if w.total == 0:                         # the first packet only sets the state
+            w.add(int(seq[0]), int(ts[0]), float(t_ms[0]), bool(marker[0]), int(pt[0]))
+            seq, ts, t_ms, marker, pt = seq[1:], ts[1:], t_ms[1:], marker[1:], pt[1:]
+            if len(seq) == 0:
+                return
+        if not self._vectorised(seq.astype(np.int64), ts.astype(np.int64), t_ms.astype(np.float64),
+                                marker.astype(bool), pt.astype(np.int64)):
+            for s, t, a, m, p in zip(seq.tolist(), ts.tolist(), t_ms.tolist(), marker.tolist(), pt.tolist()):
+                w.add(s, t, a, bool(m), p)
+
+    def _vectorised(self, seq, ts, t_ms, marker, pt) -> bool:
+        w = self.state
+        m = len(seq)
+        nominal_ticks = (ts - w.first_ts) & 0xFFFFFFFF
+        intime = nominal_ticks < 0x80000000
+
+        # sequence cycles: the `under` flag of tap-rtp-analysis.c, as a sequence of set/reset events
+        prev_stop = np.concatenate(([w.stop_seq], seq[:-1]))
+        set_ev = intime & ((seq < w.start_seq) | ((seq == 0) & (prev_stop == 65535)))
+        reset_ev = intime & (seq > w.start_seq)
+        events = np.where(set_ev, 1, np.where(reset_ev, 2, 0))
+        events = events[events != 0]
+        cycles = w.cycles
+        under = w.under
+        if len(events):
+            before = np.concatenate(([1 if under else 2], events[:-1]))
+            cycles += int(np.count_nonzero((events == 1) & (before != 1)))
+            under = bool(events[-1] == 1)
+
+        # in-order state (seq_num) and sequence errors; bail out where the unwrapped guess is not exact
+        base = int(w.seq_num)
+        step = ((np.diff(np.concatenate(([base], seq))) + 32768) & 0xFFFF) - 32768
+        unwrapped = base + np.cumsum(step)
+        state = np.maximum.accumulate(np.where(intime, unwrapped, np.iinfo(np.int64).min))
+        state = np.maximum(state, base)
+        state_before = np.concatenate(([base], state[:-1]))
+        s = state_before & 0xFFFF
+        a = intime & ((s + 1 == seq) | ((s == 65535) & (seq == 0)))
+        c = intime & ~a & ((s + 1 < seq) | (s - seq > 0xFF00))
+        if not np.array_equal(a | c, intime & (unwrapped > state_before)):
+            return False
+        errors = int(np.count_nonzero(c) + np.count_nonzero(~a & ~c & (s + 1 > seq)))
+
+        # per-packet clock, delta and jitter
+        if isinstance(self.clock_rate, Mapping):
+            lut = np.array([_rate_of(self.clock_rate, p) for p in range(128)], dtype=np.int64)
+            ticks_per_ms = lut[pt & 127] // 1000
+        else:
+            ticks_per_ms = np.full(m, _rate_of(self.clock_rate, None) // 1000, dtype=np.int64)
+        last_in = _last_index(intime)
+        time_prev = np.concatenate(([w.time], np.where(last_in[:-1] >= 0, t_ms[np.maximum(last_in[:-1], 0)],
+                                                       w.time)))
+        jit = intime & (ticks_per_ms > 0)
+        nom = np.zeros(m)
+        nom[jit] = nominal_ticks[jit] / ticks_per_ms[jit]
+        last_j = _last_index(jit)
+        lastnom = np.concatenate(([w.lastnom], np.where(last_j[:-1] >= 0, nom[np.maximum(last_j[:-1], 0)],
+                                                        w.lastnom)))
+        jitter_at = np.full(m, w.jitter)
+        if jit.any():
+            diff = np.abs(t_ms[jit] - (time_prev[jit] + (nom[jit] - lastnom[jit])))
+            values = smooth_jitter(diff, w.jitter)
+            pos = np.cumsum(jit) - 1
+            jitter_at = np.where(pos >= 0, values[np.maximum(pos, 0)], w.jitter)
+        delta = t_ms - time_prev
+
+        cn = np.isin(pt, CN_PAYLOAD_TYPES)
+        follow_cn = np.concatenate(([w.pt in CN_PAYLOAD_TYPES], cn[:-1]))
+        regular = intime & ~marker & ~cn & ~follow_cn
+        counts = (w.total + np.arange(m)).astype(np.float64)     # Wireshark's total_nr at each packet
+        idx = np.flatnonzero(regular)
+        if len(idx):
+            d = delta[idx]
+            w.max_delta = max(w.max_delta, float(d.max()))
+            w.min_delta = float(d.min()) if w.min_delta is None else min(w.min_delta, float(d.min()))
+            w.mean_delta = _compose_mean(w.mean_delta, d, counts[idx])
+        jidx = np.flatnonzero(regular & (ticks_per_ms > 0))
+        if len(jidx):
+            j = jitter_at[jidx]
+            w.max_jitter = max(w.max_jitter, float(j.max()))
+            w.min_jitter = float(j.min()) if w.min_jitter is None else min(w.min_jitter, float(j.min()))
+            w.mean_jitter = _compose_mean(w.mean_jitter, j, counts[jidx])
+
+        # carry the state to the next chunk
+        w.cycles, w.under, w.errors = cycles, under, w.errors + errors
+        w.seq_num = int(state[-1]) & 0xFFFF
+        if intime.any():
+            k = int(np.flatnonzero(intime)[-1])
+            w.time, w.delta = float(t_ms[k]), float(delta[k])
+        if jit.any():
+            w.jitter, w.lastnom, w.jitter_seen = float(jitter_at[-1]), float(nom[int(np.flatnonzero(jit)[-1])]), True
+        w.stop_seq, w.pt = int(seq[-1]), int(pt[-1])
+        w.total += m
+        return True
+
+
+def analyse_chunks(chunks, clock_rate) -> WiresharkSummary:
+    """Convenience: feed an iterable of (seq, ts, t_ms, marker, pt) tuples."""
+    a = WiresharkChunks(clock_rate)
+    for c in chunks:
+        a.feed(*c)
+    return a.summary()

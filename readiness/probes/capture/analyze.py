@@ -1,0 +1,162 @@
+"""Offline analysis of a capture: one pass over the file, everything the technician asks of it.
+
+    batches (pcap.py) -> layers (layers.py) -> SIP messages (sipmsg, sip_calls)
+                                            -> RTP packets (rtp_detect) -> streams (streams.py)
+                                            -> LLDP / CDP frames (discovery.py)
+                                            -> DSCP / 802.1Q counts (markings.py)
+
+Per-stream loss, jitter and MOS come from `readiness.analysis` (stream_stats.py adapts it here).
+Memory is the chunk being read plus per-stream state; nothing grows with the number of packets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ...config.site import Markings
+from . import discovery, markings as marking_checks, sipmsg
+from .layers import ETH_CISCO_SNAP, ETH_LLDP, LINKTYPE_NAMES, PID_CDP, SUPPORTED, decode
+from .pcap import CaptureReader
+from .rtp_detect import detect, endpoint_keys, sip_candidates
+from .sip_calls import CallTracker
+from .stream_stats import StreamResult, analyse_stream, new_analyser
+from .streams import StreamTable
+
+MAX_DISCOVERY_FRAMES = 1000   # LLDP/CDP repeat every 30-60 s; more than this is a loop, not news
+
+
+@dataclass
+class Analysis:
+    """Everything `readiness analyze` reports about one capture."""
+
+    file: str
+    format: str = ""
+    packets: int = 0
+    first_ns: int | None = None
+    last_ns: int | None = None
+    linktypes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    streams: list[StreamResult] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    sip: dict[str, Any] = field(default_factory=dict)
+    lldp: list[dict[str, Any]] = field(default_factory=list)
+    cdp: list[dict[str, Any]] = field(default_factory=list)
+    markings: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "format": self.format, "packets": self.packets,
+            "start": self.first_ns / 1e9 if self.first_ns is not None else None,
+            "end": self.last_ns / 1e9 if self.last_ns is not None else None,
+            "link_types": self.linktypes, "problems": self.problems,
+            "rtp_streams": [s.to_json() for s in self.streams],
+            "sip": self.sip, "calls": self.calls,
+            "lldp": self.lldp, "cdp": self.cdp, "markings": self.markings,
+        }
+
+
+def analyse(path: str | Path, expected: Markings | None = None,
+            progress: Callable[[int, int], None] | None = None) -> Analysis:
+    """Read `path` once and return the analysis. `progress(bytes_read, file_size)` after each chunk."""
+    path = Path(path)
+    expected = expected or Markings()
+    reader = CaptureReader(path)
+    size = path.stat().st_size
+    calls = CallTracker()
+    table = StreamTable(new_analyser)
+    marks = marking_checks.MarkingCounter(expected)
+    l2 = discovery.Collector(MAX_DISCOVERY_FRAMES)
+    sdp_keys = np.zeros(0, dtype=np.uint64)
+    tcp_sip: dict[tuple, bytes] = {}
+    result = Analysis(file=str(path), format=reader.stats.format)
+    unsupported: dict[int, int] = {}
+
+    for batch in reader.batches():
+        lay = decode(batch)
+        if result.first_ns is None and len(batch):
+            valid = batch.ts_ns[batch.ts_ns >= 0]
+            result.first_ns = int(valid[0]) if len(valid) else None
+        if len(batch):
+            result.last_ns = int(batch.ts_ns[-1])
+        bad = ~lay.linktype_ok
+        if bad.any():
+            for lt, c in zip(*np.unique(batch.linktype[bad], return_counts=True)):
+                unsupported[int(lt)] = unsupported.get(int(lt), 0) + int(c)
+
+        # SIP first: its SDP tells which later packets are media, and SIP is never media.
+        sip_rows = sip_candidates(batch, lay)
+        for i in sip_rows:
+            payload = batch.buf[lay.pay[i]:lay.pay[i] + lay.paylen[i]].tobytes()
+            frame = batch.first + int(i) + 1
+            if lay.proto[i] == 6:
+                flow = (int(lay.src_lo[i]), int(lay.sport[i]), int(lay.dst_lo[i]), int(lay.dport[i]))
+                payload = tcp_sip.pop(flow, b"") + payload
+                msgs, used = sipmsg.parse_stream(payload)
+                if used < len(payload) and len(payload) - used < 65536:
+                    tcp_sip[flow] = payload[used:]
+            else:
+                msgs, _ = sipmsg.parse_stream(payload)
+            for msg in msgs:
+                new = calls.add(msg, int(batch.ts_ns[i]), frame)
+                marks.signalling(int(lay.dscp[i]), int(lay.vlan[i]), int(lay.pcp[i]), frame, msg)
+                if new:
+                    sdp_keys = np.union1d(sdp_keys, endpoint_keys(
+                        np.array([k[0] for k in new], dtype=np.uint64), np.array([k[1] for k in new], dtype=np.uint64),
+                        np.array([k[2] for k in new], dtype=np.int64)))
+        claimed = np.zeros(len(batch), dtype=bool)
+        claimed[sip_rows] = True
+
+        rtp = detect(batch, lay, sdp_keys, claimed)
+        if len(rtp.rows):
+            rows = rtp.rows
+            announced = np.zeros(len(rows), dtype=bool)
+            if len(sdp_keys):
+                announced = (np.isin(endpoint_keys(lay.dst_hi[rows], lay.dst_lo[rows], lay.dport[rows]), sdp_keys) |
+                             np.isin(endpoint_keys(lay.src_hi[rows], lay.src_lo[rows], lay.sport[rows]), sdp_keys))
+            cols = {"frame": rows.astype(np.int64) + batch.first + 1, "seq": rtp.seq, "ts": rtp.ts, "marker": rtp.marker,
+                    "pt": rtp.pt, "arrival_ns": batch.ts_ns[rows], "dscp": lay.dscp[rows].astype(np.int64),
+                    "vlan": lay.vlan[rows].astype(np.int64), "pcp": lay.pcp[rows].astype(np.int64),
+                    "mac": lay.mac_src[rows], "paylen": lay.paylen_wire[rows] - rtp.header_len}
+            keys = {"ver": lay.ipver[rows], "src_hi": lay.src_hi[rows], "src_lo": lay.src_lo[rows],
+                    "dst_hi": lay.dst_hi[rows], "dst_lo": lay.dst_lo[rows], "sport": lay.sport[rows],
+                    "dport": lay.dport[rows]}
+            table.add(rtp, cols, keys, batch.first, calls.binding, announced)
+            claimed[rows] = True
+
+        for i in np.flatnonzero((lay.ethertype == ETH_LLDP) | (lay.ethertype == ETH_CISCO_SNAP + PID_CDP)):
+            l2.add(int(lay.ethertype[i]), batch.buf[lay.l2[i]:batch.off[i] + batch.caplen[i]].tobytes(),
+                   batch.first + int(i) + 1, int(batch.ts_ns[i]), int(batch.origlen[i]) > int(batch.caplen[i]))
+        marks.batch(lay, claimed)
+        if progress:
+            progress(reader.stats.bytes, size)
+
+    streams = table.finish(calls.binding)
+    result.packets = reader.stats.packets
+    result.problems = list(reader.stats.problems)
+    for lt, count in sorted(unsupported.items()):
+        result.problems.append(f"{count} packets on link type {lt} were skipped: this reader knows "
+                               f"{', '.join(sorted(set(LINKTYPE_NAMES.values())))}")
+    if reader.stats.truncated_packets:
+        result.problems.append(f"{reader.stats.truncated_packets} packets were cut short by the capture's "
+                               f"snap length ({reader.stats.snaplen} bytes); headers were read where present")
+    if table.dropped_packets:
+        result.problems.append(f"more than {table.max_streams} RTP-like streams: {table.dropped_packets} packets "
+                               f"of further ones were not analysed")
+    result.linktypes = sorted({LINKTYPE_NAMES.get(lt, f"link type {lt}") for lt in reader.stats.linktypes})
+    result.streams = [analyse_stream(s) for s in streams]
+    result.calls = [c.to_json() for c in calls.attach(streams)]
+    result.sip = {"messages": calls.messages, "requests": calls.requests,
+                  "responses": {str(k): v for k, v in sorted(calls.responses.items())}}
+    result.lldp, result.cdp = l2.results()
+    result.markings = marks.report(result.streams)
+    if not result.packets and not result.problems:
+        result.problems.append("the capture holds no packets")
+    return result
+
+
+def supported_linktypes() -> list[int]:
+    return sorted(SUPPORTED)

@@ -1,0 +1,127 @@
+"""Which UDP packets of a batch are RTP, and their RTP header fields, vectorised.
+
+A packet is RTP when it goes to or comes from an address and port a SIP/SDP offer or answer announced,
+or, failing that, when it passes the same test as Wireshark's `rtp.heuristic_rtp` (packet-rtp.c
+`dissect_rtp_heur`, 4.0): version 2, payload type not 72-76 (RTCP SR..APP with the marker bit,
+RFC 5761), fixed header + CSRCs + extension within the datagram, and a sane padding count.
+Like Wireshark, UDP ports that belong to another protocol are not tried (DNS, DHCP, SIP ...): a
+registered dissector claims them before any heuristic runs.
+
+That per-packet test lets some non-RTP UDP through (one random datagram in four has version 2):
+streams.py judges each heuristic stream as a whole (do sequence numbers and timestamps progress?)
+and labels the ones that are not RTP instead of scoring them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .layers import Layers, _Reader
+from .pcap import Batch
+from .sipmsg import PREFIXES
+
+RTCP_CONFLICT = (72, 76)   # RFC 5761 4: RTCP packet types 200-204 read as marker + PT 72-76
+
+# UDP ports with a protocol of their own (IANA; the ones Wireshark dissects by port and that share
+# networks with voice). Below 1024 nothing is tried at all: RTP never uses system ports in practice.
+OTHER_PROTOCOL_PORTS = frozenset({
+    1194,        # OpenVPN
+    1701,        # L2TP
+    1812, 1813,  # RADIUS
+    1900,        # SSDP
+    2055, 9995, 9996, 6343,   # NetFlow / sFlow
+    3478, 3479, 5349,         # STUN / TURN
+    3544,        # Teredo
+    4500,        # IPsec NAT-T
+    4789,        # VXLAN
+    5060, 5061,  # SIP (parsed as SIP, never as media)
+    5246, 5247,  # CAPWAP
+    5353,        # mDNS
+    5355,        # LLMNR
+    5201,        # iperf3
+})
+
+
+@dataclass
+class RtpFields:
+    rows: np.ndarray       # indices into the batch
+    ssrc: np.ndarray       # uint32 as int64
+    seq: np.ndarray        # int64 0..65535
+    ts: np.ndarray         # int64 0..2^32-1
+    pt: np.ndarray         # int16
+    marker: np.ndarray     # bool
+    header_len: np.ndarray  # int64
+
+
+def sip_candidates(batch: Batch, lay: Layers) -> np.ndarray:
+    """Rows whose UDP/TCP payload starts like a SIP start line (method name or 'SIP/2.0')."""
+    r = _Reader(batch.buf)
+    m = (lay.pay >= 0) & (lay.paylen >= 3)
+    rows = np.flatnonzero(m)
+    if not len(rows):
+        return rows
+    first3 = r.be(lay.pay[rows], 3).astype(np.int64)
+    keys = np.array([int.from_bytes(p, "big") for p in PREFIXES], dtype=np.int64)
+    return rows[np.isin(first3, keys)]
+
+
+def endpoint_keys(hi: np.ndarray, lo: np.ndarray, port: np.ndarray) -> np.ndarray:
+    """One uint64 per (address, port), for set membership against SDP-announced endpoints."""
+    return _mix(_mix(hi.astype(np.uint64) ^ np.uint64(0x9E3779B97F4A7C15)) ^ lo.astype(np.uint64)) ^ \
+        port.astype(np.uint64)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads bits so XOR-combined keys rarely collide."""
+    x = np.asarray(x, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def detect(batch: Batch, lay: Layers, sdp_keys: np.ndarray, exclude: np.ndarray) -> RtpFields:
+    """RTP rows of the batch. `sdp_keys`: endpoint_keys() of SDP-announced media endpoints;
+    `exclude`: rows already claimed (SIP)."""
+    r = _Reader(batch.buf)
+    udp = (lay.proto == 17) & (lay.pay >= 0) & (lay.paylen >= 12) & (lay.paylen_wire >= 12) & ~exclude
+    rows = np.flatnonzero(udp)
+    if not len(rows):
+        return _empty()
+    sport, dport = lay.sport[rows], lay.dport[rows]
+    announced = np.zeros(len(rows), dtype=bool)
+    if len(sdp_keys):
+        announced = (np.isin(endpoint_keys(lay.dst_hi[rows], lay.dst_lo[rows], dport), sdp_keys) |
+                     np.isin(endpoint_keys(lay.src_hi[rows], lay.src_lo[rows], sport), sdp_keys))
+    other = ((np.minimum(sport, dport) < 1024) | np.isin(sport, tuple(OTHER_PROTOCOL_PORTS)) |
+             np.isin(dport, tuple(OTHER_PROTOCOL_PORTS)))
+    rows = rows[announced | ~other]
+    if not len(rows):
+        return _empty()
+    p = lay.pay[rows]
+    b0, b1 = r.u8(p), r.u8(p + 1)
+    pt = b1 & 0x7F
+    wire = lay.paylen_wire[rows]
+    hlen = 12 + 4 * (b0 & 0x0F)
+    ok = ((b0 >> 6) == 2) & ~((pt >= RTCP_CONFLICT[0]) & (pt <= RTCP_CONFLICT[1]))
+    ext = (b0 & 0x10) != 0
+    cap = lay.paylen[rows]
+    ext_words = r.u16(p + hlen + 2)
+    ok &= ~ext | (cap >= hlen + 4)
+    hlen = np.where(ext, hlen + 4 + 4 * ext_words, hlen)
+    ok &= wire >= hlen
+    padded = (b0 & 0x20) != 0
+    full = cap == wire
+    pad = r.u8(p + wire - 1)
+    ok &= ~(padded & full) | ((pad > 0) & (wire - hlen >= pad))
+    rows, p, b1, pt, hlen = rows[ok], p[ok], b1[ok], pt[ok], hlen[ok]
+    return RtpFields(rows=rows, ssrc=r.be(p + 8, 4).astype(np.int64), seq=r.u16(p + 2),
+                     ts=r.be(p + 4, 4).astype(np.int64), pt=pt.astype(np.int16), marker=(b1 & 0x80) != 0,
+                     header_len=hlen)
+
+
+def _empty() -> RtpFields:
+    z = np.zeros(0, dtype=np.int64)
+    return RtpFields(z, z, z, z, z.astype(np.int16), z.astype(bool), z)

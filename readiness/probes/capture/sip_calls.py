@@ -1,0 +1,139 @@
+"""SIP calls seen in a capture: when each was set up, how it ended, and which RTP streams it carried.
+
+A call is a Call-ID with an INVITE. Setup time is the first INVITE to the 2xx that answers it (the
+metric `call.setup_ms`; Wireshark's `sip,stat` "setup time" is INVITE to ACK, another thing); an INVITE
+repeated with credentials after 401/407 continues the same call. Post-dial delay is INVITE to the
+first 18x.
+The SDP of the offer and the answer say where each side receives media: an RTP stream belongs to the
+call whose SDP announced its destination (or, for symmetric RTP, its source).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .sipmsg import SdpMedia, SipMessage
+from .streams import SdpBinding, Stream, address_parts
+
+STATUS_CLASSES = {1: "provisional", 2: "answered", 3: "redirected", 4: "failed", 5: "server error", 6: "declined"}
+
+
+@dataclass
+class Call:
+    call_id: str
+    caller: str = ""
+    callee: str = ""
+    invite_frame: int = 0
+    invite_ns: int = 0
+    invite_cseq: int = -1
+    ringing_ns: int | None = None
+    final_status: int | None = None
+    final_reason: str = ""
+    final_ns: int | None = None
+    answered_ns: int | None = None
+    bye_ns: int | None = None
+    auth_challenges: int = 0
+    media: list[SdpMedia] = field(default_factory=list)
+    streams: list[Stream] = field(default_factory=list)
+
+    def setup_ms(self) -> float | None:
+        return None if self.answered_ns is None else (self.answered_ns - self.invite_ns) / 1e6
+
+    def post_dial_delay_ms(self) -> float | None:
+        return None if self.ringing_ns is None else (self.ringing_ns - self.invite_ns) / 1e6
+
+    def to_json(self) -> dict:
+        return {
+            "call_id": self.call_id, "from": self.caller, "to": self.callee,
+            "start": self.invite_ns / 1e9, "setup_ms": _r(self.setup_ms()),
+            "post_dial_delay_ms": _r(self.post_dial_delay_ms()),
+            "auth_challenges": self.auth_challenges, "final_status": self.final_status, "final_reason": self.final_reason,
+            "outcome": STATUS_CLASSES.get((self.final_status or 0) // 100, "no final response"),
+            "ended": self.bye_ns / 1e9 if self.bye_ns is not None else None,
+            "media": [{"media": m.media, "address": m.address, "port": m.port, "proto": m.proto,
+                       "codecs": [m.rtpmap[int(f)][0] if f.isdigit() and int(f) in m.rtpmap else f
+                                  for f in m.formats]} for m in self.media],
+            "streams": [s.key.ssrc for s in self.streams],
+        }
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 3)
+
+
+class CallTracker:
+    """Feed every SIP message in capture order; ask `binding()` which call announced an endpoint."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, Call] = {}
+        self.messages = 0
+        self.requests: dict[str, int] = {}
+        self.responses: dict[int, int] = {}
+        # every SDP that announced an endpoint, in capture order: ports are reused by later calls
+        self._endpoints: dict[tuple[int, int, int], list[SdpBinding]] = {}
+
+    def add(self, msg: SipMessage, ts_ns: int, frame: int) -> list[tuple[int, int, int]]:
+        """Record a message; return endpoints its SDP announced (new ones only)."""
+        self.messages += 1
+        if msg.method:
+            self.requests[msg.method] = self.requests.get(msg.method, 0) + 1
+        else:
+            self.responses[msg.status or 0] = self.responses.get(msg.status or 0, 0) + 1
+        cseq, cseq_method = msg.cseq
+        call = self.calls.get(msg.call_id)
+        if msg.method == "INVITE" and call is None and not msg.tag("to"):
+            call = Call(msg.call_id, caller=_uri(msg.headers.get("from", "")), callee=_uri(msg.headers.get("to", "")),
+                        invite_frame=frame, invite_ns=ts_ns, invite_cseq=cseq)
+            self.calls[msg.call_id] = call
+        new: list[tuple[int, int, int]] = []
+        if call is None:
+            return new
+        if msg.method == "INVITE" and not msg.tag("to") and cseq > call.invite_cseq:
+            # the INVITE again with credentials after 401/407 (RFC 3261 22.2): same call, new transaction
+            call.invite_cseq = cseq
+            if call.final_status in (401, 407):
+                call.auth_challenges += 1
+                call.final_status, call.final_reason, call.final_ns = None, "", None
+        if msg.status is not None and cseq_method == "INVITE" and cseq == call.invite_cseq:
+            if 180 <= msg.status < 190 and call.ringing_ns is None:
+                call.ringing_ns = ts_ns
+            if msg.status >= 200 and call.final_status is None:
+                call.final_status, call.final_reason, call.final_ns = msg.status, msg.reason, ts_ns
+            if 200 <= msg.status < 300 and call.answered_ns is None:
+                call.answered_ns = ts_ns
+        if msg.method == "BYE" and call.bye_ns is None:
+            call.bye_ns = ts_ns
+        for media in msg.sdp:
+            call.media.append(media)
+            parts = address_parts(media.address)
+            if parts is None or media.port == 0:
+                continue
+            key = (parts[0], parts[1], media.port)
+            if key not in self._endpoints:
+                new.append(key)
+            self._endpoints.setdefault(key, []).append(SdpBinding(media, msg.call_id, frame))
+        return new
+
+    def binding(self, stream: Stream) -> SdpBinding | None:
+        """The latest SDP before the stream's first packet that announced its destination (or, for
+        symmetric RTP, its source); failing that the first SDP after it (media before the answer)."""
+        for addr, port in ((stream.key.dst, stream.key.dport), (stream.key.src, stream.key.sport)):
+            parts = address_parts(addr)
+            found = self._endpoints.get((parts[0], parts[1], port)) if parts is not None else None
+            if found:
+                before = [b for b in found if b.frame < stream.first_frame]
+                return before[-1] if before else found[0]
+        return None
+
+    def attach(self, streams: list[Stream]) -> list[Call]:
+        for s in streams:
+            if s.sdp is not None and s.sdp.call_id in self.calls:
+                self.calls[s.sdp.call_id].streams.append(s)
+        return sorted(self.calls.values(), key=lambda c: c.invite_ns)
+
+
+def _uri(header: str) -> str:
+    start, end = header.find("<"), header.find(">")
+    if 0 <= start < end:
+        return header[start + 1:end]
+    return header.split(";")[0].strip()

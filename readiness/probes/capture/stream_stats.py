@@ -1,0 +1,181 @@
+"""From a captured stream to its numbers: feeds `readiness.analysis` and shapes the result for the report.
+
+The per-stream numbers that must agree with Wireshark (packets, lost, max delta, mean/max jitter)
+come from the Wireshark-compatible analysis, fed in chunks; MOS from the E-model
+(`readiness.analysis.call_rating`). Nothing here computes jitter or loss itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from ... import dscp as dscp_names
+from ...analysis.wireshark_chunks import WiresharkChunks
+from ...analysis.wireshark_rtp import WiresharkSummary
+from .streams import EVENT_ENCODINGS, Stream, StreamKey
+
+FLUSH_PACKETS = 4096        # packets a stream buffers before one vectorised analysis step
+SCORED_KINDS = ("voice",)   # MOS only for voice we can decode the codec of (not SRTP, video, ...)
+
+
+class ClockMap(Mapping):
+    """Payload type -> clock for one stream: the chosen clock for its main type, nominal for others
+    (0 = no jitter, e.g. telephone-event), looked up lazily as Wireshark does per packet."""
+
+    def __init__(self, stream: Stream):
+        self.stream = stream
+
+    def __getitem__(self, pt: int) -> int:
+        s = self.stream
+        if pt == s.main_pt:
+            return s.clock or 0
+        name, clock, _ = s.encoding(pt)
+        return 0 if name.lower() in EVENT_ENCODINGS or not clock else clock
+
+    def get(self, pt, default=0):
+        return self[pt] if isinstance(pt, (int, np.integer)) else default
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.stream.pt_counts)
+
+    def __len__(self) -> int:
+        return len(self.stream.pt_counts)
+
+
+class CaptureAnalyser:
+    """What `Stream.analyser` holds: buffers packets and feeds them to the analysis in chunks."""
+
+    def __init__(self, stream: Stream):
+        self.stream = stream
+        self.ws = WiresharkChunks(ClockMap(stream) if stream.clock else None)
+        self._t0_ns: int | None = None
+        self._buf: list[dict[str, np.ndarray]] = []
+        self._n = 0
+
+    def feed(self, cols: dict[str, np.ndarray]) -> None:
+        self._buf.append(cols)
+        self._n += len(cols["seq"])
+        if self._n >= FLUSH_PACKETS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buf:
+            return
+        cols = {k: np.concatenate([c[k] for c in self._buf]) for k in ("seq", "ts", "arrival_ns", "marker", "pt")}
+        self._buf, self._n = [], 0
+        if self._t0_ns is None:
+            self._t0_ns = int(cols["arrival_ns"][0])
+        # ms since the stream's first packet: int64 ns difference first, so no precision is lost
+        t_ms = (cols["arrival_ns"] - self._t0_ns) / 1e6
+        self.ws.feed(cols["seq"], cols["ts"], t_ms, cols["marker"], cols["pt"])
+
+    def summary(self) -> WiresharkSummary:
+        self.flush()
+        return self.ws.summary()
+
+
+def new_analyser(stream: Stream) -> CaptureAnalyser:
+    return CaptureAnalyser(stream)
+
+
+@dataclass
+class StreamResult:
+    key: StreamKey
+    kind: str
+    codec: str
+    payload_type: int
+    payload_types: list[int]
+    clock_hz: int | None
+    clock_note: str
+    setup: str                      # "sdp" or "heuristic"
+    call_id: str | None
+    encrypted: bool
+    packets: int
+    first_frame: int
+    start: float
+    end: float
+    ws: WiresharkSummary
+    dscp_counts: np.ndarray
+    tag_counts: dict[tuple[int, int], int]
+    dscp_first: dict[int, int]
+    tag_first: dict[tuple[int, int], int]
+    mos: float | None = None
+    r_factor: float | None = None
+    mos_note: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    def label(self) -> str:
+        k = self.key
+        return f"{k.src}:{k.sport} -> {k.dst}:{k.dport}"
+
+    @property
+    def scored(self) -> bool:
+        return self.kind in SCORED_KINDS
+
+    def lost_pct(self) -> float | None:
+        return round(100.0 * self.ws.lost / self.ws.expected, 3) if self.ws.expected else None
+
+    def first_wrong_frames(self, dscp: int, pcp: int, limit: int = 10) -> list[int]:
+        frames = [f for d, f in self.dscp_first.items() if d != dscp]
+        frames += [f for (v, p), f in self.tag_first.items() if v >= 0 and p != pcp]
+        return sorted(set(frames))[:limit]
+
+    def main_dscp(self) -> int | None:
+        return int(np.argmax(self.dscp_counts)) if self.dscp_counts.sum() else None
+
+    def main_tag(self) -> tuple[int | None, int | None]:
+        if not self.tag_counts:
+            return None, None
+        (v, p), _ = max(self.tag_counts.items(), key=lambda kv: kv[1])
+        return (v, p) if v >= 0 else (None, None)
+
+    def to_json(self) -> dict[str, Any]:
+        ws = self.ws
+        measured = self.kind != "not-rtp"
+        dscp = self.main_dscp()
+        vlan, pcp = self.main_tag()
+        r = lambda v: None if v is None or not measured else round(v, 3)  # noqa: E731
+        return {
+            "src": self.key.src, "sport": self.key.sport, "dst": self.key.dst, "dport": self.key.dport,
+            "ssrc": f"0x{self.key.ssrc:08X}", "payload_type": self.payload_type, "payload_types": self.payload_types,
+            "codec": self.codec, "kind": self.kind, "setup": self.setup, "call_id": self.call_id,
+            "encrypted": self.encrypted, "clock_hz": self.clock_hz, "clock_note": self.clock_note or None,
+            "first_frame": self.first_frame, "start": self.start, "end": self.end,
+            "packets": self.packets, "expected": ws.expected if measured else None,
+            "lost": ws.lost if measured else None, "lost_pct": self.lost_pct() if measured else None,
+            "sequence_errors": ws.sequence_errors if measured else None, "seq_cycles": ws.seq_cycles,
+            "min_delta_ms": r(ws.delta_min_ms), "mean_delta_ms": r(ws.delta_mean_ms),
+            "max_delta_ms": r(ws.delta_max_ms), "min_jitter_ms": r(ws.jitter_min_ms),
+            "mean_jitter_ms": r(ws.jitter_mean_ms), "max_jitter_ms": r(ws.jitter_max_ms),
+            "dscp": dscp, "dscp_name": dscp_names.name(dscp) if dscp is not None else None,
+            "dscp_counts": {dscp_names.name(i): int(c) for i, c in enumerate(self.dscp_counts) if c},
+            "vlan": vlan, "pcp": pcp,
+            "mos": None if self.mos is None else round(self.mos, 2),
+            "r_factor": None if self.r_factor is None else round(self.r_factor, 1),
+            "mos_note": self.mos_note or None, "problems": self.problems,
+        }
+
+
+def analyse_stream(s: Stream) -> StreamResult:
+    kind = s.kind()
+    name, _, _ = s.encoding(s.main_pt)
+    ws = s.analyser.summary() if s.analyser is not None else CaptureAnalyser(s).summary()
+    res = StreamResult(
+        key=s.key, kind=kind, codec=name, payload_type=s.main_pt, payload_types=sorted(s.pt_counts),
+        clock_hz=s.clock, clock_note=s.clock_note, setup="heuristic" if s.heuristic else "sdp",
+        call_id=s.sdp.call_id if s.sdp else None,
+        encrypted=bool(s.sdp and s.sdp.media.encrypted) or kind == "srtp", packets=s.packets,
+        first_frame=s.first_frame, start=s.first_ns / 1e9, end=s.last_ns / 1e9, ws=ws,
+        dscp_counts=s.dscp_counts.copy(), tag_counts=dict(s.tag_counts), dscp_first=dict(s.dscp_first),
+        tag_first=dict(s.tag_first))
+    if kind == "not-rtp":
+        res.problems.append("UDP that passed the RTP header test, but its sequence numbers do not progress "
+                            "like RTP: not counted as media")
+    if s.big_jumps:
+        res.problems.append(f"sequence number jumped {s.big_jumps} time(s) by more than 3000: the sender "
+                            f"restarted or another source reuses this SSRC (RFC 3550 8.2 collision)")
+    return res

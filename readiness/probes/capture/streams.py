@@ -1,0 +1,337 @@
+"""RTP streams in a capture: grouping packets by (source, destination, SSRC) as Wireshark does,
+choosing the clock for jitter, and labelling what each stream carries.
+
+Grouping is vectorised per batch (a hash of the stream key, checked for collisions); each stream
+keeps counters and hands its packets, in arrival order, to the analysis layer
+(`readiness.analysis`), which alone computes loss, jitter and MOS.
+
+The jitter clock (documented in the README): the SDP rtpmap rate for the stream's payload type, or
+RFC 3551's rate for a static payload type, as Wireshark does. It is checked against the timestamps:
+when they advance at another standard rate (within 2 %) over at least a second, that rate is used
+and the stream says so (`clock_note`). sip-rtp-l16.pcap has such a stream: SDP L16/11025, timestamps
+at 8000 Hz; Wireshark keeps 11025 and reports 8.4 ms of jitter that is not there.
+A dynamic payload type without SDP has no known clock: no jitter, and the stream is not scored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ... import codecs as codec_facts
+from .rtp_detect import RtpFields, _mix
+from .sipmsg import SdpMedia
+
+# RFC 3551 tables 4 and 5: static payload types -> (encoding name, media).
+STATIC_PT: dict[int, tuple[str, str]] = {
+    0: ("PCMU", "audio"), 3: ("GSM", "audio"), 4: ("G723", "audio"), 5: ("DVI4", "audio"), 6: ("DVI4", "audio"),
+    7: ("LPC", "audio"), 8: ("PCMA", "audio"), 9: ("G722", "audio"), 10: ("L16", "audio"), 11: ("L16", "audio"),
+    12: ("QCELP", "audio"), 13: ("CN", "audio"), 14: ("MPA", "audio"), 15: ("G728", "audio"),
+    16: ("DVI4", "audio"), 17: ("DVI4", "audio"), 18: ("G729", "audio"), 19: ("CN", "audio"),
+    25: ("CelB", "video"), 26: ("JPEG", "video"), 28: ("nv", "video"), 31: ("H261", "video"),
+    32: ("MPV", "video"), 33: ("MP2T", "video"), 34: ("H263", "video"),
+}
+COMFORT_NOISE_PTS = (13, 19)        # RFC 3389 CN, and the old reserved CN type Wireshark also skips
+EVENT_ENCODINGS = ("telephone-event", "tone")  # RFC 4733
+# Wireshark names PT 101 "rtpevent" when no SDP says otherwise (rtpevent.rtp_event_payload_type_value).
+DEFAULT_EVENT_PT = 101
+STANDARD_CLOCKS = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 90000)
+CLOCK_CHECK_PACKETS = 50
+CLOCK_CHECK_SECONDS = 1.0
+CLOCK_AGREES = 0.05     # timestamps within 5 % of the nominal rate: arrival jitter, not another clock
+CLOCK_SNAP = 0.02       # within 2 % of another standard rate: the sender uses that clock
+# Payload bytes per RTP timestamp tick for constant-rate codecs (RFC 3551 4.5): used to recognise the
+# extra SRTP authentication tag (RFC 3711 3.1; 4 or 10 bytes, + MKI) on streams without SDP.
+BYTES_PER_TICK = {0: 1.0, 8: 1.0, 9: 1.0, 3: 33 / 160, 18: 10 / 80}
+SRTP_TAG_BYTES = (4, 10)
+# A heuristic stream is RTP only if its sequence numbers move forward in small steps (RFC 3550 A.1
+# uses MAX_DROPOUT 3000 / MAX_MISORDER 100 for the same judgement).
+MAX_SEQ_STEP = 100
+MIN_GOOD_STEPS = 0.8
+
+
+@dataclass(frozen=True)
+class StreamKey:
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    ssrc: int
+
+
+@dataclass
+class SdpBinding:
+    media: SdpMedia
+    call_id: str
+    frame: int
+
+
+def address_text(ver: int, hi: int, lo: int) -> str:
+    if ver == 6:
+        return str(ipaddress.IPv6Address((int(hi) << 64) | int(lo)))
+    return str(ipaddress.IPv4Address(int(lo) & 0xFFFFFFFF))
+
+
+def address_parts(text: str) -> tuple[int, int] | None:
+    try:
+        a = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    n = int(a)
+    return (n >> 64, n & 0xFFFFFFFFFFFFFFFF) if a.version == 6 else (0, n)
+
+
+@dataclass
+class Stream:
+    key: StreamKey
+    first_frame: int
+    heuristic: bool = True
+    sdp: SdpBinding | None = None
+    packets: int = 0
+    pt_counts: dict[int, int] = field(default_factory=dict)
+    dscp_counts: np.ndarray = field(default_factory=lambda: np.zeros(64, dtype=np.int64))
+    dscp_first: dict[int, int] = field(default_factory=dict)          # DSCP -> first frame carrying it
+    tag_counts: dict[tuple[int, int], int] = field(default_factory=dict)   # (vlan, pcp); (-1, -1) untagged
+    tag_first: dict[tuple[int, int], int] = field(default_factory=dict)
+    payload_bytes: dict[int, int] = field(default_factory=dict)   # payload size -> packets (first few sizes)
+    ts_step: dict[int, int] = field(default_factory=dict)         # timestamp increment -> count (first packets)
+    first_ns: int = 0
+    last_ns: int = 0
+    good_steps: int = 0
+    steps: int = 0
+    big_jumps: int = 0
+    clock: int | None = None
+    clock_note: str = ""
+    analyser: Any = None
+    _pending: list[dict[str, np.ndarray]] = field(default_factory=list)
+    _pending_n: int = 0
+    _last_seq: int = -1
+
+    # --- feeding ---------------------------------------------------------------------------------
+    def add(self, cols: dict[str, np.ndarray], start_analysis: Callable[["Stream"], None]) -> None:
+        n = len(cols["seq"])
+        if not self.packets:
+            self.first_ns = int(cols["arrival_ns"][0])
+        self.last_ns = int(cols["arrival_ns"][-1])
+        self.packets += n
+        for pt, c in zip(*np.unique(cols["pt"], return_counts=True)):
+            self.pt_counts[int(pt)] = self.pt_counts.get(int(pt), 0) + int(c)
+        d = cols["dscp"]
+        self.dscp_counts += np.bincount(d[d >= 0], minlength=64)[:64]
+        frames = cols["frame"]
+        for v, i in zip(*np.unique(d, return_index=True)):
+            self.dscp_first.setdefault(int(v), int(frames[i]))
+        tag = np.where(cols["vlan"] >= 0, cols["vlan"] * 8 + np.maximum(cols["pcp"], 0), -1)
+        for v, i, c in zip(*np.unique(tag, return_index=True, return_counts=True)):
+            key = (int(v) >> 3, int(v) & 7) if v >= 0 else (-1, -1)
+            self.tag_counts[key] = self.tag_counts.get(key, 0) + int(c)
+            self.tag_first.setdefault(key, int(frames[i]))
+        self._steps(cols)
+        if self.analyser is None:
+            self._pending.append(cols)
+            self._pending_n += n
+            span = (self.last_ns - self.first_ns) / 1e9
+            if self._pending_n >= CLOCK_CHECK_PACKETS and span >= CLOCK_CHECK_SECONDS:
+                start_analysis(self)
+        else:
+            self.analyser.feed(cols)
+
+    def _steps(self, cols: dict[str, np.ndarray]) -> None:
+        seq = cols["seq"]
+        prev = np.concatenate(([self._last_seq], seq[:-1])) if self._last_seq >= 0 else seq[:-1]
+        cur = seq if self._last_seq >= 0 else seq[1:]
+        step = (cur - prev) % 65536
+        self.steps += len(step)
+        self.good_steps += int(np.count_nonzero((step >= 1) & (step <= MAX_SEQ_STEP)))
+        self.big_jumps += int(np.count_nonzero((step > 3000) & (step < 65536 - 100)))
+        self._last_seq = int(seq[-1])
+        if sum(self.payload_bytes.values()) < 200:
+            for v, c in zip(*np.unique(cols["paylen"], return_counts=True)):
+                self.payload_bytes[int(v)] = self.payload_bytes.get(int(v), 0) + int(c)
+            ts = cols["ts"]
+            if len(ts) > 1:
+                for v, c in zip(*np.unique((ts[1:] - ts[:-1]) % (1 << 32), return_counts=True)):
+                    self.ts_step[int(v)] = self.ts_step.get(int(v), 0) + int(c)
+
+    def take_pending(self) -> list[dict[str, np.ndarray]]:
+        out, self._pending, self._pending_n = self._pending, [], 0
+        return out
+
+    # --- what it is ------------------------------------------------------------------------------
+    @property
+    def main_pt(self) -> int:
+        return max(self.pt_counts.items(), key=lambda kv: kv[1])[0] if self.pt_counts else -1
+
+    def encoding(self, pt: int) -> tuple[str, int | None, str]:
+        """(encoding name, nominal clock or None, media) of one payload type of this stream."""
+        if self.sdp and pt in self.sdp.media.rtpmap:
+            name, clock, _ = self.sdp.media.rtpmap[pt]
+            return name, clock or None, self.sdp.media.media
+        if pt in STATIC_PT:
+            name, media = STATIC_PT[pt]
+            return name, codec_facts.STATIC_CLOCK_RATES.get(pt), media
+        if pt == DEFAULT_EVENT_PT and not self.sdp:
+            return "telephone-event", None, "audio"
+        return f"PT{pt}", None, self.sdp.media.media if self.sdp else "unknown"
+
+    def nominal_clock(self) -> int | None:
+        name, clock, _ = self.encoding(self.main_pt)
+        if name.lower() in EVENT_ENCODINGS:
+            return None            # Wireshark computes no jitter for RFC 4733 events
+        return clock
+
+    def choose_clock(self) -> None:
+        """Nominal clock, unless the timestamps clearly run at another standard rate (module doc)."""
+        nominal = self.nominal_clock()
+        self.clock = nominal
+        if self.encoding(self.main_pt)[2] != "audio":
+            return     # video timestamps follow frames, not a sample clock: nothing to check
+        measured = self.measured_clock()
+        if nominal is None or measured is None:
+            return
+        if abs(measured / nominal - 1) <= CLOCK_AGREES:
+            return
+        near = min(STANDARD_CLOCKS, key=lambda c: abs(measured / c - 1))
+        source = "SDP" if self.sdp and self.main_pt in self.sdp.media.rtpmap else "payload type"
+        if abs(measured / near - 1) <= CLOCK_SNAP:
+            self.clock = near
+            self.clock_note = (f"the {source} says a {nominal} Hz clock but the RTP timestamps advance at "
+                               f"{measured:.0f} Hz: jitter uses {near} Hz")
+        else:
+            self.clock_note = (f"the RTP timestamps advance at {measured:.0f} Hz, not the {nominal} Hz the "
+                               f"{source} says; jitter uses {nominal} Hz")
+
+    def measured_clock(self) -> float | None:
+        """Timestamp ticks per second over the buffered packets (in sequence order, same PT)."""
+        if not self._pending:
+            return None
+        seq = np.concatenate([c["seq"] for c in self._pending])
+        ts = np.concatenate([c["ts"] for c in self._pending])
+        t = np.concatenate([c["arrival_ns"] for c in self._pending])
+        if len(seq) < 10:
+            return None
+        span_s = (t[-1] - t[0]) / 1e9
+        if span_s < CLOCK_CHECK_SECONDS / 2:
+            return None
+        ticks = (int(ts[-1]) - int(ts[0])) % (1 << 32)
+        if ticks > (1 << 31):
+            return None
+        return ticks / span_s
+
+    def looks_like_rtp(self) -> bool:
+        """Sequence numbers of a real RTP stream mostly move forward by small steps."""
+        if self.steps == 0:
+            return True   # a single packet: nothing to judge
+        return self.good_steps >= MIN_GOOD_STEPS * self.steps
+
+    def srtp_by_size(self) -> bool:
+        """Constant-rate codec whose payloads are an SRTP auth tag longer than the samples explain."""
+        pt = self.main_pt
+        if pt not in BYTES_PER_TICK or not self.ts_step or not self.payload_bytes:
+            return False
+        step = max(self.ts_step.items(), key=lambda kv: kv[1])[0]
+        size = max(self.payload_bytes.items(), key=lambda kv: kv[1])[0]
+        expected = step * BYTES_PER_TICK[pt]
+        return any(abs(size - expected - tag) < 0.5 for tag in SRTP_TAG_BYTES)
+
+    def kind(self) -> str:
+        """voice | video | t38 | events | comfort-noise | srtp | unknown | not-rtp."""
+        if self.heuristic and not self.looks_like_rtp():
+            return "not-rtp"
+        name, _, media = self.encoding(self.main_pt)
+        if (self.sdp and self.sdp.media.encrypted) or self.srtp_by_size():
+            return "srtp"
+        if media == "image" or name.lower() == "t38":
+            return "t38"
+        if media == "video":
+            return "video"
+        if name.lower() in EVENT_ENCODINGS:
+            return "events"
+        if self.main_pt in COMFORT_NOISE_PTS:
+            return "comfort-noise"
+        if media == "audio":
+            return "voice"
+        return "unknown"
+
+
+class StreamTable:
+    """All streams of a capture, fed one batch at a time."""
+
+    def __init__(self, make_analyser: Callable[[Stream], Any], max_streams: int = 100_000):
+        self.streams: dict[tuple, Stream] = {}
+        self._by_hash: dict[int, tuple] = {}
+        self._make = make_analyser
+        self.max_streams = max_streams
+        self.dropped_packets = 0      # RTP-looking packets beyond max_streams (labelled in the report)
+
+    def add(self, f: RtpFields, cols: dict[str, np.ndarray], lay_keys: dict[str, np.ndarray],
+            first_frame: int, sdp_lookup: Callable[[Stream], SdpBinding | None], announced: np.ndarray) -> None:
+        if not len(f.rows):
+            return
+        ver, shi, slo, dhi, dlo, sp, dp = (lay_keys[k] for k in ("ver", "src_hi", "src_lo", "dst_hi", "dst_lo",
+                                                                  "sport", "dport"))
+        with np.errstate(over="ignore"):
+            h = _mix(shi) ^ _mix(slo + np.uint64(1)) * np.uint64(3) ^ _mix(dhi + np.uint64(2)) * np.uint64(5) ^ \
+                _mix(dlo + np.uint64(3)) * np.uint64(7) ^ _mix(sp.astype(np.uint64) << np.uint64(16) |
+                                                              dp.astype(np.uint64)) * np.uint64(11) ^ \
+                _mix(f.ssrc.astype(np.uint64) + (ver.astype(np.uint64) << np.uint64(40)))
+        order = np.argsort(h, kind="stable")
+        hs = h[order]
+        cut = np.flatnonzero(np.diff(hs)) + 1
+        starts = np.concatenate(([0], cut))
+        ends = np.concatenate((cut, [len(hs)]))
+        fields = (ver, shi, slo, dhi, dlo, sp, dp, f.ssrc)
+        for s, e in zip(starts, ends):
+            idx = order[s:e]
+            i0 = idx[0]
+            full = tuple(int(a[i0]) for a in fields)
+            same = np.ones(len(idx), dtype=bool)
+            for a, v in zip(fields, full):
+                same &= a[idx] == v
+            if not same.all():          # hash collision: split this group by the full key
+                self._add_exact(idx, fields, cols, first_frame, sdp_lookup, announced)
+                continue
+            self._add_group(full, idx, cols, first_frame, sdp_lookup, announced)
+
+    def _add_exact(self, idx, fields, cols, first_frame, sdp_lookup, announced) -> None:
+        groups: dict[tuple, list[int]] = {}
+        for i in idx:
+            groups.setdefault(tuple(int(a[i]) for a in fields), []).append(int(i))
+        for full, members in groups.items():
+            self._add_group(full, np.asarray(members), cols, first_frame, sdp_lookup, announced)
+
+    def _add_group(self, full: tuple, idx: np.ndarray, cols, first_frame, sdp_lookup, announced) -> None:
+        stream = self.streams.get(full)
+        if stream is None:
+            if len(self.streams) >= self.max_streams:
+                self.dropped_packets += len(idx)
+                return
+            ver, shi, slo, dhi, dlo, sp, dp, ssrc = full
+            key = StreamKey(address_text(ver, shi, slo), sp, address_text(ver, dhi, dlo), dp, ssrc)
+            stream = Stream(key=key, first_frame=int(cols["frame"][idx[0]]))
+            stream.heuristic = not bool(announced[idx].any())
+            stream.sdp = sdp_lookup(stream)
+            self.streams[full] = stream
+        elif stream.heuristic and announced[idx].any():
+            stream.heuristic = False
+        stream.add({k: v[idx] for k, v in cols.items()}, self._start)
+
+    def _start(self, stream: Stream) -> None:
+        stream.choose_clock()
+        stream.analyser = self._make(stream)
+        for cols in stream.take_pending():
+            stream.analyser.feed(cols)
+
+    def finish(self, sdp_lookup: Callable[[Stream], SdpBinding | None]) -> list[Stream]:
+        out = []
+        for stream in self.streams.values():
+            if stream.sdp is None:
+                stream.sdp = sdp_lookup(stream)
+            if stream.analyser is None:
+                self._start(stream)
+            out.append(stream)
+        out.sort(key=lambda s: s.first_frame)
+        return out

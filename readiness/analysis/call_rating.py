@@ -13,6 +13,7 @@ values and the rating is flagged as an estimate.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from .. import codecs as codec_table
@@ -76,7 +77,7 @@ def resolve_codec(name: str) -> codec_table.Codec:
 
 
 def _check_pct(name: str, value: float) -> None:
-    if not 0.0 <= value <= 100.0:
+    if not 0.0 <= value <= 100.0:        # also rejects NaN
         raise ReadinessError(f"{name} must be between 0 and 100 %, got {value:g}")
 
 
@@ -98,7 +99,7 @@ def rate_call(codec: str, network_delay_ms: float, jitter_buffer_ms: float, loss
     c = resolve_codec(codec)
     for name, value in (("network delay", network_delay_ms), ("jitter buffer", jitter_buffer_ms),
                         ("ptime", ptime_ms)):
-        if value < 0:
+        if not 0.0 <= value < math.inf:
             raise ReadinessError(f"{name} must be >= 0 ms, got {value:g}")
     ta = network_delay_ms + jitter_buffer_ms + ptime_ms + c.lookahead_ms
     return _rate(codec, ta, loss_pct, burst_ratio, plc, discard_pct, delay_class, network_delay_ms,
@@ -111,9 +112,9 @@ def _rate(codec: str, ta: float, loss_pct: float, burst_ratio: float, plc: bool,
     c = resolve_codec(codec)
     _check_pct("loss", loss_pct)
     _check_pct("discard", discard_pct)
-    if ta < 0:
-        raise ReadinessError(f"one-way delay must be >= 0 ms, got {ta:g}")
-    if burst_ratio <= 0:
+    if not 0.0 <= ta < math.inf:
+        raise ReadinessError(f"one-way delay must be a number of ms >= 0, got {ta:g}")
+    if not 0.0 < burst_ratio < math.inf:
         raise ReadinessError(f"burst ratio must be > 0, got {burst_ratio:g}")
     notes: list[str] = []
     bpl = c.bpl

@@ -37,6 +37,7 @@ COMMANDS = [
     "runs:report",
     "profiles:profiles",
     "site:site",
+    "mos:mos",
 ]
 
 

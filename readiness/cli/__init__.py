@@ -38,6 +38,7 @@ COMMANDS = [
     "profiles:profiles",
     "site:site",
     "mos:mos",
+    "snmp:snmp",
 ]
 
 

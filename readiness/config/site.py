@@ -174,6 +174,8 @@ class SnmpDevice(_Strict):
     phone_ports: list[str | int] = Field(default_factory=list,
                                          description="ports with phones (ifName like Gi1/0/1, a range Gi1/0/1-24, or ifIndex)")
     uplink_ports: list[str | int] = Field(default_factory=list, description="ports on the voice path to the WAN")
+    phones: int | None = Field(None, ge=0, description="phones planned on this switch (PoE headroom); default: "
+                               "the site's phones.count spread over the switches by their phone ports")
 
     @field_validator("host")
     @classmethod

@@ -1,0 +1,151 @@
+"""A real SNMP agent for the demo and the tests: snmpsim serving .snmprec walks on a loopback UDP port.
+
+snmpsim addresses a walk by community: `DATA/<community>.snmprec` answers to that community. Two traps
+on this kind of machine (environment.md): snmpsim imports pysmi without declaring it, and run as root
+it drops privileges, after which imports from the interpreter under /root fail (`no dbm clone found`,
+`unknown encoding`). So this module is also the launcher: run as `python -m readiness.lab.snmp_agent
+ARGS`, it imports dbm.dumb and the encodings first, then hands over to snmpsim. As root, the data and
+cache folders belong to `nobody` with mode 0700, so nobody else on the machine can list the
+communities (the file names).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator, Mapping
+
+from ..errors import ReadinessError, ToolMissing
+from .ports import free_port
+
+START_TIMEOUT_S = 30.0
+_SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+
+
+def _private_dir(root: Path, name: str, owner: tuple[int, int] | None) -> Path:
+    d = root / name
+    d.mkdir(mode=0o700)
+    if owner:
+        os.chown(d, *owner)
+    return d
+
+
+@contextlib.contextmanager
+def snmpsim_agent(walks: Mapping[str, Path | str], port: int | None = None, max_varbinds: int = 64,
+                  log: Path | None = None, timeout: float = START_TIMEOUT_S) -> Iterator[int]:
+    """Serve `walks` (community -> .snmprec file, or its text) on 127.0.0.1; yield the UDP port.
+
+    The walks are copied into a private temporary folder (the corpus stays read-only); the agent is
+    stopped and the folder removed on exit, also on Ctrl-C.
+    """
+    try:
+        import snmpsim  # noqa: F401
+        import pysmi  # noqa: F401
+    except ImportError as e:
+        raise ToolMissing(f"snmpsim is not installed ({e.name}): pip install snmpsim pysmi") from None
+    if not walks:
+        raise ReadinessError("the SNMP agent needs at least one walk to serve")
+    owner = None
+    if os.geteuid() == 0:
+        import pwd
+
+        nobody = pwd.getpwnam("nobody")
+        owner = (nobody.pw_uid, nobody.pw_gid)
+    root = Path(tempfile.mkdtemp(prefix="readiness-snmpsim-"))
+    proc: subprocess.Popen | None = None
+    try:
+        os.chmod(root, 0o711)   # traversable, not listable
+        data = _private_dir(root, "data", owner)
+        cache = _private_dir(root, "cache", owner)
+        for community, source in walks.items():
+            if "/" in community or community.startswith("."):
+                raise ReadinessError(f"community {community!r} cannot name a walk file")
+            target = data / f"{community}.snmprec"
+            if isinstance(source, Path):
+                shutil.copyfile(source, target)
+            else:
+                target.write_text(source)
+            if owner:
+                os.chown(target, *owner)
+        port = port or free_port(socket.SOCK_DGRAM)
+        argv = [sys.executable, "-m", "readiness.lab.snmp_agent", f"--data-dir={data}", f"--cache-dir={cache}",
+                f"--agent-udpv4-endpoint=127.0.0.1:{port}", "--log-level=error",
+                f"--max-var-binds={max_varbinds}"]
+        if owner:
+            argv += ["--process-user=nobody", "--process-group=nogroup"]
+        log = log or root / "snmpsim.log"
+        with open(log, "w") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        _wait_ready(proc, port, next(iter(walks)), timeout, log)
+        yield port
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_ready(proc: subprocess.Popen, port: int, community: str, timeout: float, log: Path) -> None:
+    """Until the agent answers a real SNMP GET (it indexes the walks before it listens)."""
+    request = _get_request(community)
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        while True:
+            if proc.poll() is not None:
+                text = log.read_text(errors="replace").strip().splitlines()
+                raise ReadinessError(f"snmpsim on UDP port {port} exited: {text[-1] if text else 'no output'}")
+            if time.monotonic() > deadline:
+                raise ReadinessError(f"snmpsim on UDP port {port} did not answer within {timeout:g} s")
+            try:
+                s.sendto(request, ("127.0.0.1", port))
+                s.recv(65535)
+                return
+            except OSError:  # timeout, or port unreachable before it binds
+                time.sleep(0.1)
+
+
+def _get_request(community: str) -> bytes:
+    from pyasn1.codec.ber import encoder
+    from pysnmp.proto.api import v2c
+
+    pdu = v2c.GetRequestPDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_varbinds(pdu, [(v2c.ObjectIdentifier(_SYS_UPTIME), v2c.Null(""))])
+    msg = v2c.Message()
+    v2c.apiMessage.set_defaults(msg)
+    v2c.apiMessage.set_community(msg, community)
+    v2c.apiMessage.set_pdu(msg, pdu)
+    return encoder.encode(msg)
+
+
+def _serve() -> None:
+    # Imported before snmpsim drops privileges: afterwards the interpreter's files are unreadable.
+    import dbm  # noqa: F401
+    import dbm.dumb  # noqa: F401
+    import encodings.ascii  # noqa: F401
+    import encodings.idna  # noqa: F401
+    import encodings.latin_1  # noqa: F401
+    import encodings.utf_8  # noqa: F401
+
+    import pysmi  # noqa: F401  (snmpsim imports it without declaring it)
+    from snmpsim.commands.responder import main
+
+    sys.argv = ["snmpsim-command-responder"] + sys.argv[1:]
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    _serve()

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from .rtp.packet import HEADER_LEN
 
 MAGIC = 0x5244                      # "RD"
+SDP_ATTRIBUTE = "x-readiness-reflector"   # in the responder's SDP answer: this far end reflects stamps
 VERSION = 1
 FLAG_REPLY = 0x01
 FLAG_FIN = 0x02

@@ -1,0 +1,338 @@
+"""Call load: ramp up to N concurrent calls at a fixed rate, hold each for its duration, hang up,
+then score every call. Signalling runs on the asyncio loop (sip/), media on the one media engine
+thread (rtp/scheduler.py); the analysis waits until all media has stopped so it cannot disturb it.
+
+    result = await run_load(LoadConfig(target="sip:test@192.0.2.1:5060", calls=50, cps=5, ...))
+
+Every call ends up in the result, answered or not, with its SIP outcome and, when answered, its
+media metrics per direction (metrics.py). Nothing waits without a bound: SIP timers bound the
+signalling, the stream stops itself after its duration, and each call has an overall deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import resource
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ... import codecs as codec_table
+from ...errors import ReadinessError
+from ...progress import NullProgress, Progress
+from . import calltoken, metrics, stamps
+from .rtp.scheduler import MediaEngine, ScheduleErrors
+from .rtp.session import MediaPlan, MediaStream, StreamResult
+from .sip import Credentials, SipConfig, UserAgent, sdp
+from .sip.uac import CallOutcome
+from .sip.uri import SipUri
+
+CALL_GRACE_S = 30.0                              # beyond duration + answer timeout: a call is abandoned
+
+
+@dataclass
+class LoadConfig:
+    target: str
+    calls: int = 10
+    cps: float = 5.0
+    duration_s: float = 30.0
+    codec: str = "pcmu"
+    ptime_ms: int = 20
+    transport: str = "udp"
+    media_dscp: int = 46                 # EF (RFC 4594)
+    sip_dscp: int = 24                   # CS3 (Cisco); RFC 4594 says CS5
+    key: bytes | None = None             # the responder's key
+    credentials: Credentials | None = None
+    clocks_synced: bool = False          # one-way delay measured (True) or RTT/2 (False)
+    answer_timeout_s: float = 30.0
+    trace_dir: Path | None = None        # keep per-call traces here (default: a temporary folder)
+    label: str = "site-to-far-end"       # calls.path of the site file
+
+
+@dataclass
+class CallRecord:
+    index: int
+    outcome: CallOutcome
+    started: float                        # epoch seconds of the INVITE
+    ended: float
+    codec: str
+    ptime_ms: int
+    reflected: bool = False
+    media: metrics.MediaMetrics | None = None
+    packets_sent: int = 0
+    dscp_sent: int = 46
+    trace: Path | None = None             # None when the traces were temporary
+    stream_notes: list[str] = field(default_factory=list)
+    media_result: StreamResult | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome.answered
+
+
+@dataclass
+class LoadResult:
+    config: LoadConfig
+    calls: list[CallRecord]
+    started: float
+    ended: float
+    peak_concurrent: int = 0
+    schedule: ScheduleErrors = field(default_factory=ScheduleErrors)
+    engine_busy_pct: float = 0.0
+
+    def answered(self) -> list[CallRecord]:
+        return [c for c in self.calls if c.answered]
+
+    def failures_by_cause(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self.calls:
+            if not c.answered:
+                key = c.outcome.cause + (f" {c.outcome.status}" if c.outcome.status else "")
+                out[key] = out.get(key, 0) + 1
+        return out
+
+
+def _raise_fd_limit(needed: int) -> None:
+    """Two sockets per call: lift the soft limit towards the hard one when a big load needs it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, soft)), hard))
+        except (ValueError, OSError):
+            pass
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft < needed:
+        raise ReadinessError(f"{needed} open files needed for this many calls, the limit is {soft} (ulimit -n)")
+
+
+def _target_host(target: str) -> SipUri:
+    try:
+        return SipUri.parse(target)
+    except ValueError as e:
+        raise ReadinessError(f"bad SIP target {target!r}: {e} (write sip:user@host:port)") from None
+
+
+def _resolve(host: str) -> str:
+    try:
+        return socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)[0][4][0]
+    except socket.gaierror as e:
+        raise ReadinessError(f"cannot resolve {host}: {e.strerror}") from None
+
+
+def _media_source(remote_ip: str) -> str:
+    """The local address towards the far end (what goes in our SDP and what media binds to)."""
+    family = socket.AF_INET6 if ":" in remote_ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect((remote_ip, 9))
+        except OSError as e:
+            raise ReadinessError(f"no route to {remote_ip}: {e.strerror or e}") from None
+        return s.getsockname()[0]
+
+
+def same_host(ip: str) -> bool:
+    """Is `ip` this machine (loopback or one of its addresses)? Then both ends share one clock."""
+    try:
+        if ipaddress.ip_address(ip).is_loopback:
+            return True
+    except ValueError:
+        return False
+    try:
+        return _media_source(ip) == ip
+    except ReadinessError:
+        return False
+
+
+def _reflects(desc: sdp.SessionDescription | None) -> bool:
+    return desc is not None and any(a.split(":")[0] == stamps.SDP_ATTRIBUTE for m in desc.media for a in m.other)
+
+
+def _rtcp_remote(desc: sdp.SessionDescription | None, info: sdp.MediaInfo) -> tuple[str, int] | None:
+    """RFC 3605 a=rtcp, RFC 5761 a=rtcp-mux, else RTP port + 1 (RFC 3550 11)."""
+    if desc is not None:
+        for m in desc.media:
+            if m.port != info.port:
+                continue
+            for a in m.other:
+                if a == "rtcp-mux":
+                    return None
+                if a.startswith("rtcp:"):
+                    parts = a[5:].split()
+                    if parts and parts[0].isdigit():
+                        host = parts[3] if len(parts) >= 4 else info.address
+                        return host, int(parts[0])
+    return info.address, info.port + 1
+
+
+class LoadRunner:
+    """One load: `await run()` returns the LoadResult. `live()` gives counters for a progress line."""
+
+    def __init__(self, config: LoadConfig, progress: Progress | None = None):
+        if config.calls < 1:
+            raise ReadinessError("--calls must be at least 1")
+        if config.cps <= 0:
+            raise ReadinessError("--cps must be above 0")
+        if config.duration_s <= 0:
+            raise ReadinessError("--duration must be above 0")
+        self.config = config
+        self.codec = codec_table.get(config.codec)
+        self.progress = progress or NullProgress()
+        self.active = 0
+        self.answered = 0
+        self.failed = 0
+        self.placed = 0
+        self.peak = 0
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        """Stop ramping; calls in progress hang up now."""
+        self._stop.set()
+
+    async def run(self) -> LoadResult:
+        cfg = self.config
+        uri = _target_host(cfg.target)
+        remote_ip = _resolve(uri.host)
+        local_ip = _media_source(remote_ip)
+        _raise_fd_limit(2 * cfg.calls + 256)
+        tmp = None
+        trace_dir = cfg.trace_dir
+        if trace_dir is None:
+            tmp = tempfile.TemporaryDirectory(prefix="readiness-calls-")
+            trace_dir = Path(tmp.name)
+        trace_dir.mkdir(parents=True, exist_ok=True)
+        engine = MediaEngine().start()
+        ua = UserAgent(SipConfig(transport=cfg.transport, dscp=cfg.sip_dscp), cfg.credentials)
+        started = time.time()
+        task = self.progress.task("calls", total=cfg.calls)
+        ticker = asyncio.ensure_future(self._tick(task))
+        records: list[CallRecord] = []
+        try:
+            try:
+                await ua.start()
+            except OSError as e:
+                raise ReadinessError(f"cannot open the SIP socket: {e.strerror or e}") from None
+            tasks = []
+            t0 = time.monotonic()
+            for i in range(cfg.calls):
+                delay = t0 + i / cfg.cps - time.monotonic()
+                if delay > 0:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), delay)
+                if self._stop.is_set():
+                    break
+                tasks.append(asyncio.ensure_future(self._one(i, ua, engine, local_ip, trace_dir)))
+            records = list(await asyncio.gather(*tasks))
+        finally:
+            ticker.cancel()
+            await ua.close()
+            engine.close()
+        ended = time.time()
+        busy = 100.0 * engine.busy_ns / max(1.0, (ended - started) * 1e9)
+        result = LoadResult(cfg, records, started, ended, self.peak, ScheduleErrors(), busy)
+        self.progress.update(task, completed=len(records), info="scoring calls")
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._score, records)
+        finally:
+            if tmp is not None:
+                tmp.cleanup()
+                for r in records:
+                    r.trace = None
+        for r in records:
+            if r.media_result is not None:
+                result.schedule.merge(r.media_result.schedule)
+        self.progress.done(task, f"{self.answered} answered, {self.failed} failed")
+        return result
+
+    async def _tick(self, task: int) -> None:
+        while True:
+            self.progress.update(task, completed=self.answered + self.failed,
+                                 info=f"{self.active} active, {self.answered} answered, {self.failed} failed")
+            await asyncio.sleep(0.5)
+
+    async def _one(self, index: int, ua: UserAgent, engine: MediaEngine, local_ip: str, trace_dir: Path) -> CallRecord:
+        cfg = self.config
+        key = cfg.key if cfg.key is not None else b""
+        stream = MediaStream(local_ip, cfg.media_dscp, key, trace_dir / f"call-{index:05d}.trace")
+        offer = sdp.offer([self.codec], local_ip, stream.port, cfg.ptime_ms)
+        headers = {calltoken.HEADER: calltoken.make(cfg.key)} if cfg.key else {}
+        started = time.time()
+        self.placed += 1
+        call = ua.call(cfg.target, offer, headers=headers, answer_timeout=cfg.answer_timeout_s)
+        record = CallRecord(index, CallOutcome(call.call_id, False, "closed"), started, started, self.codec.name,
+                            cfg.ptime_ms, dscp_sent=cfg.media_dscp, trace=stream.result.trace)
+        try:
+            outcome = await call.wait(cfg.answer_timeout_s + CALL_GRACE_S)
+        except asyncio.TimeoutError:
+            call.cancel()
+            outcome = CallOutcome(call.call_id, False, "timeout", detail="no final answer")
+        record.outcome = outcome
+        if not outcome.answered or outcome.remote_media is None:
+            self.failed += 1
+            stream.close()
+            record.ended = time.time()
+            return record
+        self.answered += 1
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            await self._media(call, stream, record, engine)
+        finally:
+            self.active -= 1
+            if not call.ended.is_set():
+                with contextlib.suppress(Exception):
+                    await call.hangup()
+            record.ended = time.time()
+        return record
+
+    async def _media(self, call, stream: MediaStream, record: CallRecord, engine: MediaEngine) -> None:
+        cfg = self.config
+        info = call.remote_media
+        codec = sdp.codec_for(info) or self.codec
+        ptime = info.ptime_ms or cfg.ptime_ms
+        record.codec, record.ptime_ms = codec.name, ptime
+        record.reflected = _reflects(call.remote_sdp)
+        plan = MediaPlan((info.address, info.port), info.payload_type, codec, ptime,
+                         None if record.reflected else _rtcp_remote(call.remote_sdp, info), record.reflected)
+        start = time.monotonic_ns()
+        stream.start(plan, cfg.duration_s, start)
+        fut = asyncio.wrap_future(engine.add(stream, start))
+        ended = asyncio.ensure_future(call.ended.wait())
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait([fut, ended, stopping], timeout=cfg.duration_s + CALL_GRACE_S,
+                               return_when=asyncio.FIRST_COMPLETED)
+            if not fut.done():
+                if call.ended.is_set():
+                    record.stream_notes.append(f"the far end hung up early ({call.end_reason})")
+                stream.stop()
+                with contextlib.suppress(asyncio.TimeoutError, Exception):
+                    await asyncio.wait_for(asyncio.shield(fut), 5.0)
+        finally:
+            ended.cancel()
+            stopping.cancel()
+        record.packets_sent = stream.result.packets_sent
+        record.media_result = stream.result
+
+    def _score(self, records: list[CallRecord]) -> None:
+        """Media metrics of every answered call, from its trace (runs after all media stopped)."""
+        for r in records:
+            res = r.media_result
+            if res is None:
+                continue
+            codec = codec_table.get(r.codec)
+            try:
+                if r.reflected:
+                    r.media = metrics.reflected_call(res, codec, self.config.clocks_synced)
+                else:
+                    r.media = metrics.peer_call(res, codec, self.config.media_dscp)
+            except Exception as e:     # one call's bad data must not lose the others
+                r.media = metrics.MediaMetrics(None, None, None, None, [], None,
+                                               res.schedule.quantile_ms(0.99), f"analysis failed: {e}")
+
+
+async def run_load(config: LoadConfig, progress: Progress | None = None) -> LoadResult:
+    return await LoadRunner(config, progress).run()

@@ -1,0 +1,134 @@
+"""`readiness responder`: the far end of test calls. A SIP UAS (sip/uas.py) answers every authorised
+INVITE with an SDP answer pointing at the reflector (reflector.py), which sends the caller's media
+back stamped. Several technicians can test against one responder at once: every call is its own
+session, bounded per source address (calls, INVITE rate and duration in the UAS; sessions, packet
+rate and duration in the reflector).
+
+With a key, the INVITE must carry a valid X-Readiness-Auth token (calltoken.py; 403 otherwise)
+and every media packet a valid MAC (no answer otherwise). Without a key it listens on loopback only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from ... import codecs as codec_table
+from ...errors import ReadinessError
+from . import calltoken, stamps
+from .reflector import Limits, Reflector, ReflectorStats
+from .sip import Accept, IncomingCall, Reject, SipConfig, UasLimits, UserAgentServer, sdp
+from .sip.transport import local_address_for
+
+DEFAULT_SIP_PORT = 5060
+
+
+@dataclass
+class ResponderConfig:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_SIP_PORT
+    transports: tuple[str, ...] = ("udp", "tcp")
+    media_port: int = 0                       # 0: any free port
+    key: bytes | None = None
+    sip_dscp: int = 24
+    ring_ms: float = 0.0                      # send 180 Ringing this long before answering
+    limits: Limits = field(default_factory=Limits)
+    uas_limits: UasLimits = field(default_factory=UasLimits)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Responder:
+    """`await start()`, serve until cancelled, `await close()` (or `async with`)."""
+
+    def __init__(self, config: ResponderConfig):
+        if config.key is None and not _is_loopback(config.host):
+            raise ReadinessError(f"without --key-file the responder listens on loopback only, not {config.host}: "
+                                 "give it a key (the callers need the same key)")
+        if config.key is not None and len(config.key) < 16:
+            raise ReadinessError("the responder key is shorter than 16 bytes: use a longer random key "
+                                 "(e.g. head -c 32 /dev/urandom | base64 > key)")
+        self.config = config
+        self.reflector: Reflector | None = None
+        self.uas: UserAgentServer | None = None
+        self.addresses: list[tuple[str, str, int]] = []   # (transport, host, port)
+        self._tokens = calltoken.TokenChecker(config.key) if config.key else None
+        self._codecs = list(codec_table.CODECS.values())
+        self.calls_answered = 0
+        self.calls_refused = 0
+
+    async def start(self) -> "Responder":
+        cfg = self.config
+        self.reflector = Reflector(cfg.host, cfg.media_port, cfg.key or b"", cfg.limits).start()
+        self.uas = UserAgentServer(self._decide, SipConfig(dscp=cfg.sip_dscp), cfg.uas_limits)
+        try:
+            for kind in cfg.transports:
+                try:
+                    host, port = await self.uas.listen(kind, cfg.host, cfg.port)
+                except OSError as e:
+                    raise ReadinessError(f"cannot listen on {kind} {cfg.host}:{cfg.port}: {e.strerror or e}") from None
+                self.addresses.append((kind, host, port))
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    @property
+    def media_port(self) -> int:
+        assert self.reflector is not None
+        return self.reflector.port
+
+    @property
+    def sip_port(self) -> int:
+        return self.addresses[0][2] if self.addresses else self.config.port
+
+    async def close(self) -> None:
+        if self.uas is not None:
+            await self.uas.close()
+            self.uas = None
+        if self.reflector is not None:
+            self.reflector.stop()
+            self.reflector = None
+
+    async def __aenter__(self) -> "Responder":
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    def stats(self) -> dict:
+        r: ReflectorStats = self.reflector.stats() if self.reflector else ReflectorStats()
+        u = self.uas.stats if self.uas else None
+        return {"calls_active": len(self.uas.calls) if self.uas else 0, "calls_answered": self.calls_answered,
+                "calls_refused": self.calls_refused, "calls_limited": u.limited if u else 0,
+                "media_sessions": r.sessions_active, "packets_reflected": r.reflected,
+                "packets_unauthenticated": r.unauthenticated, "packets_over_limit": r.over_limit}
+
+    async def _decide(self, call: IncomingCall) -> Accept | Reject:
+        if self._tokens is not None:
+            why = self._tokens.check(call.header(calltoken.HEADER))
+            if why is not None:
+                self.calls_refused += 1
+                return Reject(403, "Forbidden", {"Warning": f'399 readiness "{why}"'})
+        if call.offer is None:
+            self.calls_refused += 1
+            return Reject(488, "Not Acceptable Here", {"Warning": '399 readiness "an INVITE without SDP offer"'})
+        host = self.config.host
+        if host in ("0.0.0.0", "::", ""):
+            host = local_address_for(call.source.host)
+        answer = sdp.answer(call.offer, self._codecs, host, self.media_port)
+        if answer is None:
+            self.calls_refused += 1
+            return Reject(488, "Not Acceptable Here", {"Warning": '399 readiness "no codec in common"'})
+        for m in answer.media:
+            if m.port:
+                m.other.append(f"{stamps.SDP_ATTRIBUTE}:1")
+        self.calls_answered += 1
+        return Accept(answer, ring_ms=self.config.ring_ms)

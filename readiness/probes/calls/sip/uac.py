@@ -141,6 +141,11 @@ class Call(Session):
         elif self._progress_seen():
             self._send_cancel()
 
+    @property
+    def invite_transmissions_ns(self) -> list[int]:
+        """monotonic_ns of each (re)transmission of the latest INVITE (Timer A spacing on UDP)."""
+        return list(self._tx.sent_ns) if self._tx is not None else []
+
     def _progress_seen(self) -> bool:
         return bool(self.provisional)
 

@@ -14,6 +14,7 @@ from ..config import site as site_mod
 from ..progress import NullProgress, Progress
 from ..runner import execute
 from .iperf_server import iperf3_server
+from .snmp_agent import demo_agent as _snmp
 
 DEMO_PROFILE = "cloud-pbx-single-site"
 
@@ -27,7 +28,7 @@ def _iperf(workdir: Path) -> Iterator[dict[str, str]]:
         yield {"IPERF_PORT": str(port), "IPERF_LOAD_PORT": str(load_port)}
 
 
-COMPONENTS: list[Component] = [_iperf]
+COMPONENTS: list[Component] = [_iperf, _snmp]
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -95,6 +96,27 @@ def snmpsim_agent(walks: Mapping[str, Path | str], port: int | None = None, max_
                 proc.kill()
                 proc.wait()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def demo_agent(workdir: Path) -> Iterator[dict[str, str]]:
+    """The demo's SNMP devices: a 24-port PoE switch and a UPS (lab/data/snmp/), each with a random
+    community written to a 0600 file in `workdir` (the site file refers to the file, never the value)."""
+    from importlib import resources
+
+    data = resources.files("readiness.lab").joinpath("data/snmp")
+    walks: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for device in ("switch", "ups"):
+        community = secrets.token_hex(12)
+        ref = Path(workdir) / f"snmp-{device}.community"
+        fd = os.open(ref, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(community + "\n")
+        walks[community] = data.joinpath(f"demo-{device}.snmprec").read_text()
+        values[f"SNMP_{device.upper()}_COMMUNITY_FILE"] = ref.name
+    with snmpsim_agent(walks, log=Path(workdir) / "snmpsim.log") as port:
+        yield {"SNMP_PORT": str(port), **values}
 
 
 def _wait_ready(proc: subprocess.Popen, port: int, community: str, timeout: float, log: Path) -> None:

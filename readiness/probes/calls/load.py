@@ -147,6 +147,14 @@ def same_host(ip: str) -> bool:
         return False
 
 
+def clocks_shared(target: str) -> bool:
+    """Does the far end run on this machine (so its stamps use our clock and one-way delay is real)?"""
+    try:
+        return same_host(_resolve(_target_host(target).host))
+    except ReadinessError:
+        return False
+
+
 def _reflects(desc: sdp.SessionDescription | None) -> bool:
     return desc is not None and any(a.split(":")[0] == stamps.SDP_ATTRIBUTE for m in desc.media for a in m.other)
 

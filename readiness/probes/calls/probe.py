@@ -1,0 +1,82 @@
+"""The `calls` probe of `readiness run`: place the site's call load through the real network to the
+far-end responder (or the site's SIP target) and record every call, each direction on its own.
+
+Site file: `calls:` (target, transport, concurrent, cps, duration, codec, ptime_ms, username,
+password, path) and `responder:` (address, key). Markings: `markings.media` on RTP, the first of
+`markings.signalling` on SIP. Per-call traces are kept in the run folder as evidence.
+"""
+
+from __future__ import annotations
+
+from ...config.site import SiteSpec
+from ...errors import ReadinessError
+from ...model import Artefact, NotMeasured
+from ...units import parse_duration_s
+from ..base import Probe, ProbeContext
+from . import records
+from .load import LoadConfig, LoadRunner, clocks_shared
+from .sip import Credentials
+
+
+def load_config(site: SiteSpec) -> LoadConfig:
+    """The call load the site file asks for (secrets resolved here, at the last moment)."""
+    calls, responder = site.calls, site.responder
+    if calls is None:
+        raise ReadinessError("the site file has no calls: section")
+    target = calls.target
+    key = None
+    if responder is not None:
+        if target is None:
+            target = f"sip:test@{responder.address}"
+        if responder.key is not None:
+            key = site.secret(responder.key).encode()
+    if target is None:
+        raise ReadinessError("calls: has no target and the site file has no responder:")
+    creds = None
+    if calls.username:
+        if calls.password is None:
+            raise ReadinessError("calls.username is set but calls.password is not ({env: NAME} or {file: PATH})")
+        creds = Credentials(calls.username, site.secret(calls.password))
+    signalling = site.markings.signalling_dscps()
+    return LoadConfig(target=target, calls=calls.concurrent, cps=calls.cps,
+                      duration_s=parse_duration_s(calls.duration), codec=calls.codec, ptime_ms=calls.ptime_ms,
+                      transport=calls.transport, media_dscp=site.markings.media_dscp(),
+                      sip_dscp=signalling[0] if signalling else 24, key=key, credentials=creds,
+                      label=calls.path)
+
+
+class CallsProbe(Probe):
+    name = "calls"
+    phase = "traffic"
+
+    def configured(self, site: SiteSpec) -> str | None:
+        if site.calls is None:
+            return "the site file has no calls: section"
+        if site.calls.target is None and site.responder is None:
+            return "calls: has no target and the site file has no responder:"
+        return None
+
+    async def run(self, ctx: ProbeContext) -> None:
+        cfg = load_config(ctx.site)
+        out = ctx.recorder.artefact_dir(self.name) / "traces"
+        cfg.trace_dir = out
+        cfg.clocks_synced = clocks_shared(cfg.target)
+        result = await LoadRunner(cfg, ctx.progress).run()
+        evidence = {}
+        for c in result.calls:
+            if c.trace is not None and c.trace.exists() and c.outcome.answered:
+                rel = ctx.recorder.relative(c.trace)
+                evidence[c.index] = rel
+                ctx.recorder.artefact(Artefact(rel, "call-trace", self.name,
+                                               f"call {c.index + 1}: per-packet media trace (readiness.probes.calls.rtp.trace)"))
+        records.record(ctx.recorder, result, evidence)
+        if "sip.dscp_received" in ctx.wanted:
+            ctx.recorder.not_measured(NotMeasured("sip.dscp_received", "the far end does not report the DSCP "
+                                                  "it received on SIP (use a capture at the far end)", probe=self.name))
+        if "call.capacity_calls" in ctx.wanted:
+            ctx.recorder.not_measured(NotMeasured("call.capacity_calls", "capacity is searched by "
+                                                  "`readiness calls --find-capacity`, not in a run", probe=self.name))
+        failed = result.failures_by_cause()
+        if failed:
+            ctx.recorder.note(self.name, "warning", "calls not answered: " +
+                              ", ".join(f"{k}: {v}" for k, v in sorted(failed.items())))

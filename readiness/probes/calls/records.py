@@ -1,0 +1,218 @@
+"""A call load's result as the run's records (Measurement, Series, NotMeasured) and as the
+`readiness calls --json` document. Probes record, never judge: nothing here compares a threshold.
+
+Tags on every per-call record: `call` (1-based), `direction` (up = towards the far end, down =
+back), `path` (the site file's calls.path, which profiles `select`). An unanswered call records its
+failure (call.failed, call.answered_pct) and every media metric as not measured for that call, so it
+can never pass a criterion.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+import numpy as np
+
+from ... import dscp as dscp_names
+from ... import metrics as catalog
+from ...model import Measurement, NotMeasured, Series
+from ..base import Recorder
+from .load import CallRecord, LoadResult
+from .metrics import SECOND, DirectionMetrics
+
+PROBE = "calls"
+DIRECTION_METRICS = ("rtp.loss_pct", "rtp.burst_ratio", "rtp.burst_density_pct", "rtp.jitter_ms",
+                     "rtp.one_way_delay_ms", "rtp.reorder_pct", "rtp.duplicate_pct", "rtp.dscp_received",
+                     "rtp.dscp_remarked_pct", "call.mos", "call.r_factor", "call.mouth_to_ear_ms")
+CALL_METRICS = ("call.setup_ms", "rtp.rtt_ms", "rtp.schedule_error_ms")
+
+
+def _unit(metric: str) -> str:
+    return catalog.METRICS[metric].unit
+
+
+def _direction_values(d: DirectionMetrics) -> dict[str, Any]:
+    return {"rtp.loss_pct": d.loss_pct, "rtp.burst_ratio": d.burst_ratio, "rtp.burst_density_pct": d.burst_density_pct,
+            "rtp.jitter_ms": d.jitter_ms, "rtp.one_way_delay_ms": d.one_way_ms, "rtp.reorder_pct": d.reorder_pct,
+            "rtp.duplicate_pct": d.duplicate_pct, "rtp.dscp_received": d.dscp_received,
+            "rtp.dscp_remarked_pct": d.dscp_remarked_pct, "call.mos": d.mos, "call.r_factor": d.r_factor,
+            "call.mouth_to_ear_ms": d.mouth_to_ear_ms}
+
+
+def _why_missing(metric: str, d: DirectionMetrics) -> str:
+    if metric in ("rtp.dscp_received", "rtp.dscp_remarked_pct") and d.source == "rtcp":
+        return "a third-party far end does not report the DSCP it received (only a readiness responder does)"
+    if metric in ("call.mos", "call.r_factor", "call.mouth_to_ear_ms"):
+        return "no delay measured (no RTT from the far end), so no E-model rating"
+    return "not measured on this direction"
+
+
+def record(rec: Recorder, result: LoadResult, evidence: dict[int, str] | None = None) -> None:
+    """Write every call's records, then the load-wide ones."""
+    path = result.config.label
+    evidence = evidence or {}
+    for c in result.calls:
+        _record_call(rec, c, path, [evidence[c.index]] if c.index in evidence else [])
+    n = len(result.calls)
+    answered = len(result.answered())
+    tags = {"path": path}
+    rec.measurement(Measurement("call.answered_pct", 100.0 * answered / n if n else None, "%", "all calls", PROBE,
+                                result.started, result.ended, tags,
+                                reason="" if n else "no call was placed"))
+    rec.measurement(Measurement("call.failed", n - answered, "count", "all calls", PROBE, result.started,
+                                result.ended, dict(tags, causes=_causes(result))))
+
+
+def _causes(result: LoadResult) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(result.failures_by_cause().items())) or "none"
+
+
+def _record_call(rec: Recorder, c: CallRecord, path: str, evidence: list[str]) -> None:
+    call = str(c.index + 1)
+    base = {"call": call, "path": path}
+    subject = f"call {call}"
+    o = c.outcome
+    if not o.answered:
+        reason = f"call not answered: {o.cause}" + (f" ({o.detail})" if o.detail else "")
+        for metric in CALL_METRICS + ("call.post_dial_delay_ms",):
+            rec.not_measured(NotMeasured(metric, reason, subject, PROBE, base))
+        for direction in ("up", "down"):
+            for metric in DIRECTION_METRICS:
+                rec.not_measured(NotMeasured(metric, reason, f"{subject} {direction}", PROBE,
+                                             dict(base, direction=direction)))
+        return
+    rec.measurement(Measurement("call.setup_ms", o.setup_ms, "ms", subject, PROBE, c.started, c.ended, base, evidence))
+    if o.post_dial_delay_ms is not None:
+        rec.measurement(Measurement("call.post_dial_delay_ms", o.post_dial_delay_ms, "ms", subject, PROBE,
+                                    c.started, c.ended, base, evidence))
+    m = c.media
+    if m is None:
+        for direction in ("up", "down"):
+            for metric in DIRECTION_METRICS:
+                rec.not_measured(NotMeasured(metric, "no media measured", f"{subject} {direction}", PROBE,
+                                             dict(base, direction=direction)))
+        return
+    if m.schedule_error_p99_ms is not None:
+        rec.measurement(Measurement("rtp.schedule_error_ms", m.schedule_error_p99_ms, "ms", subject, PROBE,
+                                    c.started, c.ended, base, evidence))
+    if m.rtt_p50_ms is not None:
+        rec.measurement(Measurement("rtp.rtt_ms", m.rtt_p50_ms, "ms", subject, PROBE, c.started, c.ended,
+                                    dict(base, stat="p50"), evidence))
+        if m.rtt_1s and m.rtt_origin is not None:
+            rec.series(Series("rtp.rtt_ms", "ms", subject, PROBE, m.rtt_origin, SECOND, m.rtt_1s, None, base))
+    else:
+        rec.not_measured(NotMeasured("rtp.rtt_ms", m.reason or "no round trip measured", subject, PROBE, base))
+    for direction, d in (("up", m.up), ("down", m.down)):
+        dsubject = f"{subject} {direction}"
+        dtags = dict(base, direction=direction)
+        if d is None:
+            for metric in DIRECTION_METRICS:
+                rec.not_measured(NotMeasured(metric, m.reason or "not measured", dsubject, PROBE, dtags))
+            continue
+        _record_direction(rec, d, dsubject, dtags, evidence)
+
+
+def _record_direction(rec: Recorder, d: DirectionMetrics, subject: str, tags: dict[str, str],
+                      evidence: list[str]) -> None:
+    for metric, value in _direction_values(d).items():
+        t = dict(tags)
+        if metric in ("rtp.one_way_delay_ms", "call.mouth_to_ear_ms", "call.mos", "call.r_factor") and d.one_way_estimated:
+            t["estimate"] = "one-way = rtt/2"
+        if value is None:
+            rec.not_measured(NotMeasured(metric, _why_missing(metric, d), subject, PROBE, t))
+            continue
+        rec.measurement(Measurement(metric, value, _unit(metric), subject, PROBE, d.start, d.end, t, evidence))
+    if d.loss_200ms is not None and len(d.loss_200ms):
+        rec.series(d.loss_200ms.to_series("rtp.loss_pct", "loss_pct", subject, PROBE, tags))
+        rec.series(d.loss_200ms.to_series("rtp.reorder_pct", "late_pct", subject, PROBE, tags))
+    if d.jitter_1s is not None and len(d.jitter_1s):
+        rec.series(d.jitter_1s.to_series("rtp.jitter_ms", "jitter_ms", subject, PROBE, tags))
+    if d.one_way_1s and d.jitter_1s is not None:
+        rec.series(Series("rtp.one_way_delay_ms", "ms", subject, PROBE, d.jitter_1s.origin, SECOND, d.one_way_1s,
+                          None, tags))
+
+
+# --- the --json document -----------------------------------------------------------------------------
+
+def _r(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+def call_json(c: CallRecord) -> dict[str, Any]:
+    o = c.outcome
+    m = c.media
+    up = m.up if m else None
+    down = m.down if m else None
+    moses = [d.mos for d in (up, down) if d is not None and d.mos is not None]
+    rs = [d.r_factor for d in (up, down) if d is not None and d.r_factor is not None]
+    return {
+        "call_id": o.call_id, "index": c.index + 1, "answered": o.answered, "sip_status": o.status,
+        "cause": o.cause, "detail": o.detail, "setup_ms": _r(o.setup_ms), "post_dial_delay_ms": _r(o.post_dial_delay_ms),
+        "codec": c.codec, "ptime_ms": c.ptime_ms, "far_end": "responder" if c.reflected else "rtp-peer",
+        "mos": _r(min(moses), 4) if moses else None, "r_factor": _r(min(rs)) if rs else None,
+        "mos_up": _r(up.mos, 4) if up else None, "mos_down": _r(down.mos, 4) if down else None,
+        "packets_sent_up": up.packets_expected if up else (c.packets_sent if o.answered else 0),
+        "packets_lost_up": up.packets_lost if up else None,
+        "packets_sent_down": down.packets_expected if down else None,
+        "packets_lost_down": down.packets_lost if down else None,
+        "loss_pct_up": _r(up.loss_pct) if up else None, "loss_pct_down": _r(down.loss_pct) if down else None,
+        "jitter_ms_up": _r(up.jitter_ms) if up else None, "jitter_ms_down": _r(down.jitter_ms) if down else None,
+        "burst_ratio_up": _r(up.burst_ratio) if up else None, "burst_ratio_down": _r(down.burst_ratio) if down else None,
+        "reorder_pct_up": _r(up.reorder_pct) if up else None, "reorder_pct_down": _r(down.reorder_pct) if down else None,
+        "duplicate_pct_up": _r(up.duplicate_pct) if up else None,
+        "duplicate_pct_down": _r(down.duplicate_pct) if down else None,
+        "rtt_ms_p50": _r(m.rtt_p50_ms) if m else None, "rtt_ms_p95": _r(m.rtt_p95_ms) if m else None,
+        "one_way_ms_up": _r(up.one_way_ms) if up else None, "one_way_ms_down": _r(down.one_way_ms) if down else None,
+        "one_way_estimated": bool(up.one_way_estimated) if up else None,
+        "mouth_to_ear_ms_up": _r(up.mouth_to_ear_ms) if up else None,
+        "mouth_to_ear_ms_down": _r(down.mouth_to_ear_ms) if down else None,
+        "dscp_sent": c.dscp_sent,
+        "dscp_received_up": up.dscp_received if up else None, "dscp_received_down": down.dscp_received if down else None,
+        "dscp_remarked_pct_up": _r(up.dscp_remarked_pct) if up else None,
+        "dscp_remarked_pct_down": _r(down.dscp_remarked_pct) if down else None,
+        "schedule_error_ms_p99": _r(m.schedule_error_p99_ms) if m else None,
+        "media_note": (m.reason if m else "") or "; ".join((up.notes if up else []) + (down.notes if down else [])),
+    }
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return _r(float(np.percentile(values, q)), 4) if values else None
+
+
+def summary_json(result: LoadResult, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    answered = [c for c in calls if c["answered"]]
+    mos = [c["mos"] for c in answered if c["mos"] is not None]
+    setup = [c["setup_ms"] for c in answered if c["setup_ms"] is not None]
+    return {
+        "target": result.config.target, "codec": result.config.codec, "ptime_ms": result.config.ptime_ms,
+        "calls_attempted": len(calls), "calls_answered": len(answered), "calls_failed": len(calls) - len(answered),
+        "answered_pct": _r(100.0 * len(answered) / len(calls)) if calls else None,
+        "failures_by_cause": result.failures_by_cause(), "peak_concurrent": result.peak_concurrent,
+        "mos_min": _r(min(mos), 4) if mos else None, "mos_p05": _pct(mos, 5),
+        "mos_median": _r(statistics.median(mos), 4) if mos else None,
+        "setup_ms_p50": _pct(setup, 50), "setup_ms_p95": _pct(setup, 95),
+        "loss_pct_up_max": _max(answered, "loss_pct_up"), "loss_pct_down_max": _max(answered, "loss_pct_down"),
+        "jitter_ms_up_max": _max(answered, "jitter_ms_up"), "jitter_ms_down_max": _max(answered, "jitter_ms_down"),
+        "rtt_ms_p50_median": _median(answered, "rtt_ms_p50"),
+        "dscp_sent": dscp_names.name(result.config.media_dscp),
+        "dscp_remarked_pct_up_max": _max(answered, "dscp_remarked_pct_up"),
+        "dscp_remarked_pct_down_max": _max(answered, "dscp_remarked_pct_down"),
+        "schedule_error_ms_p99": _r(result.schedule.quantile_ms(0.99)),
+        "started": result.started, "ended": result.ended,
+    }
+
+
+def _max(calls: list[dict[str, Any]], key: str) -> float | None:
+    vals = [c[key] for c in calls if c.get(key) is not None]
+    return max(vals) if vals else None
+
+
+def _median(calls: list[dict[str, Any]], key: str) -> float | None:
+    vals = [c[key] for c in calls if c.get(key) is not None]
+    return _r(statistics.median(vals)) if vals else None
+
+
+def to_json(result: LoadResult) -> dict[str, Any]:
+    calls = [call_json(c) for c in result.calls]
+    return {"calls": calls, "summary": summary_json(result, calls)}

@@ -39,6 +39,8 @@ COMMANDS = [
     "site:site",
     "mos:mos",
     "snmp:snmp",
+    "calls:calls",
+    "calls:responder",
 ]
 
 

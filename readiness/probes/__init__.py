@@ -8,6 +8,7 @@ from .base import Probe, ProbeContext, Recorder
 
 # "module:Class", imported lazily so one probe's missing dependency cannot stop the others.
 REGISTRY: list[str] = [
+    "readiness.probes.calls.probe:CallsProbe",
     "readiness.probes.iperf:IperfProbe",
     "readiness.probes.snmp.probe:SnmpAuditProbe",
     "readiness.probes.snmp.probe:SnmpCountersProbe",

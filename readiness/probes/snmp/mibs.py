@@ -172,7 +172,8 @@ UPS_SCALARS = [UPS_IDENT_MANUFACTURER, UPS_IDENT_MODEL, UPS_BATTERY_STATUS, UPS_
                XUPS_MODEL, XUPS_TIME_REMAINING, XUPS_CAPACITY, XUPS_ABM_STATUS, XUPS_OUTPUT_LOAD,
                XUPS_OUTPUT_SOURCE, XUPS_ALARMS]
 
-# --- What a poll walks: named groups of columns walked together (same rows, so they end together) -----
+# --- What a poll walks: named groups of columns of ONE table entry, walked together (same rows, so they
+# end together; the first column tells whether the agent has the table at all) ---------------------------
 COUNTER_COLUMNS = [IF_IN_DISCARDS, IF_IN_ERRORS, IF_OUT_DISCARDS, IF_OUT_ERRORS]
 SWITCH_TABLES: dict[str, list[OID]] = {
     "ifTable": [IF_DESCR, IF_TYPE, IF_SPEED, IF_OPER_STATUS] + COUNTER_COLUMNS,
@@ -183,7 +184,8 @@ SWITCH_TABLES: dict[str, list[OID]] = {
     "Q-BRIDGE current VLANs": [Q_CURRENT_EGRESS, Q_CURRENT_UNTAGGED],
     "Q-BRIDGE PVIDs": [Q_PVID],
     "CISCO-VTP-MIB": [VTP_VLAN_STATE, VTP_VLAN_NAME],
-    "CISCO-VLAN-MEMBERSHIP-MIB": [VM_VLAN, VM_VOICE_VLAN],
+    "CISCO-VLAN-MEMBERSHIP-MIB": [VM_VLAN],
+    "CISCO-VLAN-MEMBERSHIP-MIB voice VLANs": [VM_VOICE_VLAN],
     "POWER-ETHERNET-MIB ports": [PETH_PORT_ADMIN, PETH_PORT_DETECTION, PETH_PORT_CLASS],
     "POWER-ETHERNET-MIB main PSE": [PETH_MAIN_POWER, PETH_MAIN_OPER, PETH_MAIN_CONSUMPTION, PETH_MAIN_THRESHOLD],
     "CISCO-POWER-ETHERNET-EXT-MIB ports": [CPE_PORT_ALLOCATED, CPE_PORT_CONSUMPTION],

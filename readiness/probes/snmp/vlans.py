@@ -82,7 +82,7 @@ def parse(walk: Walk, table: dict[int, Interface]) -> VlanTable:
     _cisco(walk, result)
     if not result.vlans and not result.voice:
         why = walk.problem("Q-BRIDGE static VLANs", "Q-BRIDGE current VLANs", "CISCO-VTP-MIB",
-                           "CISCO-VLAN-MEMBERSHIP-MIB")
+                           "CISCO-VLAN-MEMBERSHIP-MIB", "CISCO-VLAN-MEMBERSHIP-MIB voice VLANs")
         result.reason = why or "the switch exposes neither Q-BRIDGE-MIB nor CISCO-VTP-MIB VLAN tables"
     return result
 

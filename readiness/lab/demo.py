@@ -14,6 +14,7 @@ from ..config import site as site_mod
 from ..progress import NullProgress, Progress
 from ..runner import execute
 from .iperf_server import iperf3_server
+from .responder import responder_process
 from .snmp_agent import demo_agent as _snmp
 
 DEMO_PROFILE = "cloud-pbx-single-site"
@@ -28,7 +29,13 @@ def _iperf(workdir: Path) -> Iterator[dict[str, str]]:
         yield {"IPERF_PORT": str(port), "IPERF_LOAD_PORT": str(load_port)}
 
 
-COMPONENTS: list[Component] = [_iperf, _snmp]
+@contextlib.contextmanager
+def _responder(workdir: Path) -> Iterator[dict[str, str]]:
+    with responder_process(workdir) as (port, key_file):
+        yield {"RESPONDER_PORT": str(port), "RESPONDER_KEY_FILE": str(key_file)}
+
+
+COMPONENTS: list[Component] = [_iperf, _snmp, _responder]
 
 
 @contextlib.contextmanager

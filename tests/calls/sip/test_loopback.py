@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 
 import pytest
 
 from readiness.errors import ReadinessError
-from readiness.probes.calls.sip import (Accept, IncomingCall, Reject, SipConfig, Timers, UasLimits, UserAgent,
+from readiness.probes.calls.sip import (Accept, IncomingCall, Limits, Reject, SipConfig, Timers, UasLimits, UserAgent,
                                         UserAgentServer, sdp)
 
 from .conftest import answering, pcmu_offer, run, tls_contexts
@@ -256,7 +257,8 @@ def test_many_concurrent_calls_on_one_socket():
     n = 300
 
     async def main():
-        uas, port = await _uas(answering())
+        # all at once from one source: above the default INVITE rate bound, so raise it
+        uas, port = await _uas(answering(), limits=UasLimits(invites_per_s_per_source=10 * n))
         async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
             calls = [ua.call(f"sip:t{i}@127.0.0.1:{port}", pcmu_offer(port=40000 + 2 * i)) for i in range(n)]
             outs = await asyncio.gather(*(c.wait(30) for c in calls))
@@ -270,3 +272,61 @@ def test_many_concurrent_calls_on_one_socket():
         await uas.close()
 
     run(main(), timeout=120)
+
+
+def test_silent_peer_times_out_by_timer_b_and_unacked_2xx_ends_with_bye():
+    fast = Timers(t1=0.05)                     # Timer B = 64*T1 = 3.2 s instead of 32 s
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))           # receives, never answers
+
+        async def main():
+            async with UserAgent(SipConfig(local_host="127.0.0.1", timers=fast)) as ua:
+                t0 = time.monotonic()
+                out = await ua.call(f"sip:test@127.0.0.1:{silent.getsockname()[1]}", pcmu_offer()).wait(10)
+                assert out.cause == "timeout" and "Timer B" in out.detail
+                assert 3.1 < time.monotonic() - t0 < 5
+                assert out.retransmissions >= 5                 # 0.05, 0.1, 0.2, 0.4, 0.8, 1.6 s
+            # a caller that never ACKs our 200: the UAS repeats it, gives up after 64*T1 and hangs up
+            seen: list[IncomingCall] = []
+            uas, port = await _uas(answering(seen=seen), timers=fast)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rude:
+                rude.bind(("127.0.0.1", 0))
+                me = rude.getsockname()[1]
+                body = pcmu_offer().encode()
+                rude.sendto((f"INVITE sip:t@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bKr1\r\n"
+                             f"From: <sip:r@127.0.0.1>;tag=r\r\nTo: <sip:t@127.0.0.1>\r\nCall-ID: rude1\r\n"
+                             f"CSeq: 1 INVITE\r\nContact: <sip:r@127.0.0.1:{me}>\r\nContent-Type: application/sdp\r\n"
+                             f"Content-Length: {len(body)}\r\n\r\n").encode() + body, ("127.0.0.1", port))
+                await asyncio.sleep(0.2)
+                assert seen and not seen[0].ended.is_set()
+                await asyncio.wait_for(seen[0].ended.wait(), 10)
+                assert seen[0].end_reason == "no-ack"
+                rude.setblocking(False)
+                got = []
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        got.append(rude.recv(4096).split(b"\r\n")[0])
+                assert got.count(b"SIP/2.0 200 OK") >= 5 and any(g.startswith(b"BYE ") for g in got)
+            await uas.close()
+
+        run(main())
+
+
+def test_invite_rate_and_transaction_table_are_bounded():
+    async def main():
+        uas, port = await _uas(answering(), limits=UasLimits(invites_per_s_per_source=5))
+        async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
+            outs = await asyncio.gather(*(ua.call(f"sip:t@127.0.0.1:{port}", pcmu_offer()).wait(10) for _ in range(8)))
+            assert sorted(o.status for o in outs) == [200] * 5 + [503] * 3
+        await uas.close()
+        # each OPTIONS keeps a server transaction for Timer J (32 s on UDP); past the bound the
+        # endpoint answers 503 without keeping anything
+        small = UserAgentServer(answering(), SipConfig(limits=Limits(max_transactions=3)))
+        _, port = await small.listen("udp", "127.0.0.1", 0)
+        async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
+            statuses = [(await ua.options(f"sip:127.0.0.1:{port}")).status for _ in range(5)]
+        assert statuses == [200, 200, 200, 503, 503]
+        assert len(small.endpoint.transactions.server) == 3
+        await small.close()
+
+    run(main())

@@ -87,7 +87,7 @@ class Endpoint:
         for tx in list(self.transactions.client.values()):
             tx.transport_failed(TransportError("closed", "the SIP endpoint was closed"))
         for tx in list(self.transactions.server.values()):
-            tx._terminate()
+            tx.terminate()
         await self.transports.close()
 
     # --- sending -----------------------------------------------------------------------------------
@@ -196,6 +196,12 @@ class Endpoint:
             owner = self.dialogs.get((msg.call_id, msg.to.tag, msg.from_.tag))
             if owner is not None:
                 owner.ack_received(msg)
+            return
+        if len(self.transactions.server) >= self.config.limits.max_transactions:
+            # a flood must not grow memory: answer without keeping state (RFC 3261 8.2.6 allows it)
+            self.stats.rejected_requests += 1
+            self.send_stateless(response_to(msg, 503, "Service Unavailable", os.urandom(4).hex(),
+                                            Headers([("Retry-After", "5")])).encode(), flow)
             return
         tx = ServerTransaction(self.transactions, msg, flow, server_key(msg))
         if msg.method == "CANCEL":

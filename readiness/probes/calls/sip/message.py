@@ -12,6 +12,8 @@ this module is the part every message of every call passes through.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Iterator
 
 from .uri import NameAddr, Via, split_values
@@ -38,18 +40,24 @@ _CANONICAL.update({n.lower(): n for n in (
 LIST_HEADERS = frozenset({"via", "contact", "route", "record-route", "allow", "supported", "require",
                           "proxy-require", "unsupported", "accept", "allow-events", "accept-encoding",
                           "accept-language", "content-encoding", "in-reply-to", "warning"})
-_TOKEN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
+_TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+")          # RFC 3261 25.1 token
 
 
 class SipParseError(ValueError):
     """The bytes are not a SIP message we accept. The text says why, never echoes a secret."""
 
 
+@functools.lru_cache(maxsize=512)
 def canonical(name: str) -> str:
     low = name.lower()
     if low in COMPACT:
         return COMPACT[low]
     return _CANONICAL.get(low, name)
+
+
+@functools.lru_cache(maxsize=512)
+def _key(name: str) -> str:
+    return canonical(name).lower()
 
 
 class Headers:
@@ -58,43 +66,44 @@ class Headers:
     __slots__ = ("_items",)
 
     def __init__(self, items: list[tuple[str, str]] | None = None):
-        self._items: list[tuple[str, str]] = [(canonical(n), v) for n, v in items or []]
+        # (canonical name, value, lower-case key): the key makes look-ups one string compare each
+        self._items: list[tuple[str, str, str]] = [(canonical(n), v, _key(n)) for n, v in items or []]
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        low = canonical(name).lower()
-        for n, v in self._items:
-            if n.lower() == low:
+        key = _key(name)
+        for _, v, k in self._items:
+            if k == key:
                 return v
         return default
 
     def get_all(self, name: str) -> list[str]:
         """Every value of `name`, list headers split at their commas."""
-        low = canonical(name).lower()
+        key = _key(name)
         out: list[str] = []
-        for n, v in self._items:
-            if n.lower() == low:
-                out.extend(split_values(v) if low in LIST_HEADERS else [v])
+        for _, v, k in self._items:
+            if k == key:
+                out.extend(split_values(v) if key in LIST_HEADERS else [v])
         return out
 
     def add(self, name: str, value: str) -> None:
-        self._items.append((canonical(name), value))
+        self._items.append((canonical(name), value, _key(name)))
 
     def prepend(self, name: str, value: str) -> None:
-        self._items.insert(0, (canonical(name), value))
+        self._items.insert(0, (canonical(name), value, _key(name)))
 
     def set(self, name: str, value: str) -> None:
         """Replace every `name` with one value, in place of the first."""
-        low = canonical(name).lower()
-        for i, (n, _) in enumerate(self._items):
-            if n.lower() == low:
-                self._items[i] = (canonical(name), value)
-                self._items = [it for j, it in enumerate(self._items) if j <= i or it[0].lower() != low]
+        key = _key(name)
+        for i, item in enumerate(self._items):
+            if item[2] == key:
+                self._items[i] = (canonical(name), value, key)
+                self._items = [it for j, it in enumerate(self._items) if j <= i or it[2] != key]
                 return
         self.add(name, value)
 
     def remove(self, name: str) -> None:
-        low = canonical(name).lower()
-        self._items = [it for it in self._items if it[0].lower() != low]
+        key = _key(name)
+        self._items = [it for it in self._items if it[2] != key]
 
     def copy(self) -> "Headers":
         h = Headers()
@@ -102,7 +111,7 @@ class Headers:
         return h
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._items)
+        return ((n, v) for n, v, _ in self._items)
 
     def __contains__(self, name: str) -> bool:
         return self.get(name) is not None
@@ -196,7 +205,7 @@ def parse_cseq(text: str) -> tuple[int, str]:
 
 
 def _is_token(text: str) -> bool:
-    return bool(text) and all(c in _TOKEN for c in text)
+    return _TOKEN.fullmatch(text) is not None
 
 
 def _head_end(data: bytes | bytearray) -> tuple[int, int] | None:

@@ -253,7 +253,7 @@ class ServerTransaction:
         loop = asyncio.get_running_loop()
         t = self.layer.timers
         if self.invite and resp.status < 300:
-            self._terminate()                         # 2xx retransmission is the UA core's (13.3.1.4)
+            self.terminate()                         # 2xx retransmission is the UA core's (13.3.1.4)
             return
         self.state = "completed"
         if self.invite:
@@ -261,7 +261,7 @@ class ServerTransaction:
                 self._resend = Resender(self.flow, data, t.t1, t.t2)          # Timer G
             self._timers.append(loop.call_later(t.b, self._no_ack))             # Timer H
         else:
-            self._timers.append(loop.call_later(0 if self.flow.reliable else t.b, self._terminate))  # J
+            self._timers.append(loop.call_later(0 if self.flow.reliable else t.b, self.terminate))  # J
 
     def retransmitted(self, req: Request) -> None:
         if req.method == "ACK":
@@ -271,14 +271,14 @@ class ServerTransaction:
                     self._resend.stop()
                 t = self.layer.timers
                 self._timers.append(asyncio.get_running_loop().call_later(
-                    0 if self.flow.reliable else t.t4, self._terminate))        # Timer I
+                    0 if self.flow.reliable else t.t4, self.terminate))        # Timer I
             return
         if self.last is not None and self.state in ("proceeding", "completed"):
             self._send(self.last)
 
     def _no_ack(self) -> None:
         if self.state == "completed":
-            self._terminate()
+            self.terminate()
             if self.on_ack_timeout:
                 self.on_ack_timeout()
 
@@ -288,7 +288,7 @@ class ServerTransaction:
         except TransportError:
             pass
 
-    def _terminate(self) -> None:
+    def terminate(self) -> None:
         self.state = "terminated"
         if self._resend:
             self._resend.stop()

@@ -28,6 +28,7 @@ IP_RECVERR = 11
 IPV6_RECVERR = 25
 DEFAULT_SIGNALLING_DSCP = 24      # CS3, Cisco QoS baseline; RFC 4594 says CS5 (40): standards.md 3.7
 CONNECT_TIMEOUT_S = 5.0
+UDP_RCVBUF = 2 * 1024 * 1024
 DNS_TIMEOUT_S = 5.0
 
 
@@ -228,6 +229,7 @@ class _StreamConnection(asyncio.Protocol, Flow):
 class Limits:
     max_connections: int = 4096
     max_connections_per_source: int = 256
+    max_transactions: int = 20000           # server transactions kept at once (each lingers up to 32 s)
 
 
 class SipTransports:
@@ -271,6 +273,10 @@ class SipTransports:
         loop = asyncio.get_running_loop()
         bound = sock.getsockname()[:2]
         if kind == "udp":
+            # a burst of INVITEs from many callers must not overflow the default ~200 KiB buffer;
+            # the kernel caps this at net.core.rmem_max
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
             if family == socket.AF_INET:
                 sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
             else:

@@ -58,7 +58,7 @@ class CallOutcome:
 
     cause: answered | redirected | auth | client-error | server-error | global-failure (from the
     status) | timeout | dns | unreachable | refused | tls | closed (no final response) |
-    cancelled | sdp (answered with unusable SDP; the call was hung up)."""
+    cancelled | sdp (answered with unusable SDP; the call was hung up) | error (a bug here)."""
 
     call_id: str
     answered: bool
@@ -127,6 +127,13 @@ class Call(Session):
         self._progress_ns: int | None = None
         self._retransmissions = 0
         self._task = asyncio.ensure_future(self._run())
+        self._task.add_done_callback(self._run_done)
+
+    def _run_done(self, task: asyncio.Task) -> None:
+        """A bug in the call's own code still ends the call with a cause, so wait() never hangs."""
+        if not task.cancelled() and task.exception() is not None and not self._done.done():
+            exc = task.exception()
+            self._finish("error", None, "", f"internal error: {type(exc).__name__}: {exc}")
 
     async def wait(self, timeout: float | None = None) -> CallOutcome:
         """The outcome once a final response (or failure) is known."""
@@ -204,6 +211,8 @@ class Call(Session):
                 final.set_exception(RequestFailed(cause, detail))
 
         self._invite = req
+        if self._tx is not None:
+            self._retransmissions += self._tx.retransmissions     # an earlier (challenged) INVITE
         self._tx = self.endpoint.send(req, self._flow, got, failed)
         if not self._invite_ns:
             self._invite_ns = self._tx.sent_ns[0] if self._tx.sent_ns else time.monotonic_ns()
@@ -228,8 +237,6 @@ class Call(Session):
         except RequestFailed as e:
             self._finish(e.cause, None, "", str(e))
             return None
-        finally:
-            self._retransmissions += self._tx.retransmissions
         return resp
 
     def _provisional(self, resp: Response) -> None:
@@ -303,8 +310,9 @@ class Call(Session):
         if self._done.done():
             return
         answered = cause == "answered"
+        resent = self._retransmissions + (self._tx.retransmissions if self._tx is not None else 0)
         self.outcome = CallOutcome(self.call_id, answered, cause, status, reason, detail, self._invite_ns,
-                                   self._progress_ns, time.monotonic_ns(), self._retransmissions,
+                                   self._progress_ns, time.monotonic_ns(), resent,
                                    self.remote_media if answered else None)
         if not answered and self.dialog is None:
             self._end("cancelled" if cause == "cancelled" else "failed")

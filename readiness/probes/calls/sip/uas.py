@@ -165,6 +165,10 @@ class UserAgentServer:
             tx.respond(response_to(req, 503, "Service Unavailable", os.urandom(4).hex(),
                                    Headers([("Retry-After", "5"), ("Warning", f'399 readiness "{refusal}"')])))
             return
+        key = (req.call_id, req.from_.tag)
+        if key in self.calls:
+            tx.terminate()          # a retransmitted INVITE after our 2xx: the 2xx is being repeated
+            return
         offer = None
         if req.body:
             try:
@@ -176,14 +180,20 @@ class UserAgentServer:
                                        Headers([("Warning", f'399 readiness "{str(e)[:80]}"')])))
                 return
         call = IncomingCall(self, req, tx, flow, offer)
-        key = (req.call_id, req.from_.tag)
-        if key in self.calls:
-            return                                   # a retransmission the transaction missed
         self.calls[key] = call
         self._per_source[src] = self._per_source.get(src, 0) + 1
         call.on_ended = lambda c, key=key, src=src: self._ended(key, src, c)
         tx.on_cancel = call._cancelled
         call._task = asyncio.ensure_future(self._answer(call))
+        call._task.add_done_callback(lambda t, call=call: self._answer_done(call, t))
+
+    def _answer_done(self, call: IncomingCall, task: asyncio.Task) -> None:
+        """A bug while answering must not leave the caller waiting or the call counted forever."""
+        if task.cancelled() or task.exception() is None:
+            return
+        if call.answered_ns is None:
+            call.tx.respond(response_to(call.invite, 500, "Server Internal Error", call.local_tag))
+        call._end("failed")
 
     def _ended(self, key: tuple[str, str], src: str, call: Session) -> None:
         self.calls.pop(key, None)

@@ -29,25 +29,33 @@ def split_params(text: str, sep: str = ";") -> tuple[str, dict[str, str]]:
     return parts[0].strip(), params
 
 
+_SPECIAL = re.compile(r'[\\"<>;,]')
+
+
 def _split_unquoted(text: str, sep: str) -> list[str]:
-    out, start, quoted, depth = [], 0, False, 0
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and quoted:
-            i += 2
+    """Split at `sep` outside quotes and <...>. Visits only the special characters (hot path)."""
+    if '"' not in text and "<" not in text:
+        return text.split(sep)
+    out, start, quoted, depth, skip = [], 0, False, 0, -1
+    for m in _SPECIAL.finditer(text):
+        i = m.start()
+        if i == skip:
             continue
-        if ch == '"':
+        ch = text[i]
+        if ch == "\\":
+            if quoted:
+                skip = i + 1                  # the escaped character is not special
+        elif ch == '"':
             quoted = not quoted
-        elif not quoted:
-            if ch == "<":
-                depth += 1
-            elif ch == ">":
-                depth = max(0, depth - 1)
-            elif ch == sep and depth == 0:
-                out.append(text[start:i])
-                start = i + 1
-        i += 1
+        elif quoted:
+            continue
+        elif ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth = max(0, depth - 1)
+        elif ch == sep and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
     out.append(text[start:])
     return out
 

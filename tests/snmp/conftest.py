@@ -31,7 +31,9 @@ def write_site(folder: Path, port: int, devices: list[dict], timeout: str = "1 s
     for d in devices:
         d = dict(d)
         community = d.pop("community", None)
-        if community is not None:
+        if isinstance(community, dict):      # a reference given as is (e.g. to a file that is missing)
+            d["community"] = community
+        elif community is not None:
             ref = folder / f"{d['name']}.community"
             ref.write_text(community + "\n")
             os.chmod(ref, 0o600)

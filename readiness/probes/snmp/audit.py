@@ -232,20 +232,30 @@ def _interfaces(r: DeviceReport, path: dict[int, str], unknown: list[str]) -> li
     itfs = [r.interfaces[ix] for ix in sorted(path)]
     up = [i for i in itfs if i.oper_status == "up"]
     scope = f"{len(up)} up ports on the voice path" + (f" (not found: {', '.join(unknown)})" if unknown else "")
-    if up and all(i.duplex is None for i in up):
-        dup = Check("if.half_duplex_ports", None, "the switch has no EtherLike-MIB duplex status (dot3StatsDuplexStatus)")
+    half = [i.name for i in up if i.duplex == "half"]
+    unproven = [i.name for i in up if i.duplex in (None, "unknown")]
+    if unproven and not half:
+        why = "no EtherLike-MIB duplex status (dot3StatsDuplexStatus)" if len(unproven) == len(up) else \
+            f"duplex unknown on {', '.join(unproven[:8])}"
+        dup = Check("if.half_duplex_ports", None, _with_walk_problem(r, why))
     else:
-        half = [i.name for i in up if i.duplex == "half"]
         dup = Check("if.half_duplex_ports", len(half), ports=half, detail=scope)
     unread = [i.name for i in itfs if i.in_errors is None or i.out_discards is None]
     bad = [f"{i.name}: {i.in_errors} in errors, {i.out_discards} out discards" for i in itfs
            if (i.in_errors or 0) > 0 or (i.out_discards or 0) > 0]
-    if unread and len(unread) == len(itfs):
-        err = Check("if.error_ports", None, "error and discard counters could not be read")
+    if unread and not bad:
+        # a port whose counters are unknown may be the one that errs: no "0" without every port read
+        err = Check("if.error_ports", None, _with_walk_problem(r, f"counters unreadable on {', '.join(unread[:8])}"))
     else:
         err = Check("if.error_ports", len(bad), ports=bad,
-                    detail=f"{len(itfs)} voice-path ports" + (f"; counters unreadable on {', '.join(unread)}" if unread else ""))
+                    detail=f"{len(itfs)} voice-path ports" + (f"; at least, counters unreadable on {', '.join(unread)}"
+                                                             if unread else ""))
     return [dup, err]
+
+
+def _with_walk_problem(r: DeviceReport, why: str) -> str:
+    problem = r.polled.walk.problem("ifTable", "ifXTable", "EtherLike-MIB")
+    return f"{why} ({problem})" if problem else why
 
 
 # --- UPS ----------------------------------------------------------------------------------------------------

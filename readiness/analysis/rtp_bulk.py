@@ -20,7 +20,7 @@ from scipy.signal import lfilter   # the RFC 3550 1/16 filter in one pass: J_i =
 from .intervals import IntervalStats
 from .loss_bursts import GMIN, BurstTotals, bursts_from_positions
 from .rtp_stats import MAX_DROPOUT, MAX_MISORDER, RtpStreamAnalyser, StreamStats, _check_mode
-from .wireshark_rtp import wireshark_arrays
+from .wireshark_chunks import WiresharkChunks
 
 ClockRate = int | Mapping[int, int] | None
 
@@ -86,8 +86,9 @@ def analyse_arrays(seq, ts, arrival, marker=None, payload_type=None, *, clock_ra
     # --- jitter and delta ------------------------------------------------------------------------
     ws = None
     if jitter_mode == "wireshark":
-        ws, jit_ms, jit_seen = wireshark_arrays(seq, ts, (arrival - arrival[0]) * 1000.0, marker, payload_type,
-                                                clock_rate)
+        chunks = WiresharkChunks(clock_rate)
+        jit_ms, jit_seen = chunks.feed(seq, ts, (arrival - arrival[0]) * 1000.0, marker, payload_type, per_packet=True)
+        ws = chunks.summary()
         per_packet_jitter = np.where(jit_seen, jit_ms / 1000.0, np.nan)
         j_last, jmin, jmean, jmax = ws.jitter_last_ms, ws.jitter_min_ms, ws.jitter_mean_ms, ws.jitter_max_ms
         dmin, dmean, dmax = ws.delta_min_ms, ws.delta_mean_ms, ws.delta_max_ms

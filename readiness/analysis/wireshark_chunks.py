@@ -12,27 +12,23 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
+from scipy.signal import lfilter
 
 from .wireshark_rtp import CN_PAYLOAD_TYPES, WiresharkRtp, WiresharkSummary, _last_index, _rate_of
 
 FILTER_GAIN = 0.0625          # RFC 3550 6.4.1: J += (|D| - J) / 16
 FILTER_KEEP = 1.0 - FILTER_GAIN
-_BLOCK = 256                  # 0.9375**-256 ~ 1.5e7: block-wise closed form stays well inside float64
 
 
 def smooth_jitter(diff: np.ndarray, j0: float) -> np.ndarray:
-    """J_k = 15/16 J_(k-1) + diff_k / 16 from J_(-1) = j0, for every k, without a Python loop."""
-    out = np.empty(len(diff))
-    j = j0
-    powers = FILTER_KEEP ** np.arange(_BLOCK + 1)
-    for s in range(0, len(diff), _BLOCK):
-        x = diff[s:s + _BLOCK]
-        k = len(x)
-        # J_(s+i) = a^(i+1) j + g * sum_{m<=i} a^(i-m) x_m = a^i (a j + g * cumsum(x_m a^-m))
-        scaled = np.cumsum(x / powers[:k]) * FILTER_GAIN
-        out[s:s + k] = powers[:k] * (FILTER_KEEP * j + scaled)
-        j = out[s + k - 1]
-    return out
+    """J_k = 15/16 J_(k-1) + diff_k / 16 from J_(-1) = j0, for every k, without a Python loop.
+
+    lfilter runs exactly the recurrence `WiresharkRtp.add` runs, so chunked and per-packet agree to
+    the last bit or so.
+    """
+    if len(diff) == 0:
+        return np.zeros(0)
+    return lfilter([FILTER_GAIN], [1.0, -FILTER_KEEP], diff, zi=[FILTER_KEEP * j0])[0]
 
 
 def _compose_mean(mean0: float, x: np.ndarray, n: np.ndarray) -> float:
@@ -54,21 +50,39 @@ class WiresharkChunks:
     def summary(self) -> WiresharkSummary:
         return self.state.summary()
 
-    def feed(self, seq: np.ndarray, ts: np.ndarray, t_ms: np.ndarray, marker: np.ndarray, pt: np.ndarray) -> None:
+    def feed(self, seq: np.ndarray, ts: np.ndarray, t_ms: np.ndarray, marker: np.ndarray | None = None,
+             pt: np.ndarray | None = None, per_packet: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+        """Add packets (arrival order, t_ms = ms since the stream's first packet).
+
+        per_packet=True also returns the jitter (ms) after each packet and whether a jitter had been
+        computed by then (per-interval summaries need both).
+        """
         w = self.state
-        if len(seq) == 0:
-            return
-        if w.total == 0:                         # the first packet only sets the state
+        m = len(seq)
+        marker = np.zeros(m, dtype=bool) if marker is None else np.asarray(marker, dtype=bool)
+        pt = np.full(m, -1, dtype=np.int64) if pt is None else np.asarray(pt, dtype=np.int64)
+        jit_out, seen_out = np.zeros(m), np.zeros(m, dtype=bool)
+        if m and w.total == 0:                   # the first packet only sets the state
             w.add(int(seq[0]), int(ts[0]), float(t_ms[0]), bool(marker[0]), int(pt[0]))
             seq, ts, t_ms, marker, pt = seq[1:], ts[1:], t_ms[1:], marker[1:], pt[1:]
-            if len(seq) == 0:
-                return
-        if not self._vectorised(seq.astype(np.int64), ts.astype(np.int64), t_ms.astype(np.float64),
-                                marker.astype(bool), pt.astype(np.int64)):
-            for s, t, a, m, p in zip(seq.tolist(), ts.tolist(), t_ms.tolist(), marker.tolist(), pt.tolist()):
-                w.add(s, t, a, bool(m), p)
+        if len(seq):
+            done = self._vectorised(np.asarray(seq, dtype=np.int64), np.asarray(ts, dtype=np.int64),
+                                    np.asarray(t_ms, dtype=np.float64), marker, pt)
+            if done is None:
+                done = self._loop(seq, ts, t_ms, marker, pt)
+            jit_out[m - len(seq):], seen_out[m - len(seq):] = done
+        return (jit_out, seen_out) if per_packet else None
 
-    def _vectorised(self, seq, ts, t_ms, marker, pt) -> bool:
+    def _loop(self, seq, ts, t_ms, marker, pt) -> tuple[np.ndarray, np.ndarray]:
+        w = self.state
+        jit, seen = np.zeros(len(seq)), np.zeros(len(seq), dtype=bool)
+        for i, (s, t, a, mk, p) in enumerate(zip(seq.tolist(), ts.tolist(), t_ms.tolist(), marker.tolist(),
+                                                 pt.tolist())):
+            w.add(s, t, a, bool(mk), p)
+            jit[i], seen[i] = w.jitter, w.jitter_seen
+        return jit, seen
+
+    def _vectorised(self, seq, ts, t_ms, marker, pt) -> tuple[np.ndarray, np.ndarray] | None:
         w = self.state
         m = len(seq)
         nominal_ticks = (ts - w.first_ts) & 0xFFFFFFFF
@@ -98,13 +112,13 @@ class WiresharkChunks:
         a = intime & ((s + 1 == seq) | ((s == 65535) & (seq == 0)))
         c = intime & ~a & ((s + 1 < seq) | (s - seq > 0xFF00))
         if not np.array_equal(a | c, intime & (unwrapped > state_before)):
-            return False
+            return None
         errors = int(np.count_nonzero(c) + np.count_nonzero(~a & ~c & (s + 1 > seq)))
 
         # per-packet clock, delta and jitter
         if isinstance(self.clock_rate, Mapping):
             lut = np.array([_rate_of(self.clock_rate, p) for p in range(128)], dtype=np.int64)
-            ticks_per_ms = lut[pt & 127] // 1000
+            ticks_per_ms = np.where(pt >= 0, lut[pt & 127], 0) // 1000      # pt -1: not given
         else:
             ticks_per_ms = np.full(m, _rate_of(self.clock_rate, None) // 1000, dtype=np.int64)
         last_in = _last_index(intime)
@@ -141,6 +155,7 @@ class WiresharkChunks:
             w.min_jitter = float(j.min()) if w.min_jitter is None else min(w.min_jitter, float(j.min()))
             w.mean_jitter = _compose_mean(w.mean_jitter, j, counts[jidx])
 
+        seen_mask = (np.cumsum(jit) > 0) | w.jitter_seen
         # carry the state to the next chunk
         w.cycles, w.under, w.errors = cycles, under, w.errors + errors
         w.seq_num = int(state[-1]) & 0xFFFF
@@ -151,7 +166,7 @@ class WiresharkChunks:
             w.jitter, w.lastnom, w.jitter_seen = float(jitter_at[-1]), float(nom[int(np.flatnonzero(jit)[-1])]), True
         w.stop_seq, w.pt = int(seq[-1]), int(pt[-1])
         w.total += m
-        return True
+        return jitter_at, seen_mask
 
 
 def analyse_chunks(chunks, clock_rate) -> WiresharkSummary:

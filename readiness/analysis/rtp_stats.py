@@ -112,8 +112,9 @@ class RtpStreamAnalyser:
         _check_mode(jitter_mode, clock_rate)
         self.jitter_mode = jitter_mode
         self.clock_rate = clock_rate
-        self._clock = float(clock_rate) if isinstance(clock_rate, (int, float)) and clock_rate else 0.0
         self._ws = WiresharkRtp(clock_rate) if jitter_mode == "wireshark" else None
+        # RFC 3550 jitter clock; 0 in wireshark mode, where WiresharkRtp computes the jitter
+        self._clock = float(clock_rate) if isinstance(clock_rate, (int, float)) and clock_rate and not self._ws else 0.0
         self.add = self._add_wireshark if self._ws is not None else self._add_rfc3550
         self._bursts = BurstCounter(gmin)
         self.packets = 0
@@ -188,24 +189,14 @@ class RtpStreamAnalyser:
 
     def _add_wireshark(self, seq: int, ts: int, arrival_s: float, marker: bool = False,
                        payload_type: int | None = None) -> None:
-        if self.packets == 0:
-            self._start(seq, ts, arrival_s)
-            self._ws.add(seq, ts, 0.0, marker, payload_type)
-            return
-        if self._step:
-            k = math.floor((arrival_s - self._origin) / self._step)
-            if k > self._bin:
-                self._roll(k)
-        self.packets += 1
-        self._last_arrival = arrival_s
         ws = self._ws
-        ws.add(seq, ts, (arrival_s - self._t0) * 1000.0, marker, payload_type)
+        ws.add(seq, ts, (arrival_s - self._t0) * 1000.0 if self.packets else 0.0, marker, payload_type)
+        self._add_rfc3550(seq, ts, arrival_s)          # counts, intervals, sequence (no RFC jitter: clock 0)
         if ws.jitter_seen:
             j = ws.jitter / 1000.0
             self._jitter = j
             if self._bin_jmax is None or j > self._bin_jmax:
                 self._bin_jmax = j
-        self._sequence(seq, arrival_s)
 
     def _start(self, seq: int, ts: int, arrival_s: float) -> None:
         if self._origin is None:
@@ -219,7 +210,7 @@ class RtpStreamAnalyser:
         self._last_ts = ts
         self._first_seq = seq
         self._segment(seq, arrival_s)
-        if self._clock and self._ws is None:
+        if self._clock:
             self._bin_jmax = 0.0
 
     def _segment(self, seq: int, arrival_s: float) -> None:

@@ -87,12 +87,16 @@ class Signer:
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
 
-    def mac(self, packet: bytes | bytearray | memoryview) -> bytes:
+    def digest(self, data: bytes | bytearray | memoryview) -> bytes:
+        """The full HMAC-SHA-256 of `data`."""
         inner = self._inner.copy()
-        inner.update(memoryview(packet)[:AUTH_END])
+        inner.update(data)
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return outer.digest()[:MAC_LEN]
+        return outer.digest()
+
+    def mac(self, packet: bytes | bytearray | memoryview) -> bytes:
+        return self.digest(memoryview(packet)[:AUTH_END])[:MAC_LEN]
 
     def sign(self, buf: bytearray) -> None:
         """Write the MAC of `buf` (RTP header + stamp fields) into its place."""

@@ -1,0 +1,84 @@
+"""Splitting a reflected trace into directions: a reply lost on the way down is not an upstream loss
+(the reflector's bitmap proves the packet arrived), and counts use the senders' totals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from readiness import codecs
+from readiness.probes.calls import directions, metrics
+from readiness.probes.calls.rtp.trace import REPLY_DTYPE
+
+MS = 1_000_000
+T0 = 1_700_000_000 * 1_000_000_000
+
+
+def _trace(n: int, up_lost: set[int], down_lost_rseq: set[int], up_ms: float = 5.0, down_ms: float = 7.0):
+    """What the generator would record: reflector view (bitmap) computed like the reflector does."""
+    rows, rseq, highest, bitmap = [], 0, -1, 0
+    for seq in range(n):
+        if seq in up_lost:
+            continue
+        rseq += 1
+        if highest < 0:
+            highest = seq
+        else:
+            shift = seq - highest
+            bitmap = ((((bitmap << 1) | 1) << (shift - 1)) & 0xFFFFFFFF) if shift <= 32 else 0
+            highest = seq
+        if rseq in down_lost_rseq:
+            continue
+        tx = T0 + seq * 20 * MS
+        rrx = tx + int(up_ms * MS)
+        rtx = rrx + 50_000
+        rows.append((seq, rseq, tx, rrx, rtx, rtx + int(down_ms * MS), 46, 46, 0, bitmap, highest))
+    return np.array(rows, dtype=REPLY_DTYPE), rseq
+
+
+def test_down_loss_is_not_up_loss():
+    rec, replies = _trace(500, up_lost=set(), down_lost_rseq={10, 11, 12, 200})
+    up, down, rtt, _ = directions.reflected(rec, 500, 20, replies)
+    assert up.estimated == 4 and len(up) == 500
+    c = codecs.get("pcmu")
+    u = metrics.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9)
+    d = metrics.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9)
+    assert (u.packets_lost, u.packets_expected) == (0, 500)
+    assert (d.packets_lost, d.packets_expected) == (4, 500)
+    assert d.burst_ratio > 1.0                                  # 3 in a row is bursty
+    assert np.allclose(rtt, 12.0)                               # the reflector turnaround is taken out
+
+
+def test_up_loss_counted_up_only_including_the_edges():
+    rec, replies = _trace(300, up_lost={0, 1, 150, 299}, down_lost_rseq=set())
+    up, down, _, _ = directions.reflected(rec, 300, 20, replies)
+    c = codecs.get("pcmu")
+    u = metrics.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9)
+    d = metrics.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9)
+    assert (u.packets_lost, u.packets_expected) == (4, 300)       # first, second and last too
+    assert (d.packets_lost, d.packets_expected) == (0, 296)
+    assert u.loss_pct == pytest.approx(100 * 4 / 300)
+
+
+def test_constant_delay_has_zero_jitter_and_dscp_counts():
+    rec, replies = _trace(200, set(), set())
+    rec["dscp_down"][:50] = 0                                   # a quarter re-marked on the way back
+    up, down, _, _ = directions.reflected(rec, 200, 20, replies)
+    c = codecs.get("pcmu")
+    u = metrics.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9)
+    d = metrics.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9)
+    assert u.jitter_ms == pytest.approx(0.0, abs=1e-3)   # float epoch seconds: 0.2 us resolution
+    assert (u.dscp_received, u.dscp_remarked_pct) == (46, 0.0)
+    assert (d.dscp_received, d.dscp_remarked_pct) == (46, 25.0)
+    assert u.one_way_1s[0] == pytest.approx(5.0)
+    assert u.rating is not None and u.mos > 4.3
+
+
+def test_merge_intervals_adds_counts():
+    rec, replies = _trace(250, {7, 8}, set())
+    up, _, _, _ = directions.reflected(rec, 250, 20, replies)
+    u = metrics.direction_metrics("up", up, codecs.get("pcmu"), 20, 46, 5.0, False, T0 / 1e9)
+    fine, coarse = u.loss_200ms, u.jitter_1s
+    assert sum(fine.lost) == sum(coarse.lost) == 2
+    assert sum(fine.expected) == sum(coarse.expected)
+    assert len(coarse) == -(-len(fine) // 5)

@@ -26,7 +26,8 @@ async def uas(args) -> None:
     if args.cert:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(args.cert, args.key)
-    server = UserAgentServer(answering(address=args.host), SipConfig(dscp=args.dscp, tls_server=tls))
+    seen: list = []
+    server = UserAgentServer(answering(address=args.host, seen=seen), SipConfig(dscp=args.dscp, tls_server=tls))
     ports = {"udp": (await server.listen("udp", args.host, 5060))[1],
              "tcp": (await server.listen("tcp", args.host, 5060))[1]}
     if tls:
@@ -38,7 +39,8 @@ async def uas(args) -> None:
     await stop.wait()
     stats = asdict(server.stats)
     await server.close()
-    print(json.dumps({"stats": stats, "malformed": server.endpoint.transports.stats.malformed}))
+    print(json.dumps({"stats": stats, "malformed": server.endpoint.transports.stats.malformed,
+                      "invite_dscp": [[c.source.transport, c.dscp_received] for c in seen]}))
 
 
 async def call(args) -> None:
@@ -54,7 +56,8 @@ async def call(args) -> None:
             bye = await c.hangup()
     result = {"answered": out.answered, "status": out.status, "cause": out.cause, "detail": out.detail,
               "setup_ms": out.setup_ms, "retransmissions": out.retransmissions,
-              "invite_sent_s": [(t - sent[0]) / 1e9 for t in sent], "bye": bye}
+              "invite_sent_s": [(t - sent[0]) / 1e9 for t in sent], "bye": bye,
+              "dscp_received": out.dscp_received}
     with open(args.out, "w") as fh:
         json.dump(result, fh)
 

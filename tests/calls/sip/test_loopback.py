@@ -47,6 +47,8 @@ def test_call_answer_reinvite_and_hangup(kind, tls_files):
             assert incoming.header("X-Readiness-Token") == "t0k"
             assert incoming.remote_media.port == 40000
             assert incoming.source.transport == kind
+            # the DSCP each end received (IP_RECVTOS, UDP only): default CS3 both ways
+            assert out.dscp_received == incoming.dscp_received == (24 if kind == "udp" else None)
             # re-INVITE from the caller with a new port, then from the answerer
             new = sdp.offer([sdp.codec_table.get("pcmu")], "127.0.0.1", 40002)
             assert await call.reinvite(new) == 200

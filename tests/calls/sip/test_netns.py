@@ -150,6 +150,7 @@ def test_signalling_carries_the_configured_dscp_over_udp_tcp_and_tls(tmp_path, t
     with veth_pair() as pair:
         cap = Capture(pair, pair.b, pair.b_if, "port 5060 or port 5061", tmp_path / "dscp.pcap")
         uas = _start_uas(pair, tmp_path, "--cert", str(cert), "--key", str(key))    # default CS3
+        received = {}
         try:
             for kind, target in [("udp", f"sip:test@{pair.b_ip}:5060"),
                                  ("tcp", f"sip:test@{pair.b_ip}:5060;transport=tcp"),
@@ -157,9 +158,13 @@ def test_signalling_carries_the_configured_dscp_over_udp_tcp_and_tls(tmp_path, t
                 result = _call(pair, tmp_path, target, "--transport", kind, "--dscp", "40",
                                "--cafile", str(cert))                                    # caller CS5
                 assert result["answered"] and result["bye"] == 200, (kind, result)
+                received[kind] = result["dscp_received"]
         finally:
-            _stop(uas)
+            report = _stop(uas)
             cap.stop()
+        # what each end read with IP_RECVTOS agrees with the wire (UDP; streams have no per-message TOS)
+        assert received == {"udp": 24, "tcp": None, "tls": None}
+        assert json.loads(report)["invite_dscp"] == [["udp", 40], ["tcp", None], ["tls", None]]
         rows = cap.fields("ip", "ip.src", "ip.dsfield.dscp", "udp.port", "tcp.port", "sip.Method",
                           "sip.Status-Code", "tls.record.content_type", "tcp.len")
         by_source: dict[str, set[str]] = {}

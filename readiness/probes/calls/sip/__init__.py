@@ -8,7 +8,8 @@ Public API (what the call load and the responder use):
   `call.cancel()`, `call.reinvite()`; `options()` and `register()` -> `RequestOutcome`.
 - `UserAgentServer(decide, SipConfig, UasLimits)`: `decide(IncomingCall)` returns `Accept(answer)`
   or `Reject(status)`; `listen("udp"|"tcp"|"tls", host, port)`.
-- `sdp.offer()`, `sdp.answer()`, `sdp.negotiated()`; `SipConfig.dscp` marks all signalling.
+- `sdp.offer()`, `sdp.answer()`, `sdp.negotiated()`; `SipConfig.dscp` marks all signalling;
+  `CallOutcome.dscp_received` / `IncomingCall.dscp_received` say what DSCP arrived (UDP).
 - `Timers` (T1/T2/T4) for the RFC 3261 retransmission timers.
 """
 
@@ -18,7 +19,8 @@ from .endpoint import RequestFailed, SipConfig
 from .sdp import MediaInfo, SessionDescription
 from .session import Session
 from .transaction import Timers
-from .transport import DEFAULT_SIGNALLING_DSCP, Limits, TransportStats
+from .flow import DEFAULT_SIGNALLING_DSCP, TransportStats
+from .transport import Limits
 from .uac import Call, CallOutcome, RequestOutcome, UserAgent, cause_for_status
 from .uas import Accept, IncomingCall, Reject, UasLimits, UasStats, UserAgentServer
 

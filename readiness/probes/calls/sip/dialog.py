@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .message import Headers, Request, Response
-from .transport import Flow
+from .flow import Flow
 from .uri import NameAddr
 
 

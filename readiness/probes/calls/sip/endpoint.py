@@ -16,8 +16,8 @@ from typing import Callable, Protocol
 from .message import Headers, Request, Response
 from .transaction import (ClientTransaction, ServerTransaction, Timers, TransactionLayer, new_branch,
                           response_to, server_key)
-from .transport import (DEFAULT_SIGNALLING_DSCP, Flow, Limits, Peer, SipTransports, TransportError,
-                        local_address_for, resolve)
+from .flow import DEFAULT_SIGNALLING_DSCP, Flow, Peer, TransportError
+from .transport import Limits, SipTransports, local_address_for, resolve
 from .uri import SipUri, Via, format_hostport
 
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS"

@@ -123,11 +123,12 @@ class Headers:
 class Message:
     """What requests and responses share: headers, body and the accessors every layer needs."""
 
-    __slots__ = ("headers", "body")
+    __slots__ = ("headers", "body", "dscp")
 
     def __init__(self, headers: Headers, body: bytes = b""):
         self.headers = headers
         self.body = body
+        self.dscp: int | None = None      # as received over UDP (IP_RECVTOS); None when unknown
 
     @property
     def call_id(self) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .message import Headers, Request, Response
-from .transport import Flow, TransportError
+from .flow import Flow, TransportError
 
 MAGIC_COOKIE = "z9hG4bK"          # RFC 3261 8.1.1.7
 

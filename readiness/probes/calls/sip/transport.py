@@ -4,9 +4,8 @@ A `Flow` is the way back to one peer: a UDP socket plus address, or one TCP/TLS 
 Requests from the network arrive with the flow they came on, and responses go back on it (RFC 3261
 18.2.2 for streams; for UDP we answer the source address, as RFC 3581 rport does, so NAT works).
 
-Malformed input is counted in `stats` and dropped (a stream with broken framing is closed). ICMP
-errors on UDP are read from the socket's error queue (IP_RECVERR) so a call to a closed port fails
-within a round trip instead of after Timer B.
+Malformed input is counted in `stats` and dropped (a stream with broken framing is closed). The
+UDP socket (udp.py) also reports the DSCP each message arrived with and ICMP errors per peer.
 """
 
 from __future__ import annotations
@@ -16,80 +15,16 @@ import contextlib
 import errno
 import socket
 import ssl
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
 
-from .... import dscp as dscp_names
 from ....errors import ReadinessError
-from .message import MAX_MESSAGE_BYTES, Request, Response, SipParseError, StreamFramer, parse
+from .flow import (DEFAULT_SIGNALLING_DSCP, ErrorHandler, Flow, MessageHandler, Peer, TransportError,
+                   TransportStats, set_dscp)
+from .message import MAX_MESSAGE_BYTES, SipParseError, StreamFramer, parse
+from .udp import UdpFlow, UdpSocket
 
-# Linux values (include/uapi/linux/in.h, in6.h); Python's socket module does not export them.
-IP_RECVERR = 11
-IPV6_RECVERR = 25
-DEFAULT_SIGNALLING_DSCP = 24      # CS3, Cisco QoS baseline; RFC 4594 says CS5 (40): standards.md 3.7
 CONNECT_TIMEOUT_S = 5.0
-UDP_RCVBUF = 2 * 1024 * 1024
 DNS_TIMEOUT_S = 5.0
-
-
-class TransportError(Exception):
-    """Could not reach a peer. `cause` is one of: dns, unreachable, refused, tls, closed, timeout."""
-
-    def __init__(self, cause: str, detail: str):
-        super().__init__(detail)
-        self.cause = cause
-
-
-@dataclass(frozen=True)
-class Peer:
-    transport: str      # udp | tcp | tls
-    host: str           # numeric address
-    port: int
-
-
-@dataclass
-class TransportStats:
-    received: int = 0
-    sent: int = 0
-    malformed: int = 0
-    malformed_reasons: dict[str, int] = field(default_factory=dict)
-    icmp_errors: int = 0
-    connections_refused_by_limit: int = 0
-    keepalives: int = 0
-
-    def count_malformed(self, err: Exception) -> None:
-        self.malformed += 1
-        key = str(err).split(" ")[0:2]
-        reason = " ".join(key)[:40]
-        if len(self.malformed_reasons) < 64 or reason in self.malformed_reasons:
-            self.malformed_reasons[reason] = self.malformed_reasons.get(reason, 0) + 1
-
-
-class Flow:
-    """Where to send to reach one peer, and whether retransmissions are the transport's job."""
-
-    reliable = False
-    peer: Peer
-
-    def send(self, data: bytes) -> None:
-        raise NotImplementedError
-
-    @property
-    def local(self) -> tuple[str, int]:
-        raise NotImplementedError
-
-
-MessageHandler = Callable[[Request | Response, Flow], None]
-ErrorHandler = Callable[[Peer, TransportError], None]
-
-
-def set_dscp(sock: socket.socket, dscp: int) -> None:
-    """Mark everything the socket sends (IPv4 ToS / IPv6 traffic class, upper six bits: RFC 2474)."""
-    tos = dscp_names.to_tos(dscp)
-    if sock.family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, tos)
-    with contextlib.suppress(OSError):      # also covers v4-mapped traffic on a dual-stack socket
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
 
 
 async def resolve(host: str, port: int, timeout: float = DNS_TIMEOUT_S) -> tuple[int, str]:
@@ -112,66 +47,6 @@ def local_address_for(remote_ip: str) -> str:
     with socket.socket(family, socket.SOCK_DGRAM) as s:
         s.connect((remote_ip, 9))          # no packet is sent: connect() on UDP only picks a route
         return s.getsockname()[0]
-
-
-class _UdpFlow(Flow):
-    __slots__ = ("_udp", "_addr", "peer")
-
-    def __init__(self, udp: "_UdpProtocol", addr: tuple[str, int]):
-        self._udp, self._addr = udp, addr
-        self.peer = Peer("udp", addr[0], addr[1])
-
-    def send(self, data: bytes) -> None:
-        self._udp.sendto(data, self._addr)
-
-    @property
-    def local(self) -> tuple[str, int]:
-        return self._udp.local
-
-
-class _UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, owner: "SipTransports", sock: socket.socket):
-        self.owner, self.sock = owner, sock
-        self.transport: asyncio.DatagramTransport | None = None
-        self.local = sock.getsockname()[:2]
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-
-    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
-        if self.transport is None or self.transport.is_closing():
-            raise TransportError("closed", "the SIP UDP socket is closed")
-        self.transport.sendto(data, addr)
-        self.owner.stats.sent += 1
-
-    def datagram_received(self, data: bytes, addr) -> None:
-        owner = self.owner
-        owner.stats.received += 1
-        if data in (b"\r\n\r\n", b"\r\n"):
-            owner.stats.keepalives += 1
-            return
-        try:
-            msg = parse(data)
-        except SipParseError as e:
-            owner.stats.count_malformed(e)
-            return
-        owner.deliver(msg, _UdpFlow(self, (addr[0], addr[1])))
-
-    def error_received(self, exc: Exception) -> None:
-        # The pending ICMP error is also queued with the original destination; drain the queue
-        # (an undrained queue keeps the socket readable and would spin the loop).
-        for _ in range(64):
-            try:
-                _, _, _, addr = self.sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                break
-            self.owner.stats.icmp_errors += 1
-            if addr:
-                peer = Peer("udp", addr[0], addr[1])
-                self.owner.fail_peer(peer, TransportError(
-                    "unreachable", f"{addr[0]}:{addr[1]} is unreachable ({exc.strerror or exc})"))
 
 
 class _StreamConnection(asyncio.Protocol, Flow):
@@ -246,7 +121,7 @@ class SipTransports:
         self.tls_server = tls_server
         self.limits = limits or Limits()
         self.stats = TransportStats()
-        self._udp: _UdpProtocol | None = None
+        self._udp: UdpSocket | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._conns: dict[Peer, _StreamConnection] = {}
         self._per_source: dict[str, int] = {}
@@ -273,17 +148,7 @@ class SipTransports:
         loop = asyncio.get_running_loop()
         bound = sock.getsockname()[:2]
         if kind == "udp":
-            # a burst of INVITEs from many callers must not overflow the default ~200 KiB buffer;
-            # the kernel caps this at net.core.rmem_max
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
-            if family == socket.AF_INET:
-                sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
-            else:
-                sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
-            proto = _UdpProtocol(self, sock)
-            await loop.create_datagram_endpoint(lambda: proto, sock=sock)
-            self._udp = proto
+            self._udp = UdpSocket(self, sock)
         else:
             if kind == "tls" and self.tls_server is None:
                 sock.close()
@@ -301,7 +166,7 @@ class SipTransports:
         if peer.transport == "udp":
             if self._udp is None:
                 await self.listen("udp", "::" if ":" in peer.host else "0.0.0.0", 0)
-            return _UdpFlow(self._udp, (peer.host, peer.port))
+            return UdpFlow(self._udp, (peer.host, peer.port))
         conn = self._conns.get(peer)
         if conn is not None:
             return conn
@@ -381,8 +246,8 @@ class SipTransports:
         for conn in list(self._conns.values()):
             if conn.transport is not None:
                 conn.transport.close()
-        if self._udp is not None and self._udp.transport is not None:
-            self._udp.transport.close()
+        if self._udp is not None:
+            self._udp.close()
         for server in self._servers:
             with contextlib.suppress(asyncio.TimeoutError, Exception):
                 await asyncio.wait_for(server.wait_closed(), 2.0)

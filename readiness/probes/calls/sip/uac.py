@@ -30,7 +30,7 @@ from .endpoint import Endpoint, RequestFailed, SipConfig
 from .message import Headers, Request, Response
 from .session import Session
 from .transaction import ClientTransaction
-from .transport import Flow
+from .flow import Flow
 from .uri import NameAddr, SipUri
 
 DEFAULT_ANSWER_TIMEOUT_S = 60.0
@@ -71,6 +71,7 @@ class CallOutcome:
     final_ns: int | None = None
     retransmissions: int = 0
     remote_media: sdp.MediaInfo | None = None
+    dscp_received: int | None = None        # DSCP the final response arrived with (UDP only)
 
     @property
     def setup_ms(self) -> float | None:
@@ -289,7 +290,7 @@ class Call(Session):
     def _final(self, req: Request, resp: Response) -> None:
         if resp.status >= 300:
             cause = "cancelled" if self._cancel_wanted and resp.status == 487 else cause_for_status(resp.status)
-            self._finish(cause, resp.status, resp.reason, f"{resp.status} {resp.reason}")
+            self._finish(cause, resp.status, resp.reason, f"{resp.status} {resp.reason}", resp)
             return
         assert self._flow is not None
         self._establish(Dialog.for_uac(req, resp, self._flow))
@@ -304,16 +305,17 @@ class Call(Session):
             self._finish("cancelled", resp.status, resp.reason, "answered after it was cancelled")
             asyncio.ensure_future(self.hangup())
             return
-        self._finish("answered", resp.status, resp.reason, "")
+        self._finish("answered", resp.status, resp.reason, "", resp)
 
-    def _finish(self, cause: str, status: int | None, reason: str, detail: str) -> None:
+    def _finish(self, cause: str, status: int | None, reason: str, detail: str,
+                final: Response | None = None) -> None:
         if self._done.done():
             return
         answered = cause == "answered"
         resent = self._retransmissions + (self._tx.retransmissions if self._tx is not None else 0)
         self.outcome = CallOutcome(self.call_id, answered, cause, status, reason, detail, self._invite_ns,
                                    self._progress_ns, time.monotonic_ns(), resent,
-                                   self.remote_media if answered else None)
+                                   self.remote_media if answered else None, final.dscp if final else None)
         if not answered and self.dialog is None:
             self._end("cancelled" if cause == "cancelled" else "failed")
         self._done.set_result(self.outcome)

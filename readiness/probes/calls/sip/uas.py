@@ -28,7 +28,7 @@ from .endpoint import Endpoint, SipConfig
 from .message import Headers, Request
 from .session import Session
 from .transaction import ServerTransaction, response_to
-from .transport import Flow, Peer
+from .flow import Flow, Peer
 
 DECIDE_TIMEOUT_S = 30.0
 
@@ -74,6 +74,7 @@ class IncomingCall(Session):
         super().__init__(uas.endpoint, invite.call_id)
         self.invite, self.tx, self.flow = invite, tx, flow
         self.source: Peer = flow.peer
+        self.dscp_received: int | None = invite.dscp      # DSCP the INVITE arrived with (UDP only)
         self.offer = offer
         self.local_tag = os.urandom(4).hex()
         self.received_ns = time.monotonic_ns()

@@ -89,7 +89,7 @@ def kamailio(tmp: Path, forward_port: int = 9) -> Iterator[Kamailio]:
         _wait_options(port, proc, log)
         yield Kamailio(port, log)
     finally:
-        _stop(proc)
+        stop(proc, group=True)
 
 
 @contextlib.contextmanager
@@ -120,7 +120,7 @@ def baresip(tmp: Path) -> Iterator[int]:
         _wait_options(port, proc, log)
         yield port
     finally:
-        _stop(proc)
+        stop(proc, group=True)
 
 
 def _tone(path: Path, seconds: float = 10.0) -> None:
@@ -172,13 +172,16 @@ def _wait_options(port: int, proc: subprocess.Popen, log: Path, timeout: float =
                        f"{log.read_text()[-2000:]}")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, group: bool = False) -> None:
+    """Stop a process this test started: `sig`, then SIGKILL after a grace period. `group` for
+    processes started in their own session (their children go too)."""
+    def send(s: int) -> None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, s) if group else proc.send_signal(s)
+    if proc.poll() is None:
+        send(sig)
         try:
-            proc.wait(5)
+            proc.wait(10)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            send(signal.SIGKILL)
             proc.wait(5)

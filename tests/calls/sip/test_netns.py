@@ -14,6 +14,7 @@ import pytest
 
 from ...conftest import REPO, need_tool
 from ...netlab import Pair, veth_pair
+from .peers import stop
 
 pytestmark = pytest.mark.netns
 
@@ -40,13 +41,7 @@ class Capture:
             pytest.fail(f"tshark did not start: {line}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop(self.proc, signal.SIGINT)          # tshark finishes the pcap on SIGINT
 
     def fields(self, display_filter: str, *names: str) -> list[list[str]]:
         out = subprocess.run(["tshark", "-r", str(self.pcap), "-Y", display_filter, "-T", "fields",
@@ -84,13 +79,7 @@ def _call(pair: Pair, tmp: Path, target: str, *extra: str) -> dict:
 
 
 def _stop(proc: subprocess.Popen) -> str:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    stop(proc)
     return proc.stdout.read() if proc.stdout else ""
 
 

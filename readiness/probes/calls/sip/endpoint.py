@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 from .message import Headers, Request, Response
 from .transaction import (ClientTransaction, ServerTransaction, Timers, TransactionLayer, new_branch,
                           response_to, server_key)
-from .flow import DEFAULT_SIGNALLING_DSCP, Flow, Peer, TransportError
+from .flow import DEFAULT_SIGNALLING_DSCP, Flow, Peer, TransportError, send_quiet
 from .transport import Limits, SipTransports, local_address_for, resolve
 from .uri import SipUri, Via, format_hostport
 
@@ -165,10 +165,7 @@ class Endpoint:
             raise RequestFailed("timeout", f"no final response to {req.method} within {guard:g} s") from None
 
     def send_stateless(self, data: bytes, flow: Flow) -> None:
-        try:
-            flow.send(data)
-        except TransportError:
-            pass
+        send_quiet(flow, data)
 
     # --- receiving ---------------------------------------------------------------------------------
     def _on_error(self, peer: Peer, err: TransportError) -> None:

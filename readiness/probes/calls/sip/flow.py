@@ -60,6 +60,15 @@ class Flow:
         raise NotImplementedError
 
 
+def send_quiet(flow: Flow, data: bytes) -> None:
+    """Send where a failure needs no handling here (a retransmission, an ACK): the transaction's
+    timers or the transport's error report deal with an unreachable peer."""
+    try:
+        flow.send(data)
+    except TransportError:
+        pass
+
+
 MessageHandler = Callable[[Request | Response, Flow], None]
 ErrorHandler = Callable[[Peer, TransportError], None]
 

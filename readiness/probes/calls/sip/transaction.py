@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .message import Headers, Request, Response
-from .flow import Flow, TransportError
+from .flow import Flow, TransportError, send_quiet
 
 MAGIC_COOKIE = "z9hG4bK"          # RFC 3261 8.1.1.7
 
@@ -139,7 +139,7 @@ class ClientTransaction:
     def receive(self, resp: Response) -> None:
         if self.state in ("completed", "terminated"):
             if self.state == "completed" and self.invite and resp.status >= 300 and self._ack:
-                self._send_quiet(self._ack)           # our ACK was lost: repeat it (17.1.1.2)
+                send_quiet(self.flow, self._ack)           # our ACK was lost: repeat it (17.1.1.2)
             return
         if resp.status < 200:
             if self.state in ("calling", "trying"):
@@ -158,7 +158,7 @@ class ClientTransaction:
         else:
             if self.invite:
                 self._ack = self._ack_for(resp).encode()
-                self._send_quiet(self._ack)
+                send_quiet(self.flow, self._ack)
             self.state = "completed"
             reliable = self.flow.reliable
             t = self.layer.timers
@@ -179,12 +179,6 @@ class ClientTransaction:
         h.add("Call-ID", req.call_id)
         h.add("CSeq", f"{req.cseq[0]} ACK")
         return Request("ACK", req.uri, h)
-
-    def _send_quiet(self, data: bytes) -> None:
-        try:
-            self.flow.send(data)
-        except TransportError:
-            pass
 
     def _timed_out(self) -> None:
         if self.state in ("completed", "terminated"):
@@ -244,7 +238,7 @@ class ServerTransaction:
             return
         data = resp.encode()
         self.last = data
-        self._send(data)
+        send_quiet(self.flow, data)
         if resp.status < 200:
             if not self.invite:
                 self.state = "proceeding"
@@ -274,19 +268,13 @@ class ServerTransaction:
                     0 if self.flow.reliable else t.t4, self.terminate))        # Timer I
             return
         if self.last is not None and self.state in ("proceeding", "completed"):
-            self._send(self.last)
+            send_quiet(self.flow, self.last)
 
     def _no_ack(self) -> None:
         if self.state == "completed":
             self.terminate()
             if self.on_ack_timeout:
                 self.on_ack_timeout()
-
-    def _send(self, data: bytes) -> None:
-        try:
-            self.flow.send(data)
-        except TransportError:
-            pass
 
     def terminate(self) -> None:
         self.state = "terminated"

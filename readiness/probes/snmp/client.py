@@ -49,6 +49,10 @@ class SnmpTimeout(SnmpError):
     pass
 
 
+class SnmpPduError(SnmpError):
+    """The agent answered, with an error status (noSuchName, genErr, tooBig ...)."""
+
+
 @dataclass(frozen=True, repr=False)
 class Credentials:
     """How to talk to one agent. repr() never shows a secret."""
@@ -165,7 +169,7 @@ class Session:
         if indication:
             raise _explain(indication, self.where, self.creds, self.timeout_s, self.retries)
         if status:
-            raise SnmpError(f"{self.where}: the agent answered {status.prettyPrint()}"
+            raise SnmpPduError(f"{self.where}: the agent answered {status.prettyPrint()}"
                             f" at variable {int(index)}")
         return list(varbinds)
 
@@ -175,9 +179,7 @@ class Session:
         vbs = [(ObjectName(o), Null("")) for o in oids]
         try:
             answer = await self._request(cmdgen.GetCommandGenerator(), vbs)
-        except SnmpTimeout:
-            raise
-        except SnmpError:
+        except SnmpPduError:
             if len(oids) == 1:
                 return {}
             out: dict[OID, tuple[int, RawValue]] = {}

@@ -16,7 +16,7 @@ from ...config.site import SiteSpec, SnmpDevice, split_host_port
 from ...errors import ReadinessError
 from ...units import parse_duration_s
 from . import mibs
-from .client import Credentials, Session, SnmpError, SnmpTimeout
+from .client import Credentials, Session, SnmpError, SnmpPduError
 from .walk import Walk
 
 DEVICE_CONCURRENCY = 4      # requests in flight to one device: gentle on small switch CPUs
@@ -144,9 +144,7 @@ async def _present(session: Session, tables: dict[str, list[mibs.OID]]) -> set[s
     names = list(tables)
     try:
         answer = await session.get_next([tables[n][0] for n in names])
-    except SnmpTimeout:
-        raise
-    except SnmpError:
+    except SnmpPduError:
         return set(names)   # an agent that cannot do this: walk everything
     present = set()
     for name, (o, value) in zip(names, answer):

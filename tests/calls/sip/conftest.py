@@ -49,7 +49,7 @@ def answering(codec: str = "pcmu", ring_ms: float = 0.0, address: str = "127.0.0
     async def decide(call: IncomingCall):
         if seen is not None:
             seen.append(call)
-        ans = sdp.answer(call.offer, [codecs.get(codec)], address, port)
+        ans = sdp.answer(call.offer, [codecs.get(codec)], address, port) if call.offer else None
         return Accept(ans, ring_ms=ring_ms) if ans else Reject(488, "Not Acceptable Here")
     return decide
 

@@ -332,3 +332,77 @@ def test_invite_rate_and_transaction_table_are_bounded():
         await small.close()
 
     run(main())
+
+
+def _mutations(seed: int, port: int, count: int) -> list[bytes]:
+    """Valid messages of every kind, then damaged: bytes flipped, lines dropped, doubled or
+    emptied, numbers made huge, cut short. Many still parse and reach the UA logic behind."""
+    import random
+    rnd = random.Random(seed)
+    body = pcmu_offer().encode()
+    head = (f"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKf{{n}}\r\nFrom: <sip:f@127.0.0.1>;tag=f{{n}}\r\n"
+            f"To: <sip:t@127.0.0.1>{{to}}\r\nCall-ID: fuzz{{n}}\r\nCSeq: {{n}} {{m}}\r\nContact: <sip:f@127.0.0.1:9>\r\n")
+    kinds = [("INVITE", "", body), ("ACK", ";tag=x", b""), ("BYE", ";tag=x", b""), ("CANCEL", "", b""),
+             ("OPTIONS", "", b""), ("INVITE", ";tag=x", body), ("INFO", "", b""), ("SIP/2.0 200 OK", ";tag=x", body)]
+    out = []
+    for n in range(count):
+        m, to, b = rnd.choice(kinds)
+        start = m if m.startswith("SIP/") else f"{m} sip:t@127.0.0.1:{port} SIP/2.0"
+        method = "INVITE" if m.startswith("SIP/") else m
+        lines = (start + "\r\n" + head.format(n=n, to=to, m=method) +
+                 "Content-Type: application/sdp\r\n" + f"Content-Length: {len(b)}\r\n\r\n").split("\r\n")
+        data = "\r\n".join(lines).encode() + b
+        for _ in range(rnd.randint(1, 3)):
+            op = rnd.randrange(6)
+            if op == 0 and data:
+                i = rnd.randrange(len(data))
+                data = data[:i] + bytes([rnd.randrange(256)]) + data[i + 1:]
+            elif op == 1:
+                parts = data.split(b"\r\n")
+                del parts[rnd.randrange(len(parts))]
+                data = b"\r\n".join(parts)
+            elif op == 2:
+                parts = data.split(b"\r\n")
+                i = rnd.randrange(len(parts))
+                parts.insert(i, parts[i])
+                data = b"\r\n".join(parts)
+            elif op == 3:
+                data = data.replace(str(n).encode(), b"4294967296" * rnd.randint(1, 3), 1)
+            elif op == 4:
+                data = data[:rnd.randrange(len(data) + 1)]
+            else:
+                parts = data.split(b"\r\n")
+                i = rnd.randrange(len(parts))
+                parts[i] = parts[i].split(b":")[0] + b":"
+                data = b"\r\n".join(parts)
+        out.append(data)
+    return out
+
+
+def test_damaged_messages_at_a_live_uas_never_break_it():
+    async def main():
+        loop = asyncio.get_running_loop()
+        errors: list = []
+        loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx.get("exception") or ctx.get("message")))
+        uas, port = await _uas(answering(), limits=UasLimits(invites_per_s_per_source=10000))
+        datagrams = _mutations(seed=3261, port=port, count=1500)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            for i, d in enumerate(datagrams):
+                s.sendto(d, ("127.0.0.1", port))
+                if i % 100 == 0:
+                    await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)
+        stats = uas.endpoint.transports.stats
+        assert stats.received == len(datagrams)
+        assert 0 < stats.malformed < len(datagrams)                    # some were dropped, some went on
+        assert uas.stats.invites > 0 and uas.endpoint.stats.unknown_dialog > 0
+        assert 500 not in uas.stats.rejected and "failed" not in uas.stats.ended   # no internal error
+        async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:  # and the service still works
+            call = await ua.invite(f"sip:test@127.0.0.1:{port}", pcmu_offer())
+            assert call.outcome.answered
+            assert await call.hangup() == 200
+        await uas.close()
+        assert errors == []
+
+    run(main(), timeout=120)

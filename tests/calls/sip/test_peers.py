@@ -43,7 +43,12 @@ def test_register_with_digest_against_kamailio(kind, tmp_path):
 def test_kamailio_proxy_rejections_and_proxy_auth(tmp_path):
     async def main():
         seen: list[IncomingCall] = []
-        uas = UserAgentServer(answering(seen=seen), SipConfig())
+        plain = answering(seen=seen)
+        ringing = answering(ring_ms=10000, seen=seen)
+
+        async def decide(call: IncomingCall):
+            return await (ringing if call.header("X-Ring") else plain)(call)
+        uas = UserAgentServer(decide, SipConfig())
         _, uas_port = await uas.listen("udp", "127.0.0.1", 0)
         try:
             with kamailio(tmp_path, forward_port=uas_port) as k:
@@ -64,6 +69,14 @@ def test_kamailio_proxy_rejections_and_proxy_auth(tmp_path):
                     assert await call.hangup() == 200
                     await asyncio.wait_for(seen[-1].ended.wait(), 5)
                     assert seen[-1].end_reason == "remote-bye"
+                    # CANCEL while our UAS rings behind the proxy: kamailio relays it, 487 comes back
+                    ringing_call = ua.call(f"sip:responder@{base}", pcmu_offer(), headers={"X-Ring": "1"},
+                                           on_provisional=lambda c, r: c.cancel() if r.status == 180 else None)
+                    out = await ringing_call.wait(10)
+                    assert (out.cause, out.status) == ("cancelled", 487), out
+                    assert out.post_dial_delay_ms is not None
+                    await asyncio.wait_for(seen[-1].ended.wait(), 5)
+                    assert seen[-1].end_reason == "cancelled"
                 async with UserAgent(SipConfig(local_host="127.0.0.1"), Credentials("bob", TEST_PASSWORD)) as ua:
                     call = await ua.invite(f"sip:protected@{base}", pcmu_offer())       # 407 -> INVITE again
                     assert call.outcome.answered and call.outcome.status == 200

@@ -23,7 +23,14 @@ def served(walks: dict[str, Path | str]) -> Iterator[int]:
         yield port
 
 
-def write_site(folder: Path, port: int, devices: list[dict], timeout: str = "1 s", retries: int = 0,
+def replace_record(text: str, oid: str, record: str) -> str:
+    """Swap the record of `oid` in a .snmprec text (the line keeps its place: OIDs stay sorted)."""
+    lines = [record if line.split("|", 1)[0] == oid else line for line in text.splitlines()]
+    assert record in lines, oid
+    return "\n".join(lines) + "\n"
+
+
+def write_site(folder: Path, port: int, devices: list[dict], timeout: str = "2 s", retries: int = 1,
                **top) -> Path:
     """A site file whose devices' communities live in 0600 files beside it (never inline)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -12,25 +12,17 @@ import pytest
 from readiness.config import profile as profile_mod
 from readiness.config import site as site_mod
 from readiness.lab.snmp_walks import IF_BASE, switch
-from readiness.probes.snmp import mibs
 from readiness.probes.snmp.standalone import audit_site
 
-from .conftest import served, write_site
-
-
-def _replace(text: str, oid: str, record: str) -> str:
-    """Swap the record of `oid` in a .snmprec text (the line keeps its place: OIDs stay sorted)."""
-    lines = [record if line.split("|", 1)[0] == oid else line for line in text.splitlines()]
-    assert record in lines, oid
-    return "\n".join(lines) + "\n"
+from .conftest import replace_record, served, write_site
 
 
 P1, P2, P3 = (f"{IF_BASE + p}" for p in (1, 2, 3))
 BAD_SWITCH = switch()
-BAD_SWITCH = _replace(BAD_SWITCH, f"1.3.6.1.2.1.2.2.1.14.{P1}", f"1.3.6.1.2.1.2.2.1.14.{P1}|2|-5")      # negative counter
-BAD_SWITCH = _replace(BAD_SWITCH, f"1.3.6.1.2.1.2.2.1.19.{P2}", f"1.3.6.1.2.1.2.2.1.19.{P2}|5|")        # NULL
-BAD_SWITCH = _replace(BAD_SWITCH, "1.3.6.1.2.1.105.1.3.1.1.2.1", "1.3.6.1.2.1.105.1.3.1.1.2.1|66|4294967295")  # absurd budget
-BAD_SWITCH = _replace(BAD_SWITCH, f"1.3.6.1.2.1.10.7.2.1.19.{P3}", f"1.3.6.1.2.1.10.7.2.1.19.{P3}|4|full")  # wrong type
+BAD_SWITCH = replace_record(BAD_SWITCH, f"1.3.6.1.2.1.2.2.1.14.{P1}", f"1.3.6.1.2.1.2.2.1.14.{P1}|2|-5")      # negative counter
+BAD_SWITCH = replace_record(BAD_SWITCH, f"1.3.6.1.2.1.2.2.1.19.{P2}", f"1.3.6.1.2.1.2.2.1.19.{P2}|5|")        # NULL
+BAD_SWITCH = replace_record(BAD_SWITCH, "1.3.6.1.2.1.105.1.3.1.1.2.1", "1.3.6.1.2.1.105.1.3.1.1.2.1|66|4294967295")  # absurd budget
+BAD_SWITCH = replace_record(BAD_SWITCH, f"1.3.6.1.2.1.10.7.2.1.19.{P3}", f"1.3.6.1.2.1.10.7.2.1.19.{P3}|4|full")  # wrong type
 
 BAD_UPS = """1.3.6.1.2.1.1.1.0|4|bad UPS
 1.3.6.1.2.1.1.3.0|67|100
@@ -45,7 +37,7 @@ BAD_UPS = """1.3.6.1.2.1.1.1.0|4|bad UPS
 
 # snmpsim's delay module drops a request that asks for this record (wait > 999999 ms): the walk of
 # the interface table stops there, as a switch does when its CPU is busy or a packet is lost.
-STALLING = _replace(switch(), f"1.3.6.1.2.1.2.2.1.14.{IF_BASE + 5}",
+STALLING = replace_record(switch(), f"1.3.6.1.2.1.2.2.1.14.{IF_BASE + 5}",
                     f"1.3.6.1.2.1.2.2.1.14.{IF_BASE + 5}|65:delay|value=0,wait=9999999")
 
 
@@ -63,7 +55,7 @@ def result(tmp_path_factory):
                    {"name": "wrong-community", "community": "not-the-right-one", **sw},
                    {"name": "silent", "community": "good", "host": f"127.0.0.1:{silent.getsockname()[1]}", **sw}]
         devices.append({"name": "lost-secret", "community": {"file": "lost.community"}, **sw})
-        path = write_site(folder, port, devices, timeout="0.5 s", retries=0)
+        path = write_site(folder, port, devices, timeout="2 s", retries=1)
         started = time.monotonic()
         res = audit_site(site_mod.load(path), profile_mod.load("site-lan"))
         elapsed = time.monotonic() - started
@@ -79,7 +71,7 @@ def test_the_good_device_is_still_judged(result):
 def test_unreachable_devices_say_why(result):
     reports, _, elapsed = result
     wrong = reports["wrong-community"]
-    assert not wrong.reachable and "no answer within 0.5 s x 1 tries" in wrong.polled.error
+    assert not wrong.reachable and "no answer within 2 s x 2 tries" in wrong.polled.error
     assert "wrong community" in wrong.polled.error
     assert not reports["silent"].reachable and "no answer" in reports["silent"].polled.error
     lost = reports["lost-secret"]
@@ -89,7 +81,7 @@ def test_unreachable_devices_say_why(result):
         assert r.check("device.reachable").value is False
         assert all(c.value is None and c.reason for c in r.checks if c.metric != "device.reachable")
         assert {v.outcome for v in r.verdicts if v.metric != "device.reachable"} == {"not_measured"}
-    assert elapsed < 20     # each request waits 0.5 s once; the devices are polled concurrently
+    assert elapsed < 40     # 2 s x 2 tries per silent request; the devices are polled concurrently
 
 
 def test_a_walk_that_stops_half_way_is_not_measured(result):

@@ -46,6 +46,10 @@ class WiresharkChunks:
     def __init__(self, clock_rate: int | Mapping[int, int] | None):
         self.state = WiresharkRtp(clock_rate)
         self.clock_rate = clock_rate
+        # ticks per ms of every payload type, looked up once (a mapping is fixed for the stream)
+        rates = ([int(clock_rate.get(p, 0)) for p in range(128)] if isinstance(clock_rate, Mapping)
+                 else [_rate_of(clock_rate, None)] * 128)
+        self._ticks = np.array(rates, dtype=np.int64) // 1000
 
     def summary(self) -> WiresharkSummary:
         return self.state.summary()

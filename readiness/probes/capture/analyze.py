@@ -124,7 +124,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
             keys = {"ver": lay.ipver[rows], "src_hi": lay.src_hi[rows], "src_lo": lay.src_lo[rows],
                     "dst_hi": lay.dst_hi[rows], "dst_lo": lay.dst_lo[rows], "sport": lay.sport[rows],
                     "dport": lay.dport[rows]}
-            table.add(rtp, cols, keys, batch.first, calls.binding, announced)
+            table.add(rtp, cols, keys, calls.binding, announced)
             claimed[rows] = True
 
         for i in np.flatnonzero((lay.ethertype == ETH_LLDP) | (lay.ethertype == ETH_CISCO_SNAP + PID_CDP)):

@@ -62,11 +62,16 @@ class Layers:
 
 
 class _Reader:
-    """Big-endian reads at arbitrary offsets, clipped to the chunk."""
+    """Big-endian reads at arbitrary offsets, clipped to the chunk.
+
+    Multi-byte reads index an unaligned strided view of the chunk (one element per byte offset), so a
+    field of every packet is one fancy-index operation.
+    """
 
     def __init__(self, buf: np.ndarray):
         self.buf = buf
         self.last = max(len(buf) - 1, 0)
+        self._views: dict[int, np.ndarray] = {}
 
     def u8(self, idx: np.ndarray) -> np.ndarray:
         if not len(self.buf):
@@ -74,16 +79,19 @@ class _Reader:
         return self.buf[np.clip(idx, 0, self.last)].astype(np.int64)
 
     def be(self, idx: np.ndarray, width: int) -> np.ndarray:
-        if not len(self.buf):
+        if width not in (2, 4, 8):
+            out = np.zeros(len(idx), dtype=np.uint64)
+            for k in range(width):
+                out = (out << np.uint64(8)) | self.u8(idx + k).astype(np.uint64)
+            return out
+        if len(self.buf) < width:
             return np.zeros(len(idx), dtype=np.uint64)
-        cols = np.clip(idx[:, None] + np.arange(width), 0, self.last)
-        raw = np.ascontiguousarray(self.buf[cols])
-        if width in (2, 4, 8):
-            return raw.view(f">u{width}").reshape(-1).astype(np.uint64)
-        out = np.zeros(len(idx), dtype=np.uint64)
-        for k in range(width):
-            out = (out << np.uint64(8)) | raw[:, k].astype(np.uint64)
-        return out
+        view = self._views.get(width)
+        if view is None:
+            view = np.ndarray(shape=(len(self.buf) - width + 1,), dtype=f">u{width}", buffer=self.buf,
+                              strides=(1,))
+            self._views[width] = view
+        return view[np.clip(idx, 0, len(view) - 1)].astype(np.uint64)
 
     def u16(self, idx: np.ndarray) -> np.ndarray:
         return self.be(idx, 2).astype(np.int64)
@@ -100,9 +108,10 @@ def decode(batch: Batch) -> Layers:
 
     eth = lt == ETHERNET
     if eth.any():
-        ethertype[eth] = r.u16(base[eth] + 12)
+        w = r.be(base[eth] + 6, 8)                   # source MAC (6 bytes) + EtherType in one read
+        ethertype[eth] = (w & np.uint64(0xFFFF)).astype(np.int64)
+        mac_src[eth] = w >> np.uint64(16)
         l2[eth] = base[eth] + 14
-        mac_src[eth] = r.be(base[eth] + 6, 6)
         _snap(r, eth & (ethertype >= 0) & (ethertype <= 1500), ethertype, l2, end)
     sll = lt == SLL
     if sll.any():
@@ -182,18 +191,20 @@ def _ipv4(r: _Reader, out: Layers, m: np.ndarray, l2: np.ndarray, end: np.ndarra
     if not m.any():
         return
     h = l2[m]
-    vihl = r.u8(h)
+    w0 = r.be(h, 8)                                   # version/IHL, ToS, length, id, flags
+    vihl = (w0 >> np.uint64(56)).astype(np.int64)
     ihl = (vihl & 0x0F) * 4
     ok = ((vihl >> 4) == 4) & (ihl >= 20)
     idx = np.flatnonzero(m)[ok]
-    h, ihl = h[ok], ihl[ok]
+    h, ihl, w0 = h[ok], ihl[ok], w0[ok]
+    w1 = r.be(h + 8, 8)                               # TTL, protocol, checksum, source
     out.ipver[idx] = 4
-    out.dscp[idx] = r.u8(h + 1) >> 2                  # RFC 2474: upper six bits of the ToS byte
-    total = r.u16(h + 2)
-    flags = r.u16(h + 6)
-    out.fragment[idx] = (flags & 0x3FFF) != 0         # MF set or a fragment offset: not a whole datagram
-    out.proto[idx] = r.u8(h + 9)
-    out.src_lo[idx] = r.be(h + 12, 4)
+    out.dscp[idx] = ((w0 >> np.uint64(50)) & np.uint64(0x3F)).astype(np.int16)   # RFC 2474: ToS >> 2
+    total = ((w0 >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int64)
+    # MF set or a fragment offset: not a whole datagram
+    out.fragment[idx] = (w0 & np.uint64(0x3FFF)) != 0
+    out.proto[idx] = ((w1 >> np.uint64(48)) & np.uint64(0xFF)).astype(np.int16)
+    out.src_lo[idx] = w1 & np.uint64(0xFFFFFFFF)
     out.dst_lo[idx] = r.be(h + 16, 4)
     l4[idx] = h + ihl
     # total length 0 happens on captures of TSO/GSO output: trust the captured bytes then
@@ -234,9 +245,10 @@ def _transport(r: _Reader, out: Layers, l4: np.ndarray, l4_end: np.ndarray, end:
     udp = (out.proto == IPPROTO_UDP) & ~out.fragment & (l4 >= 0) & (l4 + 8 <= end)
     if udp.any():
         h = l4[udp]
-        out.sport[udp] = r.u16(h)
-        out.dport[udp] = r.u16(h + 2)
-        ulen = r.u16(h + 4)
+        w = r.be(h, 8)                                # ports, length, checksum in one read
+        out.sport[udp] = (w >> np.uint64(48)).astype(np.int32)
+        out.dport[udp] = ((w >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int32)
+        ulen = ((w >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.int64)
         out.pay[udp] = h + 8
         out.paylen_wire[udp] = np.maximum(ulen - 8, 0)
         out.paylen[udp] = np.clip(np.minimum(end[udp], h + ulen) - (h + 8), 0, None)

@@ -24,7 +24,12 @@ from ...errors import ReadinessError
 
 # Largest packet a sane capture holds: Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD (262144).
 MAX_PACKET = 262144
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 16 << 20
+# Runs of equal-sized records (one codec's RTP) are walked by checking many predicted positions at
+# once: after SPECULATE_AFTER equal sizes, check up to k records, growing k while the run holds.
+SPECULATE_AFTER = 4
+SPECULATE_MIN = 64
+SPECULATE_MAX = 1 << 16
 
 PCAP_MAGIC = {
     b"\xd4\xc3\xb2\xa1": ("<", 1_000),      # microsecond, little-endian (pcap-savefile(5))
@@ -115,17 +120,21 @@ class CaptureReader:
 
     # --- chunked reading -------------------------------------------------------------------------
     def _read(self, start: bytes, walk) -> Iterator[Batch]:
-        """Feed chunks to `walk(buf, first) -> (packets, consumed, corrupt)`; carry the unconsumed tail."""
+        """Feed chunks to `walk(buf, arr) -> (columns | None, consumed, corrupt)`; carry the tail."""
         tail, first = start, 0
         while True:
             data = self._f.read(self.chunk_bytes)
             buf = tail + data if tail else data
             if not buf:
                 return
-            pkts, consumed, corrupt = walk(buf, first)
-            if pkts:
-                yield self._batch(buf, pkts, first)
-                first += len(pkts)
+            arr = np.frombuffer(buf, dtype=np.uint8)
+            cols, consumed, corrupt = walk(buf, arr)
+            if cols is not None and len(cols[0]):
+                off, caplen, origlen, ts, lt = cols
+                self.stats.packets += len(off)
+                self.stats.truncated_packets += int(np.count_nonzero(caplen < origlen))
+                yield Batch(arr, off, caplen, origlen, ts, lt, first)
+                first += len(off)
             self.stats.bytes += consumed
             if corrupt:
                 self._stop_corrupt(corrupt, first)
@@ -135,13 +144,6 @@ class CaptureReader:
                 if tail:
                     self._stop_truncated(first, len(tail))
                 return
-
-    def _batch(self, buf: bytes, pkts: list[tuple[int, int, int, int, int]], first: int) -> Batch:
-        a = np.asarray(pkts, dtype=np.int64).reshape(-1, 5)
-        self.stats.packets += len(a)
-        self.stats.truncated_packets += int(np.count_nonzero(a[:, 1] < a[:, 2]))
-        return Batch(np.frombuffer(buf, dtype=np.uint8), a[:, 0].copy(), a[:, 1].copy(), a[:, 2].copy(),
-                     a[:, 3].copy(), a[:, 4].astype(np.int32), first)
 
     # --- pcap ------------------------------------------------------------------------------------
     def _pcap(self) -> Iterator[Batch]:
@@ -155,23 +157,49 @@ class CaptureReader:
         self.stats.linktypes.add(linktype)
         self.stats.bytes = 24
         limit = MAX_PACKET if snaplen <= MAX_PACKET or snaplen >= (1 << 24) else snaplen
-        record = struct.Struct(order + "IIII").unpack_from
+        caplen_at = struct.Struct(order + "I").unpack_from
 
-        def walk(buf: bytes, first: int):
-            pkts: list[tuple[int, int, int, int, int]] = []
-            append = pkts.append
-            end, off = len(buf), 0
+        def walk(buf: bytes, arr: np.ndarray):
+            found: list[np.ndarray] = []
+            single: list[int] = []
+            end, off, run, last, k_max = len(buf), 0, 0, -1, SPECULATE_MIN
+            corrupt = ""
             while off + 16 <= end:
-                sec, frac, caplen, origlen = record(buf, off)
-                if caplen > limit:
-                    return pkts, off, (f"packet {first + len(pkts) + 1} (byte {self.stats.bytes + off}) "
-                                       f"claims {caplen} bytes")
-                nxt = off + 16 + caplen
-                if nxt > end:
+                c = caplen_at(buf, off + 8)[0]
+                if c > limit:
+                    corrupt = f"packet at byte {self.stats.bytes + off} claims {c} bytes"
                     break
-                append((off + 16, caplen, origlen, sec * 1_000_000_000 + frac * ns_per_unit, linktype))
-                off = nxt
-            return pkts, off, ""
+                stride = 16 + c
+                if off + stride > end:
+                    break
+                if run >= SPECULATE_AFTER:
+                    # a run of equal sizes (one codec's RTP): check many records at once
+                    k = min(k_max, (end - off) // stride)
+                    pos = off + stride * np.arange(k, dtype=np.int64)
+                    same = _u32(arr, pos[1:] + 8, order) == c
+                    m = 1 + (int(np.argmin(same)) if not same.all() else len(same))
+                    if single:
+                        found.append(np.asarray(single, dtype=np.int64))
+                        single = []
+                    found.append(pos[:m])
+                    off = int(pos[m - 1]) + stride
+                    k_max = min(k_max * 4, SPECULATE_MAX) if m == k else SPECULATE_MIN
+                    run = 0 if m < k else run
+                    continue
+                single.append(off)
+                run = run + 1 if c == last else 0
+                last = c
+                off += stride
+            if single:
+                found.append(np.asarray(single, dtype=np.int64))
+            if not found:
+                return None, off, corrupt
+            rec = np.concatenate(found)
+            sec = _u32(arr, rec, order).astype(np.int64)
+            frac = _u32(arr, rec + 4, order).astype(np.int64)
+            cols = (rec + 16, _u32(arr, rec + 8, order).astype(np.int64), _u32(arr, rec + 12, order).astype(np.int64),
+                    sec * 1_000_000_000 + frac * ns_per_unit, np.full(len(rec), linktype, dtype=np.int32))
+            return cols, off, corrupt
 
         yield from self._read(b"", walk)
 
@@ -179,50 +207,84 @@ class CaptureReader:
     def _pcapng(self) -> Iterator[Batch]:
         state = {"order": "<", "ifaces": []}   # ifaces: (linktype, snaplen, ts units per second, ts offset s)
 
-        def walk(buf: bytes, first: int):
-            pkts: list[tuple[int, int, int, int, int]] = []
+        def walk(buf: bytes, arr: np.ndarray):
             order, ifaces = state["order"], state["ifaces"]
-            end, off = len(buf), 0
+            epb: list[np.ndarray] = []            # offsets of Enhanced Packet Blocks
+            single: list[int] = []
+            other: list[tuple[int, int, int, int, int]] = []   # SPB / OPB rows, decoded one by one
+            end, off, run, last, k_max = len(buf), 0, 0, -1, SPECULATE_MIN
+            corrupt = ""
             while off + 12 <= end:
                 btype = struct.unpack_from(order + "I", buf, off)[0]
                 if btype == PCAPNG_SHB:      # 0a 0d 0d 0a reads the same in both byte orders
+                    if epb or single or other:
+                        break                # a new section: finish this batch with the old one's interfaces
                     bom = buf[off + 8:off + 12]
                     if bom == b"\x4d\x3c\x2b\x1a":
                         order = "<"
                     elif bom == b"\x1a\x2b\x3c\x4d":
                         order = ">"
                     else:
-                        return pkts, off, f"section header at byte {self.stats.bytes + off} has no byte-order mark"
+                        corrupt = f"section header at byte {self.stats.bytes + off} has no byte-order mark"
+                        break
                 blen = struct.unpack_from(order + "I", buf, off + 4)[0]
                 if blen < 12 or blen % 4 or blen > MAX_PACKET + 65536:
-                    return pkts, off, f"block at byte {self.stats.bytes + off} claims a length of {blen}"
+                    corrupt = f"block at byte {self.stats.bytes + off} claims a length of {blen}"
+                    break
                 if off + blen > end:
                     break
-                if btype == PCAPNG_SHB:
-                    ifaces = []              # a new section starts its own interface list
-                elif btype == 1:             # Interface Description Block
-                    ifaces.append(_idb(buf, off, blen, order))
-                    self.stats.linktypes.add(ifaces[-1][0])
-                    self.stats.snaplen = max(self.stats.snaplen, ifaces[-1][1])
-                elif btype in (6, 2):        # Enhanced / obsolete Packet Block
-                    if btype == 6:
-                        iface, hi, lo, caplen, origlen = struct.unpack_from(order + "IIIII", buf, off + 8)
-                    else:
-                        iface, _drops, hi, lo, caplen, origlen = struct.unpack_from(order + "HHIIII", buf, off + 8)
+                if btype == 6:
+                    iface, caplen = struct.unpack_from(order + "I", buf, off + 8)[0], \
+                        struct.unpack_from(order + "I", buf, off + 20)[0]
                     if iface >= len(ifaces) or 32 + caplen > blen:
-                        return pkts, off, (f"packet block at byte {self.stats.bytes + off} names interface {iface} "
-                                           f"or overruns its block")
-                    lt, _, units, tsoff = ifaces[iface]
-                    pkts.append((off + 28, caplen, origlen, _ts_ns((hi << 32) | lo, units, tsoff), lt))
-                elif btype == 3:             # Simple Packet Block: no timestamp, interface 0
-                    if not ifaces:
-                        return pkts, off, f"simple packet block at byte {self.stats.bytes + off} before any interface"
-                    origlen = struct.unpack_from(order + "I", buf, off + 8)[0]
-                    lt, snap, _, _ = ifaces[0]
-                    pkts.append((off + 12, min(origlen, snap or origlen, blen - 16), origlen, -1, lt))
+                        corrupt = (f"packet block at byte {self.stats.bytes + off} names interface {iface} "
+                                   f"or overruns its block")
+                        break
+                    if run >= SPECULATE_AFTER:
+                        k = min(k_max, (end - off) // blen)
+                        pos = off + blen * np.arange(k, dtype=np.int64)
+                        same = ((_u32(arr, pos[1:], order) == 6) & (_u32(arr, pos[1:] + 4, order) == blen) &
+                                (_u32(arr, pos[1:] + 8, order) < len(ifaces)) &
+                                (_u32(arr, pos[1:] + 20, order) + 32 <= blen))
+                        m = 1 + (int(np.argmin(same)) if not same.all() else len(same))
+                        if single:
+                            epb.append(np.asarray(single, dtype=np.int64))
+                            single = []
+                        epb.append(pos[:m])
+                        off = int(pos[m - 1]) + blen
+                        k_max = min(k_max * 4, SPECULATE_MAX) if m == k else SPECULATE_MIN
+                        run = 0 if m < k else run
+                        continue
+                    single.append(off)
+                    run = run + 1 if blen == last else 0
+                    last = blen
+                else:
+                    run, last = 0, -1
+                    if btype == PCAPNG_SHB:
+                        ifaces = []          # a new section starts its own interface list
+                    elif btype == 1:         # Interface Description Block
+                        ifaces.append(_idb(buf, off, blen, order))
+                        self.stats.linktypes.add(ifaces[-1][0])
+                        self.stats.snaplen = max(self.stats.snaplen, ifaces[-1][1])
+                    elif btype == 2:         # obsolete Packet Block
+                        iface, _drops, hi, lo, caplen, origlen = struct.unpack_from(order + "HHIIII", buf, off + 8)
+                        if iface >= len(ifaces) or 32 + caplen > blen:
+                            corrupt = f"packet block at byte {self.stats.bytes + off} is inconsistent"
+                            break
+                        lt, _, units, tsoff = ifaces[iface]
+                        other.append((off + 28, caplen, origlen, _ts_ns((hi << 32) | lo, units, tsoff), lt))
+                    elif btype == 3:         # Simple Packet Block: no timestamp, interface 0
+                        if not ifaces:
+                            corrupt = f"simple packet block at byte {self.stats.bytes + off} before any interface"
+                            break
+                        origlen = struct.unpack_from(order + "I", buf, off + 8)[0]
+                        lt, snap, _, _ = ifaces[0]
+                        other.append((off + 12, min(origlen, snap or origlen, blen - 16), origlen, -1, lt))
                 off += blen
             state["order"], state["ifaces"] = order, ifaces
-            return pkts, off, ""
+            if single:
+                epb.append(np.asarray(single, dtype=np.int64))
+            return _ng_columns(arr, epb, other, ifaces, order), off, corrupt
 
         yield from self._read(self._head, walk)
 
@@ -235,6 +297,35 @@ class CaptureReader:
     def _stop_corrupt(self, what: str, packets: int) -> None:
         self.stats.problems.append(
             f"{self.path.name}: corrupt from here on ({what}); the {packets} packets before it were analysed")
+
+
+def _u32(arr: np.ndarray, pos: np.ndarray, order: str) -> np.ndarray:
+    """32-bit fields at byte offsets `pos` (vectorised)."""
+    b = arr[pos[:, None] + np.arange(4)]
+    return np.ascontiguousarray(b).view(order + "u4").reshape(-1)
+
+
+def _ng_columns(arr: np.ndarray, epb: list[np.ndarray], other: list[tuple[int, int, int, int, int]],
+                ifaces: list[tuple[int, int, int, int]], order: str):
+    if not epb and not other:
+        return None
+    blocks = np.concatenate(epb) if epb else np.zeros(0, dtype=np.int64)
+    iface = _u32(arr, blocks + 8, order).astype(np.int64)
+    raw = (_u32(arr, blocks + 12, order).astype(np.uint64) << np.uint64(32)) | _u32(arr, blocks + 16, order)
+    lt = np.array([i[0] for i in ifaces] or [0], dtype=np.int32)[iface]
+    units = np.array([i[2] for i in ifaces] or [1], dtype=np.int64)[iface]
+    tsoff = np.array([i[3] for i in ifaces] or [0], dtype=np.int64)[iface]
+    raw = raw.astype(np.int64)
+    # nanoseconds without overflow: whole seconds and the remainder separately
+    ts = (raw // units + tsoff) * 1_000_000_000 + (raw % units) * 1_000_000_000 // units
+    cols = [blocks + 28, _u32(arr, blocks + 20, order).astype(np.int64), _u32(arr, blocks + 24, order).astype(np.int64),
+            ts, lt]
+    if other:
+        o = np.asarray(other, dtype=np.int64).reshape(-1, 5)
+        cols = [np.concatenate((c, o[:, i].astype(c.dtype))) for i, c in enumerate(cols)]
+        order_idx = np.argsort(cols[0], kind="stable")
+        cols = [c[order_idx] for c in cols]
+    return tuple(cols)
 
 
 def _idb(buf: bytes, off: int, blen: int, order: str) -> tuple[int, int, int, int]:

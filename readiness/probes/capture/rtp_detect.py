@@ -101,25 +101,29 @@ def detect(batch: Batch, lay: Layers, sdp_keys: np.ndarray, exclude: np.ndarray)
     if not len(rows):
         return _empty()
     p = lay.pay[rows]
-    b0, b1 = r.u8(p), r.u8(p + 1)
+    w = r.be(p, 8)                                    # V/P/X/CC, M/PT, sequence, timestamp in one read
+    b0 = (w >> np.uint64(56)).astype(np.int64)
+    b1 = ((w >> np.uint64(48)) & np.uint64(0xFF)).astype(np.int64)
     pt = b1 & 0x7F
     wire = lay.paylen_wire[rows]
     hlen = 12 + 4 * (b0 & 0x0F)
     ok = ((b0 >> 6) == 2) & ~((pt >= RTCP_CONFLICT[0]) & (pt <= RTCP_CONFLICT[1]))
     ext = (b0 & 0x10) != 0
     cap = lay.paylen[rows]
-    ext_words = r.u16(p + hlen + 2)
-    ok &= ~ext | (cap >= hlen + 4)
-    hlen = np.where(ext, hlen + 4 + 4 * ext_words, hlen)
+    if ext.any():
+        ok &= ~ext | (cap >= hlen + 4)
+        hlen = np.where(ext, hlen + 4 + 4 * r.u16(p + hlen + 2), hlen)
     ok &= wire >= hlen
     padded = (b0 & 0x20) != 0
-    full = cap == wire
-    pad = r.u8(p + wire - 1)
-    ok &= ~(padded & full) | ((pad > 0) & (wire - hlen >= pad))
-    rows, p, b1, pt, hlen = rows[ok], p[ok], b1[ok], pt[ok], hlen[ok]
-    return RtpFields(rows=rows, ssrc=r.be(p + 8, 4).astype(np.int64), seq=r.u16(p + 2),
-                     ts=r.be(p + 4, 4).astype(np.int64), pt=pt.astype(np.int16), marker=(b1 & 0x80) != 0,
-                     header_len=hlen)
+    if padded.any():
+        full = cap == wire
+        pad = r.u8(p + wire - 1)
+        ok &= ~(padded & full) | ((pad > 0) & (wire - hlen >= pad))
+    rows, p, b1, pt, hlen, w = rows[ok], p[ok], b1[ok], pt[ok], hlen[ok], w[ok]
+    return RtpFields(rows=rows, ssrc=r.be(p + 8, 4).astype(np.int64),
+                     seq=((w >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int64),
+                     ts=(w & np.uint64(0xFFFFFFFF)).astype(np.int64), pt=pt.astype(np.int16),
+                     marker=(b1 & 0x80) != 0, header_len=hlen)
 
 
 def _empty() -> RtpFields:

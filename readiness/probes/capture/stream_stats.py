@@ -7,43 +7,30 @@ come from the Wireshark-compatible analysis, fed in chunks; MOS from the E-model
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from ... import dscp as dscp_names
+from ...analysis.call_rating import rate_call
+from ...analysis.rtp_chunks import RtpChunks
+from ...analysis.rtp_stats import RtpStreamAnalyser, StreamStats
+from ...errors import ReadinessError
 from ...analysis.wireshark_chunks import WiresharkChunks
 from ...analysis.wireshark_rtp import WiresharkSummary
-from .streams import EVENT_ENCODINGS, Stream, StreamKey
+from .streams import Stream, StreamKey
 
+INTERVAL_S = 1.0
 FLUSH_PACKETS = 4096        # packets a stream buffers before one vectorised analysis step
 SCORED_KINDS = ("voice",)   # MOS only for voice we can decode the codec of (not SRTP, video, ...)
-
-
-class ClockMap(Mapping):
-    """Payload type -> clock for one stream: the chosen clock for its main type, nominal for others
-    (0 = no jitter, e.g. telephone-event), looked up lazily as Wireshark does per packet."""
-
-    def __init__(self, stream: Stream):
-        self.stream = stream
-
-    def __getitem__(self, pt: int) -> int:
-        s = self.stream
-        if pt == s.main_pt:
-            return s.clock or 0
-        name, clock, _ = s.encoding(pt)
-        return 0 if name.lower() in EVENT_ENCODINGS or not clock else clock
-
-    def get(self, pt, default=0):
-        return self[pt] if isinstance(pt, (int, np.integer)) else default
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.stream.pt_counts)
-
-    def __len__(self) -> int:
-        return len(self.stream.pt_counts)
+# E-model inputs a single capture point cannot see (standards.md 1.10): the one-way network delay
+# (taken as 0, so the MOS is what the network's loss and jitter leave at best) and the phone's jitter
+# buffer: a typical fixed 40 ms, or twice the worst jitter seen when an adaptive buffer would grow.
+CAPTURE_NETWORK_DELAY_MS = 0.0
+NOMINAL_JITTER_BUFFER_MS = 40.0
+MOS_NOTE = ("E-model (G.107) with the loss and burstiness seen here; one-way delay is not visible in a "
+            "capture and is taken as 0 ms, jitter buffer {jb:g} ms")
 
 
 class CaptureAnalyser:
@@ -51,13 +38,19 @@ class CaptureAnalyser:
 
     def __init__(self, stream: Stream):
         self.stream = stream
-        self.ws = WiresharkChunks(ClockMap(stream) if stream.clock else None)
+        self.ws = WiresharkChunks(stream.clock_map())
+        # per-second intervals: windowed criteria ("loss below 1 % in any 15 s") need the series
+        self.rfc = RtpStreamAnalyser(stream.clock, jitter_mode="rfc3550", interval_s=INTERVAL_S)
+        self.rfc_chunks = RtpChunks(self.rfc)
         self._t0_ns: int | None = None
         self._buf: list[dict[str, np.ndarray]] = []
         self._n = 0
 
     def feed(self, cols: dict[str, np.ndarray]) -> None:
-        self._buf.append(cols)
+        # compact copies: a slice of the batch would keep the whole batch's arrays alive
+        self._buf.append({"seq": cols["seq"].astype(np.uint16), "ts": cols["ts"].astype(np.uint32),
+                          "arrival_ns": cols["arrival_ns"].copy(), "marker": cols["marker"].copy(),
+                          "pt": cols["pt"].astype(np.uint8)})
         self._n += len(cols["seq"])
         if self._n >= FLUSH_PACKETS:
             self.flush()
@@ -65,17 +58,19 @@ class CaptureAnalyser:
     def flush(self) -> None:
         if not self._buf:
             return
-        cols = {k: np.concatenate([c[k] for c in self._buf]) for k in ("seq", "ts", "arrival_ns", "marker", "pt")}
+        cols = {k: np.concatenate([c[k] for c in self._buf]).astype(np.int64 if k != "marker" else bool)
+                for k in ("seq", "ts", "arrival_ns", "marker", "pt")}
         self._buf, self._n = [], 0
         if self._t0_ns is None:
             self._t0_ns = int(cols["arrival_ns"][0])
         # ms since the stream's first packet: int64 ns difference first, so no precision is lost
         t_ms = (cols["arrival_ns"] - self._t0_ns) / 1e6
         self.ws.feed(cols["seq"], cols["ts"], t_ms, cols["marker"], cols["pt"])
+        self.rfc_chunks.feed(cols["seq"], cols["ts"], cols["arrival_ns"] / 1e9, cols["marker"], cols["pt"])
 
-    def summary(self) -> WiresharkSummary:
+    def summary(self) -> tuple[WiresharkSummary, StreamStats]:
         self.flush()
-        return self.ws.summary()
+        return self.ws.summary(), self.rfc.result()
 
 
 def new_analyser(stream: Stream) -> CaptureAnalyser:
@@ -99,6 +94,7 @@ class StreamResult:
     start: float
     end: float
     ws: WiresharkSummary
+    rfc: StreamStats
     dscp_counts: np.ndarray
     tag_counts: dict[tuple[int, int], int]
     dscp_first: dict[int, int]
@@ -148,6 +144,9 @@ class StreamResult:
             "packets": self.packets, "expected": ws.expected if measured else None,
             "lost": ws.lost if measured else None, "lost_pct": self.lost_pct() if measured else None,
             "sequence_errors": ws.sequence_errors if measured else None, "seq_cycles": ws.seq_cycles,
+            "duplicates": self.rfc.duplicates if measured else None,
+            "reordered": self.rfc.reordered if measured else None,
+            "loss_rfc3550_pct": r(self.rfc.loss_pct), "burst_ratio": r(self.rfc.bursts.burst_ratio),
             "min_delta_ms": r(ws.delta_min_ms), "mean_delta_ms": r(ws.delta_mean_ms),
             "max_delta_ms": r(ws.delta_max_ms), "min_jitter_ms": r(ws.jitter_min_ms),
             "mean_jitter_ms": r(ws.jitter_mean_ms), "max_jitter_ms": r(ws.jitter_max_ms),
@@ -163,15 +162,22 @@ class StreamResult:
 def analyse_stream(s: Stream) -> StreamResult:
     kind = s.kind()
     name, _, _ = s.encoding(s.main_pt)
-    ws = s.analyser.summary() if s.analyser is not None else CaptureAnalyser(s).summary()
+    ws, rfc = (s.analyser if s.analyser is not None else CaptureAnalyser(s)).summary()
     res = StreamResult(
         key=s.key, kind=kind, codec=name, payload_type=s.main_pt, payload_types=sorted(s.pt_counts),
         clock_hz=s.clock, clock_note=s.clock_note, setup="heuristic" if s.heuristic else "sdp",
         call_id=s.sdp.call_id if s.sdp else None,
         encrypted=bool(s.sdp and s.sdp.media.encrypted) or kind == "srtp", packets=s.packets,
-        first_frame=s.first_frame, start=s.first_ns / 1e9, end=s.last_ns / 1e9, ws=ws,
+        first_frame=s.first_frame, start=s.first_ns / 1e9, end=s.last_ns / 1e9, ws=ws, rfc=rfc,
         dscp_counts=s.dscp_counts.copy(), tag_counts=dict(s.tag_counts), dscp_first=dict(s.dscp_first),
         tag_first=dict(s.tag_first))
+    if kind in SCORED_KINDS:
+        _score(res, s)
+    else:
+        res.mos_note = {"srtp": "encrypted media: the codec in use cannot be confirmed, not scored",
+                        "video": "video: the E-model scores voice only", "t38": "fax (T.38): not voice",
+                        "events": "RFC 4733 events: not voice", "comfort-noise": "comfort noise only",
+                        "not-rtp": "not RTP"}.get(kind, "codec unknown (no SDP for a dynamic payload type)")
     if kind == "not-rtp":
         res.problems.append("UDP that passed the RTP header test, but its sequence numbers do not progress "
                             "like RTP: not counted as media")
@@ -179,3 +185,23 @@ def analyse_stream(s: Stream) -> StreamResult:
         res.problems.append(f"sequence number jumped {s.big_jumps} time(s) by more than 3000: the sender "
                             f"restarted or another source reuses this SSRC (RFC 3550 8.2 collision)")
     return res
+
+
+def _score(res: StreamResult, s: Stream) -> None:
+    """MOS of a voice stream from the analysis layer's E-model (call_rating)."""
+    rfc = res.rfc
+    if rfc.expected <= 1:
+        res.mos_note = "too few packets to score"
+        return
+    step = max(s.ts_step.items(), key=lambda kv: kv[1])[0] if s.ts_step else 0
+    ptime = (s.sdp.media.ptime_ms if s.sdp and s.sdp.media.ptime_ms else
+             (1000.0 * step / s.clock if s.clock and 0 < step < s.clock else 20.0))
+    jb = max(NOMINAL_JITTER_BUFFER_MS, 2.0 * (res.ws.jitter_max_ms or 0.0))
+    try:
+        rating = rate_call(res.codec, CAPTURE_NETWORK_DELAY_MS, jb, loss_pct=min(rfc.loss_pct, 100.0),
+                           burst_ratio=rfc.bursts.burst_ratio, ptime_ms=ptime)
+    except ReadinessError as e:
+        res.mos_note = f"not scored: {e}"
+        return
+    res.mos, res.r_factor = rating.mos, rating.r
+    res.mos_note = "; ".join([MOS_NOTE.format(jb=jb)] + rating.notes)

@@ -6,10 +6,11 @@ keeps counters and hands its packets, in arrival order, to the analysis layer
 (`readiness.analysis`), which alone computes loss, jitter and MOS.
 
 The jitter clock (documented in the README): the SDP rtpmap rate for the stream's payload type, or
-RFC 3551's rate for a static payload type, as Wireshark does. It is checked against the timestamps:
-when they advance at another standard rate (within 2 %) over at least a second, that rate is used
-and the stream says so (`clock_note`). sip-rtp-l16.pcap has such a stream: SDP L16/11025, timestamps
-at 8000 Hz; Wireshark keeps 11025 and reports 8.4 ms of jitter that is not there.
+RFC 3551's rate for a static payload type, as Wireshark does, checked against what the timestamps do
+over the stream's first second (`analysis.clock_rate`, policy "auto"): when they advance at another
+common rate (more than 5 % off), that rate is used and the stream says so (`clock_note`).
+sip-rtp-l16.pcap has such a stream: SDP L16/11025, timestamps at 8000 Hz; Wireshark keeps 11025 Hz
+and reports 8.4 ms of jitter that is not there; we report 0.006 ms and the note.
 A dynamic payload type without SDP has no known clock: no jitter, and the stream is not scored.
 """
 
@@ -22,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ... import codecs as codec_facts
+from ...analysis import clock_rate
 from .rtp_detect import RtpFields, _mix
 from .sipmsg import SdpMedia
 
@@ -38,11 +40,8 @@ COMFORT_NOISE_PTS = (13, 19)        # RFC 3389 CN, and the old reserved CN type 
 EVENT_ENCODINGS = ("telephone-event", "tone")  # RFC 4733
 # Wireshark names PT 101 "rtpevent" when no SDP says otherwise (rtpevent.rtp_event_payload_type_value).
 DEFAULT_EVENT_PT = 101
-STANDARD_CLOCKS = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 90000)
-CLOCK_CHECK_PACKETS = 50
+CLOCK_CHECK_PACKETS = 50    # packets (and seconds) a stream is buffered for before its clock is chosen
 CLOCK_CHECK_SECONDS = 1.0
-CLOCK_AGREES = 0.05     # timestamps within 5 % of the nominal rate: arrival jitter, not another clock
-CLOCK_SNAP = 0.02       # within 2 % of another standard rate: the sender uses that clock
 # Payload bytes per RTP timestamp tick for constant-rate codecs (RFC 3551 4.5): used to recognise the
 # extra SRTP authentication tag (RFC 3711 3.1; 4 or 10 bytes, + MKI) on streams without SDP.
 BYTES_PER_TICK = {0: 1.0, 8: 1.0, 9: 1.0, 3: 33 / 160, 18: 10 / 80}
@@ -104,6 +103,7 @@ class Stream:
     steps: int = 0
     big_jumps: int = 0
     clock: int | None = None
+    clock_source: str = ""
     clock_note: str = ""
     analyser: Any = None
     _pending: list[dict[str, np.ndarray]] = field(default_factory=list)
@@ -117,21 +117,22 @@ class Stream:
             self.first_ns = int(cols["arrival_ns"][0])
         self.last_ns = int(cols["arrival_ns"][-1])
         self.packets += n
-        for pt, c in zip(*np.unique(cols["pt"], return_counts=True)):
-            self.pt_counts[int(pt)] = self.pt_counts.get(int(pt), 0) + int(c)
-        d = cols["dscp"]
-        self.dscp_counts += np.bincount(d[d >= 0], minlength=64)[:64]
         frames = cols["frame"]
-        for v, i in zip(*np.unique(d, return_index=True)):
-            self.dscp_first.setdefault(int(v), int(frames[i]))
-        tag = np.where(cols["vlan"] >= 0, cols["vlan"] * 8 + np.maximum(cols["pcp"], 0), -1)
-        for v, i, c in zip(*np.unique(tag, return_index=True, return_counts=True)):
-            key = (int(v) >> 3, int(v) & 7) if v >= 0 else (-1, -1)
-            self.tag_counts[key] = self.tag_counts.get(key, 0) + int(c)
+        for pt, c, _ in _counts(cols["pt"]):
+            self.pt_counts[pt] = self.pt_counts.get(pt, 0) + c
+        for d, c, i in _counts(cols["dscp"]):
+            if d >= 0:
+                self.dscp_counts[d] += c
+                self.dscp_first.setdefault(d, int(frames[i]))
+        vlan = cols["vlan"]
+        tag = vlan * 8 + np.maximum(cols["pcp"], 0) if vlan[0] >= 0 or vlan.max() >= 0 else vlan
+        for v, c, i in _counts(tag):
+            key = (v >> 3, v & 7) if v >= 0 else (-1, -1)
+            self.tag_counts[key] = self.tag_counts.get(key, 0) + c
             self.tag_first.setdefault(key, int(frames[i]))
         self._steps(cols)
         if self.analyser is None:
-            self._pending.append(cols)
+            self._pending.append({k: v.copy() for k, v in cols.items()})   # not views: they pin the batch
             self._pending_n += n
             span = (self.last_ns - self.first_ns) / 1e9
             if self._pending_n >= CLOCK_CHECK_PACKETS and span >= CLOCK_CHECK_SECONDS:
@@ -148,13 +149,13 @@ class Stream:
         self.good_steps += int(np.count_nonzero((step >= 1) & (step <= MAX_SEQ_STEP)))
         self.big_jumps += int(np.count_nonzero((step > 3000) & (step < 65536 - 100)))
         self._last_seq = int(seq[-1])
-        if sum(self.payload_bytes.values()) < 200:
-            for v, c in zip(*np.unique(cols["paylen"], return_counts=True)):
-                self.payload_bytes[int(v)] = self.payload_bytes.get(int(v), 0) + int(c)
+        if sum(self.payload_bytes.values()) < 200:     # sizes and timestamp steps of the first packets
+            for v, c, _ in _counts(cols["paylen"]):
+                self.payload_bytes[v] = self.payload_bytes.get(v, 0) + c
             ts = cols["ts"]
             if len(ts) > 1:
-                for v, c in zip(*np.unique((ts[1:] - ts[:-1]) % (1 << 32), return_counts=True)):
-                    self.ts_step[int(v)] = self.ts_step.get(int(v), 0) + int(c)
+                for v, c, _ in _counts((ts[1:] - ts[:-1]) % (1 << 32)):
+                    self.ts_step[v] = self.ts_step.get(v, 0) + c
 
     def take_pending(self) -> list[dict[str, np.ndarray]]:
         out, self._pending, self._pending_n = self._pending, [], 0
@@ -177,49 +178,39 @@ class Stream:
             return "telephone-event", None, "audio"
         return f"PT{pt}", None, self.sdp.media.media if self.sdp else "unknown"
 
-    def nominal_clock(self) -> int | None:
-        name, clock, _ = self.encoding(self.main_pt)
-        if name.lower() in EVENT_ENCODINGS:
-            return None            # Wireshark computes no jitter for RFC 4733 events
-        return clock
+    def sdp_rtpmap(self) -> dict[int, tuple[str, int]]:
+        return {pt: (name, clock) for pt, (name, clock, _) in self.sdp.media.rtpmap.items()} if self.sdp else {}
 
     def choose_clock(self) -> None:
-        """Nominal clock, unless the timestamps clearly run at another standard rate (module doc)."""
-        nominal = self.nominal_clock()
-        self.clock = nominal
-        if self.encoding(self.main_pt)[2] != "audio":
-            return     # video timestamps follow frames, not a sample clock: nothing to check
-        measured = self.measured_clock()
-        if nominal is None or measured is None:
+        """The clock for jitter (module doc), decided by `readiness.analysis.clock_rate`."""
+        name, nominal, media = self.encoding(self.main_pt)
+        if name.lower() in EVENT_ENCODINGS:
+            self.clock = None          # Wireshark computes no jitter for RFC 4733 events
             return
-        if abs(measured / nominal - 1) <= CLOCK_AGREES:
-            return
-        near = min(STANDARD_CLOCKS, key=lambda c: abs(measured / c - 1))
-        source = "SDP" if self.sdp and self.main_pt in self.sdp.media.rtpmap else "payload type"
-        if abs(measured / near - 1) <= CLOCK_SNAP:
-            self.clock = near
-            self.clock_note = (f"the {source} says a {nominal} Hz clock but the RTP timestamps advance at "
-                               f"{measured:.0f} Hz: jitter uses {near} Hz")
-        else:
-            self.clock_note = (f"the RTP timestamps advance at {measured:.0f} Hz, not the {nominal} Hz the "
-                               f"{source} says; jitter uses {nominal} Hz")
+        sdp_rate = self.sdp_rtpmap().get(self.main_pt, (None, None))[1]
+        # video timestamps follow frames, not a sample clock: only audio is checked against arrivals
+        estimate = self._estimate() if media == "audio" else None
+        choice = clock_rate.choose_clock_rate("auto", self.main_pt, sdp_rate=sdp_rate or None,
+                                              encoding=name, estimate=estimate)
+        self.clock = choice.rate_hz
+        self.clock_source = choice.source
+        self.clock_note = choice.note
 
-    def measured_clock(self) -> float | None:
-        """Timestamp ticks per second over the buffered packets (in sequence order, same PT)."""
+    def _estimate(self) -> clock_rate.ClockEstimate | None:
         if not self._pending:
             return None
-        seq = np.concatenate([c["seq"] for c in self._pending])
         ts = np.concatenate([c["ts"] for c in self._pending])
         t = np.concatenate([c["arrival_ns"] for c in self._pending])
-        if len(seq) < 10:
+        if len(ts) < 10 or (t[-1] - t[0]) / 1e9 < CLOCK_CHECK_SECONDS / 2:
             return None
-        span_s = (t[-1] - t[0]) / 1e9
-        if span_s < CLOCK_CHECK_SECONDS / 2:
-            return None
-        ticks = (int(ts[-1]) - int(ts[0])) % (1 << 32)
-        if ticks > (1 << 31):
-            return None
-        return ticks / span_s
+        return clock_rate.infer_clock_rate(ts, (t - t[0]) / 1e9)
+
+    def clock_map(self) -> dict[int, int]:
+        """Payload type -> Hz the way Wireshark picks it, with the chosen clock for the main type."""
+        m = clock_rate.wireshark_clock_map(self.sdp_rtpmap())
+        if self.main_pt >= 0:
+            m[self.main_pt] = self.clock or 0
+        return m
 
     def looks_like_rtp(self) -> bool:
         """Sequence numbers of a real RTP stream mostly move forward by small steps."""
@@ -257,18 +248,28 @@ class Stream:
         return "unknown"
 
 
+def _counts(a: np.ndarray) -> list[tuple[int, int, int]]:
+    """(value, count, index of first occurrence) of each value; one comparison when all are equal."""
+    if len(a) == 0:
+        return []
+    v0 = a[0]
+    if (a == v0).all():
+        return [(int(v0), len(a), 0)]
+    values, first, counts = np.unique(a, return_index=True, return_counts=True)
+    return list(zip(values.tolist(), counts.tolist(), first.tolist()))
+
+
 class StreamTable:
     """All streams of a capture, fed one batch at a time."""
 
     def __init__(self, make_analyser: Callable[[Stream], Any], max_streams: int = 100_000):
         self.streams: dict[tuple, Stream] = {}
-        self._by_hash: dict[int, tuple] = {}
         self._make = make_analyser
         self.max_streams = max_streams
         self.dropped_packets = 0      # RTP-looking packets beyond max_streams (labelled in the report)
 
     def add(self, f: RtpFields, cols: dict[str, np.ndarray], lay_keys: dict[str, np.ndarray],
-            first_frame: int, sdp_lookup: Callable[[Stream], SdpBinding | None], announced: np.ndarray) -> None:
+            sdp_lookup: Callable[[Stream], SdpBinding | None], announced: np.ndarray) -> None:
         if not len(f.rows):
             return
         ver, shi, slo, dhi, dlo, sp, dp = (lay_keys[k] for k in ("ver", "src_hi", "src_lo", "dst_hi", "dst_lo",
@@ -278,46 +279,44 @@ class StreamTable:
                 _mix(dlo + np.uint64(3)) * np.uint64(7) ^ _mix(sp.astype(np.uint64) << np.uint64(16) |
                                                               dp.astype(np.uint64)) * np.uint64(11) ^ \
                 _mix(f.ssrc.astype(np.uint64) + (ver.astype(np.uint64) << np.uint64(40)))
-        order = np.argsort(h, kind="stable")
+        order = np.argsort(h, kind="stable")      # stable: arrival order kept inside each stream
         hs = h[order]
         cut = np.flatnonzero(np.diff(hs)) + 1
-        starts = np.concatenate(([0], cut))
-        ends = np.concatenate((cut, [len(hs)]))
-        fields = (ver, shi, slo, dhi, dlo, sp, dp, f.ssrc)
+        starts = np.concatenate(([0], cut)).tolist()
+        ends = np.concatenate((cut, [len(hs)])).tolist()
+        fields = [a[order] for a in (ver, shi, slo, dhi, dlo, sp, dp, f.ssrc)]
+        cols = {k: v[order] for k, v in cols.items()}
+        announced = announced[order]
         for s, e in zip(starts, ends):
-            idx = order[s:e]
-            i0 = idx[0]
-            full = tuple(int(a[i0]) for a in fields)
-            same = np.ones(len(idx), dtype=bool)
-            for a, v in zip(fields, full):
-                same &= a[idx] == v
-            if not same.all():          # hash collision: split this group by the full key
-                self._add_exact(idx, fields, cols, first_frame, sdp_lookup, announced)
+            full = tuple(int(a[s]) for a in fields)
+            if e - s > 1 and not all(bool((a[s:e] == v).all()) for a, v in zip(fields, full)):
+                self._add_exact(s, e, fields, cols, sdp_lookup, announced)   # hash collision: split by key
                 continue
-            self._add_group(full, idx, cols, first_frame, sdp_lookup, announced)
+            self._add_group(full, s, e, cols, sdp_lookup, announced)
 
-    def _add_exact(self, idx, fields, cols, first_frame, sdp_lookup, announced) -> None:
+    def _add_exact(self, s: int, e: int, fields, cols, sdp_lookup, announced) -> None:
         groups: dict[tuple, list[int]] = {}
-        for i in idx:
-            groups.setdefault(tuple(int(a[i]) for a in fields), []).append(int(i))
+        for i in range(s, e):
+            groups.setdefault(tuple(int(a[i]) for a in fields), []).append(i)
         for full, members in groups.items():
-            self._add_group(full, np.asarray(members), cols, first_frame, sdp_lookup, announced)
+            idx = np.asarray(members)
+            self._add_group(full, 0, len(idx), {k: v[idx] for k, v in cols.items()}, sdp_lookup, announced[idx])
 
-    def _add_group(self, full: tuple, idx: np.ndarray, cols, first_frame, sdp_lookup, announced) -> None:
+    def _add_group(self, full: tuple, s: int, e: int, cols, sdp_lookup, announced) -> None:
         stream = self.streams.get(full)
         if stream is None:
             if len(self.streams) >= self.max_streams:
-                self.dropped_packets += len(idx)
+                self.dropped_packets += e - s
                 return
             ver, shi, slo, dhi, dlo, sp, dp, ssrc = full
             key = StreamKey(address_text(ver, shi, slo), sp, address_text(ver, dhi, dlo), dp, ssrc)
-            stream = Stream(key=key, first_frame=int(cols["frame"][idx[0]]))
-            stream.heuristic = not bool(announced[idx].any())
+            stream = Stream(key=key, first_frame=int(cols["frame"][s]))
+            stream.heuristic = not bool(announced[s:e].any())
             stream.sdp = sdp_lookup(stream)
             self.streams[full] = stream
-        elif stream.heuristic and announced[idx].any():
+        elif stream.heuristic and announced[s:e].any():
             stream.heuristic = False
-        stream.add({k: v[idx] for k, v in cols.items()}, self._start)
+        stream.add({k: v[s:e] for k, v in cols.items()}, self._start)
 
     def _start(self, stream: Stream) -> None:
         stream.choose_clock()

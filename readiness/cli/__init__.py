@@ -39,6 +39,8 @@ COMMANDS = [
     "site:site",
     "mos:mos",
     "snmp:snmp",
+    "capture:capture",
+    "capture:analyze",
     "calls:calls",
     "calls:responder",
 ]

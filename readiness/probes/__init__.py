@@ -12,6 +12,7 @@ REGISTRY: list[str] = [
     "readiness.probes.iperf:IperfProbe",
     "readiness.probes.snmp.probe:SnmpAuditProbe",
     "readiness.probes.snmp.probe:SnmpCountersProbe",
+    "readiness.probes.capture.probe:CaptureProbe",
 ]
 
 

@@ -228,10 +228,13 @@ def _print_capacity(cap) -> None:
 @click.option("--max-rate", type=float, default=200.0, show_default=True, help="Packets/s per media session.")
 @click.option("--max-duration", type=float, default=4 * 3600.0, show_default=True, help="Seconds per call.")
 @click.option("--ring-ms", type=float, default=0.0, show_default=True, help="Ring this long before answering.")
+@click.option("--media-advertise", metavar="HOST:PORT",
+              help="Media address to put in SDP answers (behind NAT or a port forward); default: the reflector's.")
 @click.option("--json", "as_json", is_flag=True, help="Print the responder's counters as JSON when it stops.")
 @click.option("--quiet", "-q", is_flag=True, help="No status line.")
 def responder(listen: str, key_file: str | None, media_port: int, transports: str, max_calls_per_source: int,
-              max_rate: float, max_duration: float, ring_ms: float, as_json: bool, quiet: bool) -> int:
+              max_rate: float, max_duration: float, ring_ms: float, media_advertise: str | None, as_json: bool,
+              quiet: bool) -> int:
     """Answer test calls from `readiness calls` and reflect their media with timestamps, the DSCP
     each packet arrived with and the reflector's own sequence, so the caller measures each
     direction on its own. Serves several technicians at once; runs until Ctrl-C.
@@ -248,12 +251,20 @@ def responder(listen: str, key_file: str | None, media_port: int, transports: st
         host, port = split_host_port(listen, 5060)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--listen") from None
+    advertise = None
+    if media_advertise:
+        try:
+            advertise = split_host_port(media_advertise, 0)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--media-advertise") from None
+        if not advertise[1]:
+            raise click.BadParameter("give HOST:PORT", param_hint="--media-advertise")
     kinds = tuple(k.strip() for k in transports.split(",") if k.strip())
     for k in kinds:
         if k not in ("udp", "tcp"):
             raise click.BadParameter(f"{k!r}: the responder listens on udp and/or tcp", param_hint="--transport")
     cfg = ResponderConfig(host=host, port=port, transports=kinds, media_port=media_port, key=_read_key(key_file),
-                          ring_ms=ring_ms,
+                          ring_ms=ring_ms, media_advertise=advertise,
                           limits=Limits(sessions_per_source=max_calls_per_source, rate_pps=max_rate,
                                         duration_s=max_duration),
                           uas_limits=UasLimits(max_calls_per_source=max_calls_per_source, max_call_s=max_duration))

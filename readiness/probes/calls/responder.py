@@ -32,6 +32,7 @@ class ResponderConfig:
     key: bytes | None = None
     sip_dscp: int = 24
     ring_ms: float = 0.0                      # send 180 Ringing this long before answering
+    media_advertise: tuple[str, int] | None = None   # put this in the SDP answer (port forward, NAT, a lab relay)
     limits: Limits = field(default_factory=Limits)
     uas_limits: UasLimits = field(default_factory=UasLimits)
 
@@ -120,10 +121,10 @@ class Responder:
         if call.offer is None:
             self.calls_refused += 1
             return Reject(488, "Not Acceptable Here", {"Warning": '399 readiness "an INVITE without SDP offer"'})
-        host = self.config.host
+        host, port = self.config.media_advertise or (self.config.host, self.media_port)
         if host in ("0.0.0.0", "::", ""):
             host = local_address_for(call.source.host)
-        answer = sdp.answer(call.offer, self._codecs, host, self.media_port)
+        answer = sdp.answer(call.offer, self._codecs, host, port)
         if answer is None:
             self.calls_refused += 1
             return Reject(488, "Not Acceptable Here", {"Warning": '399 readiness "no codec in common"'})

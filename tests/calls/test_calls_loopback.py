@@ -1,0 +1,111 @@
+"""Real calls on loopback: the call load against the real responder (SIP + reflector), every failure
+counted by cause, and the records a run gets (unanswered calls are never a pass)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from readiness.errors import ReadinessError
+from readiness.probes.base import MemoryRecorder
+from readiness.probes.calls import records
+from readiness.probes.calls.load import LoadConfig, run_load
+from readiness.probes.calls.responder import Responder, ResponderConfig
+from readiness.probes.calls.sip import Reject, SipConfig, UserAgentServer
+
+KEY = b"loopback-test-key-0123456789abcdef"
+
+
+async def _with_responder(cfg: LoadConfig, key: bytes | None = KEY, **rkw):
+    async with Responder(ResponderConfig("127.0.0.1", 0, key=key, **rkw)) as r:
+        cfg.target = f"sip:test@127.0.0.1:{r.sip_port}"
+        result = await run_load(cfg)
+        return result, r.stats()
+
+
+def test_calls_answered_and_both_directions_measured():
+    cfg = LoadConfig("", calls=4, cps=20, duration_s=2.0, key=KEY, clocks_synced=True)
+    result, stats = asyncio.run(_with_responder(cfg))
+    assert len(result.answered()) == 4 and result.peak_concurrent == 4
+    assert stats["packets_reflected"] == 4 * 100 and stats["packets_unauthenticated"] == 0
+    doc = records.to_json(result)
+    for c in doc["calls"]:
+        assert c["answered"] and c["sip_status"] == 200 and c["far_end"] == "responder"
+        assert c["packets_sent_up"] == 100 and c["packets_lost_up"] == 0
+        assert c["packets_sent_down"] == 100 and c["packets_lost_down"] == 0
+        assert c["dscp_received_up"] == 46 and c["dscp_received_down"] == 46
+        assert c["jitter_ms_up"] < 5 and c["rtt_ms_p50"] < 5 and c["mos"] > 4.3
+        assert c["one_way_estimated"] is False
+    s = doc["summary"]
+    assert (s["calls_attempted"], s["calls_answered"]) == (4, 4) and s["mos_min"] > 4.3
+
+    rec = MemoryRecorder()
+    records.record(rec, result)
+    names = {(m.metric, m.tags.get("direction")) for m in rec.measurements}
+    for metric in records.DIRECTION_METRICS:
+        assert (metric, "up") in names and (metric, "down") in names
+    loss_series = [s for s in rec.series_list if s.metric == "rtp.loss_pct"]
+    assert len(loss_series) == 8 and all(s.step == pytest.approx(0.2) for s in loss_series)
+    assert all(s.weights and sum(s.weights) > 0 for s in loss_series)
+    assert all(m.tags["path"] == "site-to-far-end" for m in rec.measurements)
+
+
+def test_wrong_key_is_refused_with_403_and_never_passes():
+    cfg = LoadConfig("", calls=2, cps=20, duration_s=1.0, key=b"a different key, long enough")
+    result, stats = asyncio.run(_with_responder(cfg))
+    assert not result.answered()
+    assert result.failures_by_cause() == {"client-error 403": 2}
+    assert "wrong key" in result.calls[0].outcome.detail or result.calls[0].outcome.status == 403
+    assert stats["calls_refused"] == 2 and stats["media_sessions"] == 0
+    rec = MemoryRecorder()
+    records.record(rec, result)
+    assert [m.value for m in rec.measurements if m.metric == "call.answered_pct"] == [0.0]
+    assert [m.value for m in rec.measurements if m.metric == "call.failed"] == [2]
+    assert {n.subject for n in rec.missing if n.metric == "call.mos"} == {"call 1 up", "call 1 down",
+                                                                         "call 2 up", "call 2 down"}
+    assert all("403" in n.reason for n in rec.missing)
+
+
+def test_no_key_against_a_keyed_responder():
+    cfg = LoadConfig("", calls=1, cps=20, duration_s=1.0, key=None)
+    result, _ = asyncio.run(_with_responder(cfg))
+    assert result.failures_by_cause() == {"client-error 403": 1}
+
+
+def test_keyless_responder_on_loopback():
+    cfg = LoadConfig("", calls=1, cps=20, duration_s=1.0, key=None)
+    result, _ = asyncio.run(_with_responder(cfg, key=None))
+    assert len(result.answered()) == 1 and result.calls[0].media.up.packets_lost == 0
+
+
+def test_keyless_responder_refuses_other_addresses():
+    with pytest.raises(ReadinessError, match="loopback only"):
+        Responder(ResponderConfig("0.0.0.0", 0, key=None))
+
+
+def test_busy_and_unavailable_are_counted_by_cause():
+    async def go():
+        answers = iter([Reject(486, "Busy Here"), Reject(503, "Service Unavailable"), Reject(486, "Busy Here")])
+
+        async def decide(call):
+            return next(answers)
+
+        uas = UserAgentServer(decide, SipConfig())
+        host, port = await uas.listen("udp", "127.0.0.1", 0)
+        try:
+            return await run_load(LoadConfig(f"sip:x@127.0.0.1:{port}", calls=3, cps=50, duration_s=1.0))
+        finally:
+            await uas.close()
+
+    result = asyncio.run(go())
+    assert result.failures_by_cause() == {"client-error 486": 2, "server-error 503": 1}
+
+
+def test_unreachable_and_dns_failures():
+    result = asyncio.run(run_load(LoadConfig("sip:test@127.0.0.1:9", calls=2, cps=50, duration_s=1.0)))
+    assert result.failures_by_cause() == {"unreachable": 2}
+    with pytest.raises(ReadinessError, match="cannot resolve"):
+        asyncio.run(run_load(LoadConfig("sip:test@no-such-host.invalid:5060", calls=1, duration_s=1.0)))
+    with pytest.raises(ReadinessError, match="bad SIP target"):
+        asyncio.run(run_load(LoadConfig("sip:@:x", calls=1, duration_s=1.0)))

@@ -1,0 +1,98 @@
+"""`readiness calls` and `readiness responder` as a technician runs them: two processes, a key file,
+JSON out, exit status, and one clear line for what a user can get wrong."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from readiness.lab.responder import responder_process, write_key
+
+CLI = [sys.executable, "-m", "readiness"]
+
+
+def _run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def responder(tmp_path_factory):
+    work = tmp_path_factory.mktemp("responder")
+    with responder_process(work) as (port, key):
+        yield port, key
+
+
+def test_calls_json_and_exit_0(responder, tmp_path):
+    port, key = responder
+    out = tmp_path / "calls.json"
+    p = _run("calls", f"sip:test@127.0.0.1:{port}", "--calls", "3", "--cps", "10", "--duration", "2",
+             "--key-file", str(key), "--json", str(out), "-q")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    assert [c["answered"] for c in doc["calls"]] == [True] * 3
+    for name in ("call_id", "answered", "sip_status", "setup_ms", "mos", "r_factor", "packets_sent_up",
+                 "packets_lost_up", "packets_sent_down", "packets_lost_down", "loss_pct_up", "loss_pct_down",
+                 "jitter_ms_up", "jitter_ms_down", "rtt_ms_p50", "rtt_ms_p95", "dscp_sent", "dscp_received_up",
+                 "dscp_received_down"):
+        assert name in doc["calls"][0]
+    for name in ("calls_attempted", "calls_answered", "mos_min", "mos_p05", "mos_median"):
+        assert name in doc["summary"]
+    assert {v["criterion"]: v["outcome"] for v in doc["verdicts"]}["calls-answered"] == "pass"
+
+
+def test_calls_table_on_stdout(responder):
+    port, key = responder
+    p = _run("calls", f"sip:test@127.0.0.1:{port}", "--calls", "2", "--duration", "1", "--key-file", str(key))
+    assert p.returncode == 0, p.stderr
+    assert "2/2 answered" in p.stdout and "pass" in p.stdout and "EF/EF" in p.stdout
+
+
+def test_wrong_key_exit_1(responder, tmp_path):
+    port, _ = responder
+    other = write_key(tmp_path / "other.key")
+    p = _run("calls", f"sip:test@127.0.0.1:{port}", "--calls", "1", "--duration", "1", "--key-file", str(other),
+             "--json", "-")
+    assert p.returncode == 1
+    doc = json.loads(p.stdout)
+    assert doc["summary"]["failures_by_cause"] == {"client-error 403": 1}
+    assert "wrong key" in doc["calls"][0]["detail"] or doc["calls"][0]["sip_status"] == 403
+
+
+def test_key_never_on_the_command_line_or_in_output(responder, tmp_path):
+    port, key = responder
+    secret = key.read_text().strip()
+    p = _run("calls", f"sip:test@127.0.0.1:{port}", "--calls", "1", "--duration", "1", "--key-file", str(key),
+             "--json", "-")
+    assert secret not in p.stdout and secret not in p.stderr
+    assert oct(os.stat(key).st_mode & 0o777) == "0o600"
+
+
+def test_usage_errors_exit_2(tmp_path):
+    p = _run("responder", "--listen", "0.0.0.0:5999")
+    assert p.returncode == 2 and "loopback only" in p.stderr and p.stderr.count("\n") == 1
+    p = _run("calls", "sip:test@no-such-host.invalid", "--calls", "1", "--duration", "1")
+    assert p.returncode == 2 and "cannot resolve no-such-host.invalid" in p.stderr
+    p = _run("calls", "sip:test@127.0.0.1:5060", "--key-file", str(tmp_path / "missing.key"))
+    assert p.returncode == 2 and "cannot read key file" in p.stderr
+    p = _run("calls", "sip:test@127.0.0.1:5060", "--calls", "0")
+    assert p.returncode == 2 and "--calls" in p.stderr
+
+
+def test_responder_port_in_use(tmp_path):
+    key = write_key(tmp_path / "k")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        p = _run("responder", "--listen", f"127.0.0.1:{port}", "--key-file", str(key), timeout=30)
+    assert p.returncode == 2 and "in use" in p.stderr
+
+
+def test_help_explains():
+    for cmd in ("calls", "responder"):
+        p = _run(cmd, "--help")
+        assert p.returncode == 0 and "--key-file" in p.stdout

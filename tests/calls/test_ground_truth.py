@@ -1,0 +1,181 @@
+"""Ground truth in network namespaces: `readiness calls` in namespace A, `readiness responder` in B,
+joined by a veth pair, with the kernel (or a relay we log) doing the damage.
+
+* loss: nftables rules drop media at random on each direction; what readiness reports lost up and
+  down must equal each rule's packet counter exactly (the rules match media-sized datagrams only,
+  so the session-closing fin exchange is never dropped);
+* DSCP: an iptables DSCP rule (mangle POSTROUTING) re-marks EF to CS0 on one direction; that
+  direction, and only that one, must report CS0 and 100 % re-marked;
+* delay: a userspace relay (relay.py) in B holds every packet for a seeded random time and logs it;
+  per-packet RTT must match the relay's two holds within RTT_TOLERANCE_MS (the veth hops and our
+  own timestamps add tens of microseconds), one-way medians within ONE_WAY_TOLERANCE_MS, and the
+  jitter within JITTER_TOLERANCE_MS of the RFC 3550 jitter of the logged delays (computed by the
+  same analysis layer).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from readiness.analysis.rtp_stats import RtpStreamAnalyser
+from readiness.lab.responder import write_key
+from readiness.probes.calls import directions
+from readiness.probes.calls.rtp.trace import REPLY_DTYPE, load
+from tests.netlab import Pair, veth_pair
+
+pytestmark = pytest.mark.netns
+
+MEDIA_PORT = 40000
+RELAY_PORT = 41000
+SIP_PORT = 5060
+PCMU_UDP_LENGTH = 8 + 12 + 160            # UDP header + RTP header + G.711 20 ms payload
+RTT_TOLERANCE_MS = 0.5
+ONE_WAY_TOLERANCE_MS = 0.3
+JITTER_TOLERANCE_MS = 0.3
+RELAY = Path(__file__).with_name("relay.py")
+
+
+def _wait_listening(pair: Pair, ns: str, port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    want = f":{port:04X} "
+    while time.monotonic() < deadline:
+        tcp = pair.run(ns, "cat", "/proc/net/tcp").stdout
+        if any(want in line and line.split()[3] == "0A" for line in tcp.splitlines()[1:]):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on TCP {port} in {ns} after {timeout} s")
+
+
+def _responder(pair: Pair, key: Path, log: Path, extra: list[str] | None = None) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "readiness", "responder", "--listen", f"{pair.b_ip}:{SIP_PORT}",
+            "--key-file", str(key), "--media-port", str(MEDIA_PORT), "-q"] + (extra or [])
+    proc = pair.popen(pair.b, argv, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    _wait_listening(pair, pair.b, SIP_PORT)
+    return proc
+
+
+def _calls(pair: Pair, key: Path, out: Path, calls: int, duration: float, traces: Path | None = None) -> dict:
+    argv = [sys.executable, "-m", "readiness", "calls", f"sip:test@{pair.b_ip}:{SIP_PORT}", "--calls", str(calls),
+            "--cps", "20", "--duration", str(duration), "--key-file", str(key), "--synced-clocks",
+            "--json", str(out), "-q"] + (["--keep-traces", str(traces)] if traces else [])
+    p = pair.run(pair.a, *argv, check=False, timeout=duration + 120)
+    assert out.exists(), f"readiness calls wrote no JSON (exit {p.returncode}): {p.stderr}"
+    return json.loads(out.read_text())
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _nft_drop(pair: Pair, ns: str, match: str, per_mille: int) -> None:
+    pair.run(ns, "nft", "add", "table", "inet", "lab")
+    pair.run(ns, "nft", "add", "chain", "inet", "lab", "in", "{ type filter hook input priority 0; }")
+    pair.run(ns, "nft", "add", "rule", "inet", "lab", "in", *match.split(), "udp", "length", str(PCMU_UDP_LENGTH),
+             "numgen", "random", "mod", "1000", "<", str(per_mille), "counter", "drop")
+
+
+def _nft_counter(pair: Pair, ns: str) -> int:
+    text = pair.run(ns, "nft", "list", "chain", "inet", "lab", "in").stdout
+    return sum(int(n) for n in re.findall(r"counter packets (\d+)", text))
+
+
+def test_loss_per_direction_equals_nftables_counters(tmp_path):
+    with veth_pair("10.77.31") as pair:
+        key = write_key(tmp_path / "key")
+        _nft_drop(pair, pair.b, f"udp dport {MEDIA_PORT}", 30)      # up: 3 % of media into the reflector
+        _nft_drop(pair, pair.a, f"udp sport {MEDIA_PORT}", 20)      # down: 2 % of the reflections
+        proc = _responder(pair, key, tmp_path / "responder.log")
+        try:
+            doc = _calls(pair, key, tmp_path / "calls.json", calls=4, duration=8)
+        finally:
+            _stop(proc)
+        up_drops, down_drops = _nft_counter(pair, pair.b), _nft_counter(pair, pair.a)
+    calls = doc["calls"]
+    assert all(c["answered"] for c in calls)
+    assert up_drops > 0 and down_drops > 0
+    assert sum(c["packets_lost_up"] for c in calls) == up_drops
+    assert sum(c["packets_lost_down"] for c in calls) == down_drops
+    assert sum(c["packets_sent_up"] for c in calls) == 4 * 400
+    # the reflector answers what reached it: down starts from what survived up
+    assert sum(c["packets_sent_down"] for c in calls) == 4 * 400 - up_drops
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_remarked_direction_only(tmp_path, direction):
+    with veth_pair("10.77.32") as pair:
+        key = write_key(tmp_path / "key")
+        if direction == "up":    # our packets leaving A re-marked CS0
+            pair.run(pair.a, "iptables", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", "--dport", str(MEDIA_PORT),
+                     "-j", "DSCP", "--set-dscp", "0")
+        else:                    # the reflector's replies leaving B re-marked CS0
+            pair.run(pair.b, "iptables", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", "--sport", str(MEDIA_PORT),
+                     "-j", "DSCP", "--set-dscp", "0")
+        proc = _responder(pair, key, tmp_path / "responder.log")
+        try:
+            doc = _calls(pair, key, tmp_path / "calls.json", calls=2, duration=3)
+        finally:
+            _stop(proc)
+    other = "down" if direction == "up" else "up"
+    for c in doc["calls"]:
+        assert c["answered"] and c["dscp_sent"] == 46
+        assert c[f"dscp_received_{direction}"] == 0 and c[f"dscp_remarked_pct_{direction}"] == 100.0
+        assert c[f"dscp_received_{other}"] == 46 and c[f"dscp_remarked_pct_{other}"] == 0.0
+    verdict = {v["criterion"]: v for v in doc["verdicts"]}["media-marking-kept"]
+    assert verdict["outcome"] == "warn" and direction in verdict["subject"]
+
+
+def _log_jitter_ms(send_ns: np.ndarray, hold_ms: np.ndarray) -> float:
+    """RFC 3550 jitter (mean, as readiness reports it) of the relay's logged holds, by the analysis layer."""
+    a = RtpStreamAnalyser(directions.TIMING_CLOCK)
+    for i, (tx, hold) in enumerate(zip(send_ns.tolist(), hold_ms.tolist())):
+        a.add(i & 0xFFFF, (tx // 1000) & 0xFFFFFFFF, tx / 1e9 + hold / 1000.0)
+    return a.result().jitter_mean_ms
+
+
+def test_rtt_one_way_and_jitter_match_the_relay_log(tmp_path):
+    with veth_pair("10.77.33") as pair:
+        key = write_key(tmp_path / "key")
+        log = tmp_path / "relay.log"
+        relay = pair.popen(pair.b, [sys.executable, str(RELAY), pair.b_ip, str(RELAY_PORT), pair.b_ip,
+                                    str(MEDIA_PORT), str(log), "7", "10", "4", "12"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert relay.stdout.readline().strip() == "ready"
+        proc = _responder(pair, key, tmp_path / "responder.log", ["--media-advertise", f"{pair.b_ip}:{RELAY_PORT}"])
+        try:
+            doc = _calls(pair, key, tmp_path / "calls.json", calls=2, duration=6, traces=tmp_path / "traces")
+        finally:
+            _stop(proc)
+            _stop(relay)
+    rows = [line.split() for line in log.read_text().splitlines()]
+    holds = {(d, int(s)): (int(tx) - int(rx)) / 1e6 for d, s, rx, tx in rows}
+    assert all(c["answered"] and c["packets_lost_up"] == 0 and c["packets_lost_down"] == 0 for c in doc["calls"])
+    traces = sorted((tmp_path / "traces").glob("*.trace"))
+    assert len(traces) == 2
+    for t, call in zip(traces, doc["calls"]):
+        rec = load(t, REPLY_DTYPE)
+        tx = rec["tx_ns"].astype(np.int64)
+        up_hold = np.array([holds[("up", int(x))] for x in tx])
+        down_hold = np.array([holds[("down", int(x))] for x in tx])
+        rtt = ((rec["rx_ns"].astype(np.int64) - tx) - (rec["rtx_ns"].astype(np.int64) - rec["rrx_ns"].astype(np.int64))) / 1e6
+        err = rtt - (up_hold + down_hold)
+        assert np.all(err >= 0) and float(np.percentile(err, 99)) < RTT_TOLERANCE_MS
+        assert abs(call["rtt_ms_p50"] - float(np.median(up_hold + down_hold))) < RTT_TOLERANCE_MS
+        assert abs(call["one_way_ms_up"] - float(np.median(up_hold))) < ONE_WAY_TOLERANCE_MS
+        assert abs(call["one_way_ms_down"] - float(np.median(down_hold))) < ONE_WAY_TOLERANCE_MS
+        assert abs(call["jitter_ms_up"] - _log_jitter_ms(tx, up_hold)) < JITTER_TOLERANCE_MS
+        rtx = rec["rtx_ns"].astype(np.int64)
+        order = np.argsort(rec["rx_ns"])
+        assert abs(call["jitter_ms_down"] - _log_jitter_ms(rtx[order], down_hold[order])) < JITTER_TOLERANCE_MS
+        assert call["jitter_ms_up"] > 2.0                           # the relay's spread is really seen

@@ -11,7 +11,7 @@ from ..analysis.emodel import satisfaction
 from ..errors import ReadinessError
 
 
-@click.command()
+@click.command(short_help="What-if E-model (G.107) R and MOS, with every impairment term.")
 @click.option("--codec", default="g711", show_default=True,
               help="g711 (= pcmu), pcmu, pcma, g722, g729 or opus. G.722 and Opus have no ITU-T values: "
                    "the score is flagged as an estimate.")

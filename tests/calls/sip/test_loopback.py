@@ -406,3 +406,19 @@ def test_damaged_messages_at_a_live_uas_never_break_it():
         assert errors == []
 
     run(main(), timeout=120)
+
+
+@pytest.mark.parametrize("kind", ["udp", "tcp"])
+def test_ipv6_call(kind):
+    async def main():
+        uas = UserAgentServer(answering(address="::1"))
+        _, port = await uas.listen(kind, "::1", 0)
+        async with UserAgent(SipConfig(transport=kind)) as ua:       # binds IPv4 too; IPv6 opened on demand
+            call = await ua.invite(f"sip:test@[::1]:{port}", pcmu_offer(address="::1"))
+            assert call.outcome.answered, call.outcome
+            assert call.remote_media.address == "::1"
+            assert call.outcome.dscp_received == (24 if kind == "udp" else None)      # IPV6_RECVTCLASS
+            assert await call.hangup() == 200
+        await uas.close()
+
+    run(main())

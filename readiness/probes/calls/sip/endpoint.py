@@ -103,8 +103,8 @@ class Endpoint:
         port = uri.port or (5061 if kind == "tls" else 5060)
         try:
             _, ip = await resolve(uri.host, port)
-            if kind == "udp" and self.transports.local_address("udp") is None:
-                await self.listen("udp", "::" if ":" in ip else self.config.local_host)
+            if kind == "udp" and self.transports.local_address("udp") is None and ":" not in ip:
+                await self.listen("udp")          # the configured address, when nothing is bound yet
             return await self.transports.flow_to(Peer(kind, ip, port), server_name=uri.host)
         except TransportError as e:
             raise RequestFailed(e.cause, str(e)) from None

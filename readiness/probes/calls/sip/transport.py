@@ -121,7 +121,7 @@ class SipTransports:
         self.tls_server = tls_server
         self.limits = limits or Limits()
         self.stats = TransportStats()
-        self._udp: UdpSocket | None = None
+        self._udp: dict[int, UdpSocket] = {}          # one per address family
         self._servers: list[asyncio.AbstractServer] = []
         self._conns: dict[Peer, _StreamConnection] = {}
         self._per_source: dict[str, int] = {}
@@ -148,7 +148,7 @@ class SipTransports:
         loop = asyncio.get_running_loop()
         bound = sock.getsockname()[:2]
         if kind == "udp":
-            self._udp = UdpSocket(self, sock)
+            self._udp[family] = UdpSocket(self, sock)
         else:
             if kind == "tls" and self.tls_server is None:
                 sock.close()
@@ -157,16 +157,17 @@ class SipTransports:
             tls = {"ssl": self.tls_server, "ssl_handshake_timeout": CONNECT_TIMEOUT_S} if kind == "tls" else {}
             server = await loop.create_server(lambda: _StreamConnection(self, kind), sock=sock, **tls)
             self._servers.append(server)
-        self.listening[kind] = bound
+        self.listening.setdefault(kind, bound)
         return bound
 
     async def flow_to(self, peer: Peer, server_name: str | None = None,
                       timeout: float = CONNECT_TIMEOUT_S) -> Flow:
         """A flow to `peer` (numeric address): the UDP socket, or an open or new TCP/TLS connection."""
         if peer.transport == "udp":
-            if self._udp is None:
-                await self.listen("udp", "::" if ":" in peer.host else "0.0.0.0", 0)
-            return UdpFlow(self._udp, (peer.host, peer.port))
+            family = socket.AF_INET6 if ":" in peer.host else socket.AF_INET
+            if family not in self._udp:
+                await self.listen("udp", "::" if family == socket.AF_INET6 else "0.0.0.0", 0)
+            return UdpFlow(self._udp[family], (peer.host, peer.port))
         conn = self._conns.get(peer)
         if conn is not None:
             return conn
@@ -246,8 +247,8 @@ class SipTransports:
         for conn in list(self._conns.values()):
             if conn.transport is not None:
                 conn.transport.close()
-        if self._udp is not None:
-            self._udp.close()
+        for udp in self._udp.values():
+            udp.close()
         for server in self._servers:
             with contextlib.suppress(asyncio.TimeoutError, Exception):
                 await asyncio.wait_for(server.wait_closed(), 2.0)

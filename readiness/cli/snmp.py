@@ -76,7 +76,7 @@ def audit(site_file: str | None, devices: tuple[str, ...], host: str | None, rol
     profile = profile_mod.load(profile_name or site.profile or DEFAULT_PROFILE)
     progress = NullProgress() if quiet or json_out == "-" else RichProgress()
     try:
-        result = audit_site(site, profile, devices or None, progress)
+        result = audit_site(site, profile, devices or None, progress, only_present_roles=bool(host))
     finally:
         progress.close()
     doc = result.to_json()

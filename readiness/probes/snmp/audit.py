@@ -275,6 +275,21 @@ def _ups(r: DeviceReport) -> list[Check]:
     return out
 
 
+# --- roles ---------------------------------------------------------------------------------------------------
+def role_of(metric: str) -> str | None:
+    """Which kind of device a catalogue metric is about (None: any device)."""
+    if metric == "device.reachable":
+        return None
+    return "ups" if metric.startswith("ups.") else "switch"
+
+
+def absent_roles(targets: list[Target], metrics: list[str]) -> list[NotMeasured]:
+    """Metrics about a kind of device the site file does not list: not measured, saying so."""
+    roles = {t.role for t in targets}
+    return [NotMeasured(m, f"the site file's snmp: section lists no {role_of(m)} (role: {role_of(m)})", probe=PROBE)
+            for m in metrics if role_of(m) is not None and role_of(m) not in roles]
+
+
 # --- records -------------------------------------------------------------------------------------------------
 def records(report: DeviceReport, evidence: list[str] | None = None) -> list[Measurement | NotMeasured]:
     """The checks as run records, tagged with the device's label and role."""

@@ -60,6 +60,8 @@ class SnmpAuditProbe(Probe):
                 ctx.recorder.note(self.name, "warning", f"{p.target.label}: {p.error}")
             elif p.target.role == "switch":
                 before.append((p, audit.voice_path(report, plan)))
+        for n in audit.absent_roles(targets, sorted(m for m in ctx.wanted if m in self.metrics())):
+            ctx.recorder.not_measured(n)
         ctx.shared[SHARED_KEY] = before
         reachable = sum(p.reachable for p in polled)
         ctx.progress.done(task, f"{reachable} of {len(polled)} devices answered")

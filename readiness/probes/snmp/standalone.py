@@ -67,16 +67,22 @@ def _poll(targets: list[poll.Target], progress: Progress, counters_only: bool = 
 
 
 def audit_site(site: SiteSpec, profile: Profile, devices: tuple[str, ...] | None = None,
-               progress: Progress | None = None) -> AuditResult:
-    """Poll, assess against the plan, judge per device and over all devices."""
+               progress: Progress | None = None, only_present_roles: bool = False) -> AuditResult:
+    """Poll, assess against the plan, judge per device and over all devices.
+
+    Criteria about a kind of device the site lacks (a UPS) are not measured, saying so; with
+    `only_present_roles` (one device from the command line) they are left out instead."""
     progress = progress or NullProgress()
     targets = _select(site, devices)
     plans = audit.plans(site, poll.targets(site))
     polled = _poll(targets, progress)
     criteria = snmp_criteria(profile)
+    roles = {t.role for t in targets}
+    if only_present_roles:
+        criteria = [c for c in criteria if audit.role_of(c.metric) in roles | {None}]
     reports: list[device.DeviceReport] = []
     all_ms: list[Measurement] = []
-    all_nm: list[NotMeasured] = []
+    all_nm: list[NotMeasured] = audit.absent_roles(targets, sorted({c.metric for c in criteria}))
     for p in polled:
         report = device.build(p)
         audit.assess(report, plans[p.target.label])

@@ -133,14 +133,16 @@ def build_bye(ssrc: int) -> bytes:
 
 
 def parse(data: bytes | bytearray | memoryview) -> Compound:
-    """Parse a compound RTCP packet (RFC 3550 6.1). Raises RtcpError when it is malformed."""
+    """Parse a compound RTCP packet (RFC 3550 6.1). Raises RtcpError when it is malformed.
+
+    A packet that does not start with SR/RR is accepted (RFC 5506 reduced-size RTCP; baresip sends
+    a lone APP "PING"/"PONG"): its parts are kept or skipped like any other."""
     data = bytes(data)
     n = len(data)
     if n < 8:
         raise RtcpError(f"{n} bytes is too short for RTCP")
     out = Compound()
     pos = 0
-    first = True
     while pos < n:
         if n - pos < 4:
             raise RtcpError("trailing bytes after the last RTCP packet")
@@ -150,9 +152,6 @@ def parse(data: bytes | bytearray | memoryview) -> Compound:
         size = (length + 1) * 4
         if pos + size > n:
             raise RtcpError("RTCP length field runs past the datagram")
-        if first and ptype not in (SR, RR):
-            raise RtcpError("a compound RTCP packet starts with SR or RR (RFC 3550 6.1)")
-        first = False
         body = data[pos + 4:pos + size]
         if b0 & 0x20:                                   # padding (only valid on the last packet)
             pad = body[-1] if body else 0

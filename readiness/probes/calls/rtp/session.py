@@ -74,6 +74,7 @@ class StreamResult:
     fin_received: int | None = None          # reflector: requests it received (from its fin reply)
     fin_replies: int | None = None           # reflector: replies it sent
     malformed: int = 0                       # packets that were not RTP/RTCP we could use
+    malformed_sample: str = ""               # the first one's first bytes (hex), to see what it was
     unauthenticated: int = 0                 # stamped packets whose MAC did not verify
     peer_reports: list[PeerReport] = field(default_factory=list)
     peer_ssrcs: set[int] = field(default_factory=set)
@@ -281,7 +282,7 @@ class MediaStream:
         r = self.result
         if not self.signer.authentic(data):
             if packet.parse(data) is None:
-                r.malformed += 1
+                self._malformed(data, "not RTP")
             else:
                 r.unauthenticated += 1
             return
@@ -295,11 +296,17 @@ class MediaStream:
             return
         self.trace.reply(seq, rseq, send_ns, rrx, rtx, rx_ns, dscp_up, dscp, bitmap, highest)
 
+    def _malformed(self, data: bytes, why: str) -> None:
+        r = self.result
+        r.malformed += 1
+        if not r.malformed_sample:
+            r.malformed_sample = f"{why}: {bytes(data[:48]).hex()}"
+
     def _on_peer_rtp(self, data: bytes, rx_ns: int, dscp: int) -> None:
         h = packet.parse(data)
         r = self.result
         if h is None:
-            r.malformed += 1
+            self._malformed(data, "not RTP")
             return
         cycles, last = self._peer_seq.get(h.ssrc, (0, h.seq))
         if h.seq < last and last - h.seq > 0x8000:           # wrapped forward (RFC 3550 A.1)
@@ -317,8 +324,8 @@ class MediaStream:
         r = self.result
         try:
             comp = rtcp.parse(data)
-        except rtcp.RtcpError:
-            r.malformed += 1
+        except rtcp.RtcpError as e:
+            self._malformed(data, str(e))
             return
         r.rtcp_received += 1
         arrival32 = rtcp.ntp32_from_ns(rx_ns)

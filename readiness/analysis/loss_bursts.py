@@ -13,9 +13,8 @@ lengths in packets times the packet interval.
 Gilbert (standards.md 2.3): p = n(R->L) / (n(R->R) + n(R->L)), q = n(L->R) / (n(L->L) + n(L->R)),
 BurstR = 1/(p+q); 1 for random loss, > 1 bursty. With no loss BurstR is 1 by convention.
 
-Two views of one computation: `BurstCounter` consumes losses one run at a time in O(1) memory (the
-live call analyser), `bursts_from_positions` takes a numpy array (captures). Both fill the same
-`BurstTotals`, so both give identical numbers.
+`BurstCounter` consumes losses in O(1) memory, one run at a time (`lost`, the live analyser) or an
+array at a time (`lost_many`, captures); both fill the same `BurstTotals`.
 """
 
 from __future__ import annotations
@@ -126,6 +125,40 @@ class BurstCounter:
         self._first = self._last = None
         self._n = 0
 
+    def lost_many(self, positions: np.ndarray) -> None:
+        """`lost(p)` for every position of a sorted array (all above the last one given), vectorised."""
+        n = len(positions)
+        if n == 0:
+            return
+        t = self.totals
+        positions = np.asarray(positions, dtype=np.int64)
+        prev = np.empty(n, dtype=np.int64)
+        prev[1:] = positions[:-1]
+        prev[0] = positions[0] - 2 - t.gmin if self._last is None else self._last
+        gaps = positions - prev - 1                      # received packets between consecutive losses
+        t.losses += n
+        t.runs += int(np.count_nonzero(gaps > 0))
+        starts = np.flatnonzero(gaps >= t.gmin)          # a new cluster starts at these losses
+        if len(starts) == 0:                             # everything extends the open cluster
+            self._last = int(positions[-1])
+            self._n += n
+            return
+        first_end = starts[0]                            # losses [0, first_end) extend the open cluster
+        if self._last is not None and (first_end > 0 or self._n):
+            self._last = int(positions[first_end - 1]) if first_end > 0 else self._last
+            self._n += int(first_end)
+            self._close()
+        ends = np.concatenate((starts[1:], [n])) - 1
+        sizes = ends - starts + 1
+        closed = slice(0, len(starts) - 1)                # every cluster but the last closes here
+        burst = sizes[closed] >= 2
+        s_idx, e_idx = starts[closed][burst], ends[closed][burst]
+        t.bursts += int(len(s_idx))
+        t.burst_packets += int((positions[e_idx] - positions[s_idx] + 1).sum())
+        t.burst_losses += int(sizes[closed][burst].sum())
+        self._first, self._last = int(positions[starts[-1]]), int(positions[-1])
+        self._n = int(sizes[-1])
+
     def end_segment(self, packets: int) -> None:
         self._close()
         self.totals.packets += packets
@@ -138,23 +171,9 @@ class BurstCounter:
         return c
 
 
-def bursts_from_positions(positions: np.ndarray, packets: int, totals: BurstTotals | None = None) -> BurstTotals:
-    """Add one segment: sorted unique loss positions (int64) within a range of `packets` positions."""
-    t = totals if totals is not None else BurstTotals()
-    t.packets += packets
-    t.segments += 1
-    n = len(positions)
-    if n == 0:
-        return t
-    t.losses += n
-    step = np.diff(positions)
-    t.runs += 1 + int(np.count_nonzero(step > 1))
-    # a new cluster starts where Gmin or more received packets separate two losses
-    starts = np.concatenate(([0], np.flatnonzero(step - 1 >= t.gmin) + 1))
-    ends = np.concatenate((starts[1:], [n])) - 1
-    sizes = ends - starts + 1
-    burst = sizes >= 2
-    t.bursts += int(np.count_nonzero(burst))
-    t.burst_packets += int((positions[ends[burst]] - positions[starts[burst]] + 1).sum())
-    t.burst_losses += int(sizes[burst].sum())
-    return t
+def bursts_from_positions(positions: np.ndarray, packets: int, gmin: int = GMIN) -> BurstTotals:
+    """One segment's totals: sorted unique loss positions within a range of `packets` positions."""
+    c = BurstCounter(gmin)
+    c.lost_many(positions)
+    c.end_segment(packets)
+    return c.totals

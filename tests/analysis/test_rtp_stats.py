@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from readiness.analysis.loss_bursts import BurstCounter, bursts_from_positions
 from readiness.analysis.rtp_bulk import analyse_arrays, analyse_streams
+from readiness.analysis.rtp_chunks import RtpChunks
 from readiness.analysis.rtp_stats import RtpStreamAnalyser
+from readiness.analysis.wireshark_chunks import WiresharkChunks
 
 from .streams import make_stream
 
@@ -235,6 +237,30 @@ def test_live_and_bulk_identical(seed, n, mode, loss, reorder, reorder_by, dup, 
     b = analyse_arrays(seq, ts, arrival, mk, pt, **kw)
     assert_same(asdict(a), asdict(b))
     assert a.received + a.lost == a.expected and a.lost >= 0
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31), n=st.integers(2, 800), cuts=st.lists(st.integers(0, 800), max_size=6),
+       loss=st.sampled_from([0.0, 0.05, 0.3]), reorder=st.sampled_from([0.0, 0.05]), near_wrap=st.booleans(),
+       stale=st.booleans(), interval=st.sampled_from([None, 0.1, 1.0]), cn=st.sampled_from([0.0, 0.05]))
+def test_chunked_feeding_is_the_live_analyser(seed, n, cuts, loss, reorder, near_wrap, stale, interval, cn):
+    """Long captures are fed in chunks (RtpChunks, WiresharkChunks); any split gives the live numbers."""
+    seq, ts, arrival, mk, pt = make_stream(n, seed, loss=loss, reorder=reorder, first_seq=65480 if near_wrap else None,
+                                           stale_at=n // 2 if stale else None, cn=cn, marker=cn)
+    bounds = sorted({0, len(seq), *[c for c in cuts if c < len(seq)]})
+    parts = list(zip(bounds, bounds[1:]))
+    want = live(seq, ts, arrival, mk, pt, clock_rate=8000, interval_s=interval)
+    a = RtpStreamAnalyser(8000, interval_s=interval)
+    feeder = RtpChunks(a)
+    for lo, hi in parts:
+        feeder.feed(seq[lo:hi], ts[lo:hi], arrival[lo:hi], mk[lo:hi], pt[lo:hi])
+    assert_same(asdict(want), asdict(a.result()))
+    ws_live = live(seq, ts, arrival, mk, pt, clock_rate=8000, jitter_mode="wireshark").wireshark
+    w = WiresharkChunks(8000)
+    t_ms = (arrival - arrival[0]) * 1000.0
+    for lo, hi in parts:
+        w.feed(seq[lo:hi], ts[lo:hi], t_ms[lo:hi], mk[lo:hi], pt[lo:hi])
+    assert_same(asdict(ws_live), asdict(w.summary()))
 
 
 def test_analyse_streams_splits_by_id():

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
-from scipy.signal import lfilter
 
 from .wireshark_rtp import CN_PAYLOAD_TYPES, WiresharkRtp, WiresharkSummary, _last_index, _rate_of
 
@@ -28,6 +27,8 @@ def smooth_jitter(diff: np.ndarray, j0: float) -> np.ndarray:
     """
     if len(diff) == 0:
         return np.zeros(0)
+    from scipy.signal import lfilter       # imported on first use: scipy.signal costs ~1 s at start-up
+
     return lfilter([FILTER_GAIN], [1.0, -FILTER_KEEP], diff, zi=[FILTER_KEEP * j0])[0]
 
 

@@ -1,4 +1,4 @@
-"""The summary table printed at the end of a run."""
+"""The summary table printed at the end of a run: one row per criterion, then why anything did not pass."""
 
 from __future__ import annotations
 
@@ -13,23 +13,38 @@ _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "not_measured":
           "incomplete": "bold yellow"}
 
 
+def _required(c: dict[str, Any]) -> str:
+    need = f"{c['op']} {format_value(c['threshold'], c['unit'])}"
+    if c.get("window"):
+        need += f" in any {c['window']}"
+    if c.get("aggregate", "each") != "each":
+        need += f" ({c['aggregate']})"
+    if c.get("severity") == "should":
+        need += " (should)"
+    return need
+
+
 def print_summary(results: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"{results['site']} - profile {results['profile']}", show_lines=False)
-    table.add_column("criterion")
-    table.add_column("verdict")
+    table = Table(title=f"{results['site']} - profile {results['profile']}")
+    table.add_column("criterion", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     table.add_column("measured", justify="right")
     table.add_column("required")
-    table.add_column("why", overflow="fold")
+    table.add_column("worst / where", overflow="fold")
     for c in results["criteria"]:
-        need = f"{c['op']} {format_value(c['threshold'], c['unit'])}"
-        if c.get("window"):
-            need += f" in any {c['window']}"
         verdict = c["verdict"].replace("_", " ")
-        table.add_row(c["id"] + (" (should)" if c["severity"] == "should" else ""),
+        where = c.get("subject") or ""
+        if c.get("subjects", 0) > 1:
+            where += f" (of {c['subjects']})"
+        table.add_row(c["id"],
                       f"[{_STYLE.get(c['verdict'], '')}]{verdict}[/]",
-                      format_value(c["measured"], c["unit"]), need, c["explanation"])
+                      format_value(c["measured"], c["unit"]), _required(c), where)
     console.print(table)
+    problems = [c for c in results["criteria"] if c["verdict"] != "pass"]
+    for c in problems:
+        label = c["verdict"].replace("_", " ")
+        console.print(f"  [{_STYLE.get(c['verdict'], '')}]{label}[/] {c['id']}: {c['explanation']}", highlight=False)
     counts = results["counts"]
     verdict = results["verdict"]
     console.print(f"Verdict: [{_STYLE.get(verdict, '')}]{verdict.upper()}[/]  "

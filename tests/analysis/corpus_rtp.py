@@ -19,7 +19,7 @@ import numpy as np
 CAPTURE_DIRS = ("calls", "codecs")
 
 ROW = re.compile(r"^\s*(?:\S+\s+){2}(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-F]{8})\s+(.*?)\s+(\d+)\s+(-?\d+) \(-?[\d.]+%\)"
-                 r"\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*X?\s*$")
+                 r"\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*(X?)\s*$")
 
 
 @dataclass
@@ -78,7 +78,8 @@ def tshark_streams(corpus: Path, capture: str) -> dict[tuple, dict]:
             g = m.groups()
             out[(g[0], int(g[1]), g[2], int(g[3]), int(g[4], 16))] = dict(
                 payload=g[5], pkts=int(g[6]), lost=int(g[7]), min_delta=float(g[8]), mean_delta=float(g[9]),
-                max_delta=float(g[10]), min_jitter=float(g[11]), mean_jitter=float(g[12]), max_jitter=float(g[13]))
+                max_delta=float(g[10]), min_jitter=float(g[11]), mean_jitter=float(g[12]), max_jitter=float(g[13]),
+                problem=g[14] == "X")
     return out
 
 

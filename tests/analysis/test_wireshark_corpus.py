@@ -1,8 +1,9 @@
 """Wireshark mode against Wireshark itself: every RTP stream of every corpus capture.
 
 For each stream tshark 4.0.17 listed (`<capture>.txt`), both views of the analysis (live, packet by
-packet, and bulk over arrays) must reproduce Pkts, Lost, Min/Mean/Max Delta and Min/Mean/Max
-Jitter to the printed precision (3 decimals), from the per-packet table of the same capture.
+packet, and bulk over arrays) must reproduce Pkts, Lost, Min/Mean/Max Delta, Min/Mean/Max Jitter
+(to the printed precision, 3 decimals) and the Problems flag (sequence errors), from the per-packet
+table of the same capture.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def _compare(stats, want, label, tol=PRINTED):
     ws = stats.wireshark
     assert ws.packets == want["pkts"], label
     assert ws.lost == want["lost"], label
+    assert (ws.sequence_errors > 0) == want["problem"], label      # tshark's "Problems?" X
     got = {
         "min_delta": _printed(stats.delta_min_ms, -1.0), "mean_delta": _printed(stats.delta_mean_ms, 0.0),
         "max_delta": _printed(stats.delta_max_ms, 0.0), "min_jitter": _printed(stats.jitter_min_ms, -1.0),

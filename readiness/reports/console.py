@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -25,7 +26,8 @@ def _required(c: dict[str, Any]) -> str:
 
 
 def print_summary(results: dict[str, Any], console: Console | None = None) -> None:
-    console = console or Console()
+    # Piped output (logs, CI) gets a width that fits the table instead of the 80-column default.
+    console = console or (Console() if sys.stdout.isatty() else Console(width=120))
     table = Table(title=f"{results['site']} - profile {results['profile']}")
     table.add_column("criterion", no_wrap=True)
     table.add_column("verdict", no_wrap=True)

@@ -5,9 +5,10 @@ with O(1) memory per stream (plus one small record per closed interval, when int
 for), and `result()` returns a `StreamStats`. The bulk path (`readiness.analysis.rtp_bulk`) computes
 the same `StreamStats` from numpy arrays; a property test holds them equal.
 
-Sequence numbers (RFC 3550 A.1): extended with wrap-around; a packet more than MAX_DROPOUT ahead or
-MAX_MISORDER or more behind the highest sequence number is not counted ("stale") unless the next
-packet follows it, in which case the source is taken as restarted (a new segment; totals carry on).
+Sequence numbers (RFC 3550 A.1): extended with wrap-around; a packet MAX_DROPOUT (3000) or more ahead
+of, or MAX_MISORDER (100) or more behind, the highest sequence number is not counted ("stale") unless
+the next packet follows it, in which case the source is taken as restarted (a new segment; totals
+carry on, the gap is not loss).
 A.1's MIN_SEQUENTIAL probation is not applied: streams arrive already separated by SSRC, and counting
 from the first packet keeps short captures comparable with Wireshark.
 
@@ -23,7 +24,9 @@ Jitter modes:
   stream's clock rate: J += (|D| - J) / 16. `jitter_ms` is the final J (what RTCP reports);
   min/mean/max over packets 2..n. Delta stats are consecutive arrival gaps.
 * "wireshark": `readiness.analysis.wireshark_rtp`, reproduces `tshark -z rtp,streams`
-  (in-time rules, exclusions, Wireshark's Lost and means); also fills `wireshark`.
+  (in-time rules, exclusions, Wireshark's means); jitter and delta stats follow those rules and
+  `wireshark` carries tshark's own Lost and sequence errors. Loss, duplicates and reordering stay
+  the RFC 3550 counts above in both modes.
 
 Loss bursts (RFC 3611, Gmin 16) and the Gilbert fit come from `loss_bursts`; a sequence number is
 final once it leaves the 100-packet window, so bursts need no per-packet history.

@@ -27,13 +27,33 @@ def _window_int(bits: np.ndarray) -> int:
     return int.from_bytes(np.packbits(bits.astype(np.uint8), bitorder="little").tobytes(), "little")
 
 
-class RtpChunks:
-    """`feed(seq, ts, arrival_s, marker, pt)` chunks in arrival order; read `analyser.result()`."""
+MAX_SPAN_S = 86400.0     # per-interval summaries of a stream longer than a day: corrupt timestamps
 
-    def __init__(self, analyser: RtpStreamAnalyser):
+
+class RtpChunks:
+    """`feed(seq, ts, arrival_s, marker, pt)` chunks in arrival order; read `analyser.result()`.
+
+    A capture with a damaged timestamp can put one packet years away; per-second summaries would then
+    need millions of empty intervals. Past `max_span_s` they are dropped (`intervals_dropped`); the
+    stream's totals are unaffected.
+    """
+
+    def __init__(self, analyser: RtpStreamAnalyser, max_span_s: float = MAX_SPAN_S):
         if analyser.jitter_mode != "rfc3550":
             raise ValueError("chunked feeding is for rfc3550 mode; use wireshark_chunks for Wireshark's rules")
         self.analyser = analyser
+        self.max_span_s = max_span_s
+        self.intervals_dropped = False
+
+    def _guard_span(self, arrival_s: np.ndarray) -> None:
+        a = self.analyser
+        if not a._step or not len(arrival_s):
+            return
+        origin = a._origin if a._origin is not None else float(arrival_s[0])
+        if float(arrival_s.max()) - origin > self.max_span_s or float(arrival_s.min()) < origin - self.max_span_s:
+            a._step = 0.0
+            a._cum = []
+            self.intervals_dropped = True
 
     def feed(self, seq: np.ndarray, ts: np.ndarray, arrival_s: np.ndarray, marker: np.ndarray | None = None,
              pt: np.ndarray | None = None) -> None:
@@ -41,6 +61,7 @@ class RtpChunks:
         seq = np.asarray(seq, dtype=np.int64)
         ts = np.asarray(ts, dtype=np.int64)
         arrival_s = np.asarray(arrival_s, dtype=np.float64)
+        self._guard_span(arrival_s)
         if len(seq) and a.packets == 0:
             a.add(int(seq[0]), int(ts[0]), float(arrival_s[0]))
             seq, ts, arrival_s = seq[1:], ts[1:], arrival_s[1:]

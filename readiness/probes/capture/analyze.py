@@ -20,7 +20,7 @@ import numpy as np
 from ...config.site import Markings
 from . import discovery, markings as marking_checks, sipmsg
 from .layers import ETH_CISCO_SNAP, ETH_LLDP, LINKTYPE_NAMES, PID_CDP, SUPPORTED, decode
-from .pcap import CaptureReader
+from .pcap import CHUNK_BYTES, CaptureReader
 from .rtp_detect import detect, endpoint_keys, sip_candidates
 from .sip_calls import CallTracker
 from .stream_stats import StreamResult, analyse_stream, new_analyser
@@ -60,11 +60,11 @@ class Analysis:
 
 
 def analyse(path: str | Path, expected: Markings | None = None,
-            progress: Callable[[int, int], None] | None = None) -> Analysis:
+            progress: Callable[[int, int], None] | None = None, chunk_bytes: int = CHUNK_BYTES) -> Analysis:
     """Read `path` once and return the analysis. `progress(bytes_read, file_size)` after each chunk."""
     path = Path(path)
     expected = expected or Markings()
-    reader = CaptureReader(path)
+    reader = CaptureReader(path, chunk_bytes)
     size = path.stat().st_size
     calls = CallTracker()
     table = StreamTable(new_analyser)
@@ -148,6 +148,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
                                f"of further ones were not analysed")
     result.linktypes = sorted({LINKTYPE_NAMES.get(lt, f"link type {lt}") for lt in reader.stats.linktypes})
     result.streams = [analyse_stream(s) for s in streams]
+    _label_ssrc_collisions(result.streams)
     result.calls = [c.to_json() for c in calls.attach(streams)]
     result.sip = {"messages": calls.messages, "requests": calls.requests,
                   "responses": {str(k): v for k, v in sorted(calls.responses.items())}}
@@ -156,6 +157,20 @@ def analyse(path: str | Path, expected: Markings | None = None,
     if not result.packets and not result.problems:
         result.problems.append("the capture holds no packets")
     return result
+
+
+def _label_ssrc_collisions(streams: list[StreamResult]) -> None:
+    """RFC 3550 8.2: two sources sending the same SSRC to one destination collide; a receiver keyed by
+    SSRC alone would merge them. Each stays its own stream here (keyed by source too) and is labelled."""
+    by_dest: dict[tuple, list[StreamResult]] = {}
+    for s in streams:
+        by_dest.setdefault((s.key.dst, s.key.dport, s.key.ssrc), []).append(s)
+    for group in by_dest.values():
+        if len(group) > 1:
+            for s in group:
+                others = ", ".join(f"{o.key.src}:{o.key.sport}" for o in group if o is not s)
+                s.problems.append(f"SSRC 0x{s.key.ssrc:08X} is also sent to {s.key.dst}:{s.key.dport} by {others}: "
+                                  f"an SSRC collision (RFC 3550 8.2); the streams are kept apart by source")
 
 
 def supported_linktypes() -> list[int]:

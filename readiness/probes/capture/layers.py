@@ -42,9 +42,9 @@ class Layers:
     linktype_ok: np.ndarray    # bool: link type supported
     ethertype: np.ndarray      # int32: after VLAN tags; -1 unknown
     mac_src: np.ndarray        # uint64: Ethernet / SLL source address, 0 if none
-    vlan: np.ndarray           # int32: outer tag VID, -1 untagged
-    pcp: np.ndarray            # int16: outer tag priority, -1 untagged
-    inner_vlan: np.ndarray     # int32: second tag VID (QinQ), -1
+    vlan: np.ndarray           # int32: innermost tag's VID (the customer's 802.1Q tag), -1 untagged
+    pcp: np.ndarray            # int16: innermost tag's priority, -1 untagged
+    outer_vlan: np.ndarray     # int32: the outer (service, 802.1ad) tag's VID when double-tagged, -1
     l2: np.ndarray             # int64: offset of the layer-2 payload (what ethertype names)
     ipver: np.ndarray          # int8: 4, 6 or 0
     src_hi: np.ndarray         # uint64: IPv6 high half; 0 for IPv4
@@ -141,25 +141,24 @@ def decode(batch: Batch) -> Layers:
         ethertype[raw] = np.where(ver == 4, ETH_IPV4, np.where(ver == 6, ETH_IPV6, -1))
         l2[raw] = base[raw]
 
-    vlan, inner = i64(-1), i64(-1)
+    vlan, outer = i64(-1), i64(-1)
     pcp = i64(-1)
-    for level in range(2):                  # outer tag, then QinQ inner tag
+    for level in range(2):                  # outer tag, then a QinQ inner tag (which then counts)
         tagged = np.isin(ethertype, VLAN_TPIDS) & (l2 + 4 <= end)
         if not tagged.any():
             break
         tci = r.u16(l2[tagged])
-        if level == 0:
-            vlan[tagged] = tci & 0x0FFF
-            pcp[tagged] = tci >> 13
-        else:
-            inner[tagged] = tci & 0x0FFF
+        if level == 1:
+            outer[tagged] = vlan[tagged]
+        vlan[tagged] = tci & 0x0FFF
+        pcp[tagged] = tci >> 13
         ethertype[tagged] = r.u16(l2[tagged] + 2)
         l2[tagged] += 4
         _snap(r, tagged & (ethertype >= 0) & (ethertype <= 1500), ethertype, l2, end)
 
     out = Layers(n=n, linktype_ok=np.isin(lt, tuple(SUPPORTED)), ethertype=ethertype.astype(np.int32),
                  mac_src=mac_src, vlan=vlan.astype(np.int32), pcp=pcp.astype(np.int16),
-                 inner_vlan=inner.astype(np.int32), l2=l2, ipver=np.zeros(n, dtype=np.int8),
+                 outer_vlan=outer.astype(np.int32), l2=l2, ipver=np.zeros(n, dtype=np.int8),
                  src_hi=np.zeros(n, dtype=np.uint64), src_lo=np.zeros(n, dtype=np.uint64),
                  dst_hi=np.zeros(n, dtype=np.uint64), dst_lo=np.zeros(n, dtype=np.uint64),
                  dscp=np.full(n, -1, dtype=np.int16), proto=np.full(n, -1, dtype=np.int16),

@@ -178,6 +178,9 @@ def analyse_stream(s: Stream) -> StreamResult:
                         "video": "video: the E-model scores voice only", "t38": "fax (T.38): not voice",
                         "events": "RFC 4733 events: not voice", "comfort-noise": "comfort noise only",
                         "not-rtp": "not RTP"}.get(kind, "codec unknown (no SDP for a dynamic payload type)")
+    if s.analyser is not None and s.analyser.rfc_chunks.intervals_dropped:
+        res.problems.append("arrival times of this stream span more than a day (damaged timestamps?): "
+                            "no per-second series")
     if kind == "not-rtp":
         res.problems.append("UDP that passed the RTP header test, but its sequence numbers do not progress "
                             "like RTP: not counted as media")

@@ -21,10 +21,17 @@ def test_version():
 def test_help_lists_every_command_with_a_purpose():
     r = run("--help")
     assert r.returncode == 0
-    listed = r.stdout.split("Commands:")[1]
-    for name, command in cli.commands.items():
-        line = next(line for line in listed.splitlines() if line.strip().startswith(name + " "))
-        purpose = line.strip()[len(name):].strip()
+    # join click's wrapped continuation lines to one entry per command
+    entries: dict[str, str] = {}
+    name = None
+    for line in r.stdout.split("Commands:")[1].splitlines():
+        if line.startswith("  ") and not line.startswith("   ") and line.strip():
+            name, _, purpose = line.strip().partition(" ")
+            entries[name] = purpose.strip()
+        elif name and line.strip():
+            entries[name] += " " + line.strip()
+    assert set(entries) == set(cli.commands)
+    for name, purpose in entries.items():
         assert purpose and not purpose.endswith("..."), f"{name}: {purpose!r}"
         assert run(name, "--help").returncode == 0
 

@@ -143,6 +143,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
     if reader.stats.truncated_packets:
         result.problems.append(f"{reader.stats.truncated_packets} packets were cut short by the capture's "
                                f"snap length ({reader.stats.snaplen} bytes); headers were read where present")
+    result.problems.extend(table.rejected())
     if table.dropped_packets:
         result.problems.append(f"more than {table.max_streams} RTP-like streams: {table.dropped_packets} packets "
                                f"of further ones were not analysed")

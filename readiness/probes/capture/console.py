@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from .analyze import Analysis
+
+
+MAX_CALLS_SHOWN = 20
 
 
 def _f(v: Any, digits: int = 2) -> str:
@@ -17,7 +21,8 @@ def _f(v: Any, digits: int = 2) -> str:
 
 
 def print_analysis(a: Analysis, console: Console | None = None) -> None:
-    c = console or Console()
+    # piped into a file or another tool: no 80-column squeeze that would cut addresses and SSRCs
+    c = console or (Console() if sys.stdout.isatty() else Console(width=200))
     d = a.to_json()
     span = (a.last_ns - a.first_ns) / 1e9 if a.first_ns is not None and a.last_ns is not None else 0.0
     c.print(f"[bold]{d['file']}[/]: {d['packets']} packets, {span:.1f} s, {', '.join(d['link_types']) or '-'}")
@@ -52,11 +57,18 @@ def _streams(c: Console, streams: list[dict[str, Any]]) -> None:
 def _calls(c: Console, calls: list[dict[str, Any]], sip: dict[str, Any]) -> None:
     if not sip.get("messages"):
         return
-    c.print(f"SIP: {sip['messages']} messages, {len(calls)} calls")
+    outcomes: dict[str, int] = {}
     for call in calls:
+        outcomes[call["outcome"]] = outcomes.get(call["outcome"], 0) + 1
+    c.print(f"SIP: {sip['messages']} messages, {len(calls)} calls "
+            f"({', '.join(f'{n} {o}' for o, n in sorted(outcomes.items()))})")
+    if len(calls) > MAX_CALLS_SHOWN:
+        c.print(f"  (the first {MAX_CALLS_SHOWN} calls; --json has them all)")
+    for call in calls[:MAX_CALLS_SHOWN]:
         streams = ", ".join(f"0x{x:08X}" for x in call["streams"]) or "no media seen"
         status = f"{call['final_status']} {call['final_reason']}" if call["final_status"] else "no final response"
-        c.print(f"  {call['from']} -> {call['to']}: {status}, setup {_f(call['setup_ms'], 0)} ms; {streams}")
+        setup = f"setup {call['setup_ms']:.0f} ms" if call["setup_ms"] is not None else "not answered"
+        c.print(f"  {call['from']} -> {call['to']}: {status}, {setup}; {streams}")
 
 
 def _discovery(c: Console, lldp: list[dict[str, Any]], cdp: list[dict[str, Any]]) -> None:
@@ -93,8 +105,9 @@ def _markings(c: Console, m: dict[str, Any]) -> None:
         c.print(f"  [red]{v['stream']} {v['ssrc']}: {v['wrong_dscp_packets']} packets not "
                 f"{e['media']} {v['dscp_seen']}, first at frame {v['first_wrong_frames'][:3]}[/]")
     if m["violations"]["signalling_count"]:
-        c.print(f"  [red]{m['violations']['signalling_count']} SIP messages with another DSCP, e.g. "
-                f"{m['violations']['signalling'][:3]}[/]")
+        frames = ", ".join(str(v["frame"]) for v in m["violations"]["signalling"][:5])
+        c.print(f"  [red]{m['violations']['signalling_count']} SIP messages with another DSCP "
+                f"{m['dscp']['signalling']}, first at frames {frames}[/]")
 
 
 def markings_broken(a: Analysis) -> bool:

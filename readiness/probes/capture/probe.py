@@ -20,6 +20,9 @@ from .live import LiveCapture
 from .markings import VOICE_KINDS
 from .stream_stats import StreamResult
 
+# After the traffic ends, keep capturing briefly: the last packets may still be in flight or in the
+# kernel's capture buffer, and stopping dumpcap at once would lose them (and count them as lost).
+STOP_GRACE_S = 0.5
 VOICE_APPLICATION = 1        # TIA-1057 network policy application type "voice"
 NO_LLDP = ("no LLDP frame was seen during the capture (switches send one every 30 s by default: capture "
            "longer, or the port does not run LLDP)")
@@ -47,6 +50,8 @@ class CaptureProbe(Probe):
             stops = [asyncio.ensure_future(ctx.traffic_done.wait()), asyncio.ensure_future(cap.wait())]
             try:
                 await asyncio.wait(stops, return_when=asyncio.FIRST_COMPLETED)
+                if cap.running:
+                    await asyncio.sleep(STOP_GRACE_S)
             finally:
                 for s in stops:
                     s.cancel()

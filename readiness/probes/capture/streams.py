@@ -50,6 +50,10 @@ SRTP_TAG_BYTES = (4, 10)
 # uses MAX_DROPOUT 3000 / MAX_MISORDER 100 for the same judgement).
 MAX_SEQ_STEP = 100
 MIN_GOOD_STEPS = 0.8
+MIN_HEURISTIC_PACKETS = 5     # fewer packets without SDP: too little to tell RTP from chance
+# A UDP flow whose "RTP" changes SSRC all the time is random data: after this many SSRCs on one
+# (addresses, ports) flow without SDP, its packets are counted, not turned into streams.
+FLOW_SSRC_LIMIT = 32
 
 
 @dataclass(frozen=True)
@@ -214,8 +218,8 @@ class Stream:
 
     def looks_like_rtp(self) -> bool:
         """Sequence numbers of a real RTP stream mostly move forward by small steps."""
-        if self.steps == 0:
-            return True   # a single packet: nothing to judge
+        if self.packets < MIN_HEURISTIC_PACKETS:
+            return False
         return self.good_steps >= MIN_GOOD_STEPS * self.steps
 
     def srtp_by_size(self) -> bool:
@@ -267,6 +271,8 @@ class StreamTable:
         self._make = make_analyser
         self.max_streams = max_streams
         self.dropped_packets = 0      # RTP-looking packets beyond max_streams (labelled in the report)
+        self._flow_ssrcs: dict[tuple, int] = {}
+        self.rejected_flows: dict[tuple, int] = {}   # flow -> packets: too many SSRCs to be RTP
 
     def add(self, f: RtpFields, cols: dict[str, np.ndarray], lay_keys: dict[str, np.ndarray],
             sdp_lookup: Callable[[Stream], SdpBinding | None], announced: np.ndarray) -> None:
@@ -305,6 +311,15 @@ class StreamTable:
     def _add_group(self, full: tuple, s: int, e: int, cols, sdp_lookup, announced) -> None:
         stream = self.streams.get(full)
         if stream is None:
+            flow = full[:7]
+            if flow in self.rejected_flows:
+                self.rejected_flows[flow] += e - s
+                return
+            if not announced[s:e].any():
+                n = self._flow_ssrcs[flow] = self._flow_ssrcs.get(flow, 0) + 1
+                if n > FLOW_SSRC_LIMIT:
+                    self.rejected_flows[flow] = e - s
+                    return
             if len(self.streams) >= self.max_streams:
                 self.dropped_packets += e - s
                 return
@@ -323,6 +338,14 @@ class StreamTable:
         stream.analyser = self._make(stream)
         for cols in stream.take_pending():
             stream.analyser.feed(cols)
+
+    def rejected(self) -> list[str]:
+        out = []
+        for (ver, shi, slo, dhi, dlo, sp, dp), packets in self.rejected_flows.items():
+            out.append(f"UDP {address_text(ver, shi, slo)}:{sp} -> {address_text(ver, dhi, dlo)}:{dp} passed the RTP "
+                       f"header test but changed SSRC more than {FLOW_SSRC_LIMIT} times: not RTP; "
+                       f"{packets} of its packets were not analysed as media")
+        return out
 
     def finish(self, sdp_lookup: Callable[[Stream], SdpBinding | None]) -> list[Stream]:
         out = []

@@ -103,11 +103,16 @@ def decode_lldp(data: bytes, truncated: bool = False) -> dict[str, Any]:
         pos += 2 + length
         if ttype == 0:
             break
-        try:
-            _lldp_tlv(out, ttype, value)
-        except (IndexError, struct.error, ValueError):
-            out["problems"].append(f"TLV type {ttype} of {length} bytes is malformed")
+        _guarded(out, f"TLV type {ttype} of {length} bytes", _lldp_tlv, ttype, value)
     return out
+
+
+def _guarded(out: dict[str, Any], what: str, decode, *args) -> None:
+    """A malformed TLV becomes a problem line; the rest of the frame is still decoded."""
+    try:
+        decode(out, *args)
+    except (IndexError, struct.error, ValueError):
+        out["problems"].append(f"{what} is malformed")
 
 
 def _lldp_tlv(out: dict[str, Any], ttype: int, v: bytes) -> None:
@@ -269,10 +274,7 @@ def decode_cdp(data: bytes, truncated: bool = False) -> dict[str, Any]:
                                    + ("captured (snap length)" if truncated else "present"))
             break
         pos += length
-        try:
-            _cdp_tlv(out, ttype, value)
-        except (IndexError, struct.error, ValueError):
-            out["problems"].append(f"TLV 0x{ttype:04x} of {length} bytes is malformed")
+        _guarded(out, f"TLV 0x{ttype:04x} of {length} bytes", _cdp_tlv, ttype, value)
     return out
 
 

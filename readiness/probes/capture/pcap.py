@@ -160,9 +160,8 @@ class CaptureReader:
         caplen_at = struct.Struct(order + "I").unpack_from
 
         def walk(buf: bytes, arr: np.ndarray):
-            found: list[np.ndarray] = []
-            single: list[int] = []
-            end, off, run, last, k_max = len(buf), 0, 0, -1, SPECULATE_MIN
+            runs = _Runs()
+            end, off = len(buf), 0
             corrupt = ""
             while off + 16 <= end:
                 c = caplen_at(buf, off + 8)[0]
@@ -172,29 +171,14 @@ class CaptureReader:
                 stride = 16 + c
                 if off + stride > end:
                     break
-                if run >= SPECULATE_AFTER:
-                    # a run of equal sizes (one codec's RTP): check many records at once
-                    k = min(k_max, (end - off) // stride)
-                    pos = off + stride * np.arange(k, dtype=np.int64)
-                    same = _u32(arr, pos[1:] + 8, order) == c
-                    m = 1 + (int(np.argmin(same)) if not same.all() else len(same))
-                    if single:
-                        found.append(np.asarray(single, dtype=np.int64))
-                        single = []
-                    found.append(pos[:m])
-                    off = int(pos[m - 1]) + stride
-                    k_max = min(k_max * 4, SPECULATE_MAX) if m == k else SPECULATE_MIN
-                    run = 0 if m < k else run
+                if runs.ready():
+                    off = runs.many(off, stride, end, lambda pos: _u32(arr, pos + 8, order) == c)
                     continue
-                single.append(off)
-                run = run + 1 if c == last else 0
-                last = c
+                runs.one(off, c)
                 off += stride
-            if single:
-                found.append(np.asarray(single, dtype=np.int64))
-            if not found:
+            rec = runs.offsets()
+            if rec is None:
                 return None, off, corrupt
-            rec = np.concatenate(found)
             sec = _u32(arr, rec, order).astype(np.int64)
             frac = _u32(arr, rec + 4, order).astype(np.int64)
             cols = (rec + 16, _u32(arr, rec + 8, order).astype(np.int64), _u32(arr, rec + 12, order).astype(np.int64),
@@ -209,15 +193,14 @@ class CaptureReader:
 
         def walk(buf: bytes, arr: np.ndarray):
             order, ifaces = state["order"], state["ifaces"]
-            epb: list[np.ndarray] = []            # offsets of Enhanced Packet Blocks
-            single: list[int] = []
+            runs = _Runs()                        # offsets of Enhanced Packet Blocks
             other: list[tuple[int, int, int, int, int]] = []   # SPB / OPB rows, decoded one by one
-            end, off, run, last, k_max = len(buf), 0, 0, -1, SPECULATE_MIN
+            end, off = len(buf), 0
             corrupt = ""
             while off + 12 <= end:
                 btype = struct.unpack_from(order + "I", buf, off)[0]
                 if btype == PCAPNG_SHB:      # 0a 0d 0d 0a reads the same in both byte orders
-                    if epb or single or other:
+                    if runs.any() or other:
                         break                # a new section: finish this batch with the old one's interfaces
                     bom = buf[off + 8:off + 12]
                     if bom == b"\x4d\x3c\x2b\x1a":
@@ -240,26 +223,15 @@ class CaptureReader:
                         corrupt = (f"packet block at byte {self.stats.bytes + off} names interface {iface} "
                                    f"or overruns its block")
                         break
-                    if run >= SPECULATE_AFTER:
-                        k = min(k_max, (end - off) // blen)
-                        pos = off + blen * np.arange(k, dtype=np.int64)
-                        same = ((_u32(arr, pos[1:], order) == 6) & (_u32(arr, pos[1:] + 4, order) == blen) &
-                                (_u32(arr, pos[1:] + 8, order) < len(ifaces)) &
-                                (_u32(arr, pos[1:] + 20, order) + 32 <= blen))
-                        m = 1 + (int(np.argmin(same)) if not same.all() else len(same))
-                        if single:
-                            epb.append(np.asarray(single, dtype=np.int64))
-                            single = []
-                        epb.append(pos[:m])
-                        off = int(pos[m - 1]) + blen
-                        k_max = min(k_max * 4, SPECULATE_MAX) if m == k else SPECULATE_MIN
-                        run = 0 if m < k else run
+                    if runs.ready():
+                        def same(pos, blen=blen, n_if=len(ifaces)):
+                            return ((_u32(arr, pos, order) == 6) & (_u32(arr, pos + 4, order) == blen) &
+                                    (_u32(arr, pos + 8, order) < n_if) & (_u32(arr, pos + 20, order) + 32 <= blen))
+                        off = runs.many(off, blen, end, same)
                         continue
-                    single.append(off)
-                    run = run + 1 if blen == last else 0
-                    last = blen
+                    runs.one(off, blen)
                 else:
-                    run, last = 0, -1
+                    runs.reset()
                     if btype == PCAPNG_SHB:
                         ifaces = []          # a new section starts its own interface list
                     elif btype == 1:         # Interface Description Block
@@ -282,9 +254,7 @@ class CaptureReader:
                         other.append((off + 12, min(origlen, snap or origlen, blen - 16), origlen, -1, lt))
                 off += blen
             state["order"], state["ifaces"] = order, ifaces
-            if single:
-                epb.append(np.asarray(single, dtype=np.int64))
-            return _ng_columns(arr, epb, other, ifaces, order), off, corrupt
+            return _ng_columns(arr, runs.offsets(), other, ifaces, order), off, corrupt
 
         yield from self._read(self._head, walk)
 
@@ -299,17 +269,63 @@ class CaptureReader:
             f"{self.path.name}: corrupt from here on ({what}); the {packets} packets before it were analysed")
 
 
+class _Runs:
+    """Record offsets found while walking: one at a time, or, inside a run of equal-sized records
+    (one codec's RTP), many at once by checking predicted positions with numpy."""
+
+    def __init__(self) -> None:
+        self._found: list[np.ndarray] = []
+        self._single: list[int] = []
+        self._run, self._last, self._k = 0, -1, SPECULATE_MIN
+
+    def one(self, off: int, size: int) -> None:
+        self._single.append(off)
+        self._run = self._run + 1 if size == self._last else 0
+        self._last = size
+
+    def reset(self) -> None:
+        self._run, self._last = 0, -1
+
+    def ready(self) -> bool:
+        return self._run >= SPECULATE_AFTER
+
+    def any(self) -> bool:
+        return bool(self._found or self._single)
+
+    def many(self, off: int, stride: int, end: int, same) -> int:
+        """Accept the records from `off` on while `same(positions)` confirms them; the next offset."""
+        k = min(self._k, (end - off) // stride)
+        pos = off + stride * np.arange(k, dtype=np.int64)
+        ok = same(pos[1:])
+        m = 1 + (int(np.argmin(ok)) if not ok.all() else len(ok))
+        self._flush()
+        self._found.append(pos[:m])
+        self._k = min(self._k * 4, SPECULATE_MAX) if m == k else SPECULATE_MIN
+        if m < k:
+            self._run = 0
+        return int(pos[m - 1]) + stride
+
+    def _flush(self) -> None:
+        if self._single:
+            self._found.append(np.asarray(self._single, dtype=np.int64))
+            self._single = []
+
+    def offsets(self) -> np.ndarray | None:
+        self._flush()
+        return np.concatenate(self._found) if self._found else None
+
+
 def _u32(arr: np.ndarray, pos: np.ndarray, order: str) -> np.ndarray:
     """32-bit fields at byte offsets `pos` (vectorised)."""
     b = arr[pos[:, None] + np.arange(4)]
     return np.ascontiguousarray(b).view(order + "u4").reshape(-1)
 
 
-def _ng_columns(arr: np.ndarray, epb: list[np.ndarray], other: list[tuple[int, int, int, int, int]],
+def _ng_columns(arr: np.ndarray, blocks: np.ndarray | None, other: list[tuple[int, int, int, int, int]],
                 ifaces: list[tuple[int, int, int, int]], order: str):
-    if not epb and not other:
+    if blocks is None and not other:
         return None
-    blocks = np.concatenate(epb) if epb else np.zeros(0, dtype=np.int64)
+    blocks = blocks if blocks is not None else np.zeros(0, dtype=np.int64)
     iface = _u32(arr, blocks + 8, order).astype(np.int64)
     raw = (_u32(arr, blocks + 12, order).astype(np.uint64) << np.uint64(32)) | _u32(arr, blocks + 16, order)
     lt = np.array([i[0] for i in ifaces] or [0], dtype=np.int32)[iface]

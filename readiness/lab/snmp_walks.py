@@ -65,6 +65,8 @@ def switch(spec: SwitchSpec | None = None) -> str:
     _system(w, f"readiness demo switch: {s.ports} x 1G PoE+ (IEEE 802.3at), {s.uplinks} x 1G uplink",
             s.name, s.uptime_ticks, 1)
     up = set(range(1, s.phones + 1)) | ({s.ports + 1} if s.uplinks else set())
+    w.add(mibs.IF_NUMBER, INTEGER, total)
+    w.add(mibs.BASE_NUM_PORTS, INTEGER, total)
     for p in range(1, total + 1):
         ix = _ifindex(p)
         is_up = p in up

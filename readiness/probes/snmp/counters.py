@@ -13,8 +13,7 @@ from . import mibs
 from .poll import Polled
 from .walk import COUNTER64, Walk, number
 
-COLUMNS = {"in_errors": mibs.IF_IN_ERRORS, "out_discards": mibs.IF_OUT_DISCARDS,
-           "in_discards": mibs.IF_IN_DISCARDS, "out_errors": mibs.IF_OUT_ERRORS}
+COLUMNS = {"in_errors": mibs.IF_IN_ERRORS, "out_discards": mibs.IF_OUT_DISCARDS}
 
 
 @dataclass

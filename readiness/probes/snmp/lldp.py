@@ -64,8 +64,8 @@ def _bit(data: bytes, n: int) -> bool:
     return len(data) > n // 8 and bool(data[n // 8] & (0x80 >> (n % 8)))
 
 
-def _is_voice(app: tuple[int, ...]) -> bool:
-    """The AppType index: a length-prefixed BITS octet string, voice(1) = 0x40 ([M] standards.md 4.8).
+def is_voice_index(app: tuple[int, ...]) -> bool:
+    """The AppType part of a media policy index: a length-prefixed BITS octet string, voice(1) = 0x40 ([M] standards.md 4.8).
     Also accept an agent that indexes by the plain enumeration value voice(1)."""
     if len(app) >= 2 and app[0] == len(app) - 1:
         return _bit(bytes(b & 0xFF for b in app[1:]), mibs.MED_APP_VOICE_BIT)
@@ -107,7 +107,7 @@ def parse(walk: Walk, bridge: dict[int, int], table: dict[int, Interface]) -> Ll
                                         mibs.MED_LOC_POLICY_UNKNOWN)}
     rows = set(cols[mibs.MED_LOC_POLICY_VLAN]) | set(cols[mibs.MED_LOC_POLICY_DSCP])
     for idx in sorted(rows):
-        if len(idx) < 2 or not _is_voice(idx[1:]):
+        if len(idx) < 2 or not is_voice_index(idx[1:]):
             continue
         ix, label = _label(idx[0], bridge, table)
 

@@ -26,6 +26,9 @@ SYS_OBJECT_ID = oid("1.3.6.1.2.1.1.2.0")
 SYS_UPTIME = oid("1.3.6.1.2.1.1.3.0")            # TimeTicks, 1/100 s
 SYS_NAME = oid("1.3.6.1.2.1.1.5.0")
 SYSTEM = [SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME]
+# Table sizes, read with the system group so walks can ask for just enough rows.
+IF_NUMBER = oid("1.3.6.1.2.1.2.1.0")                 # IF-MIB ifNumber
+BASE_NUM_PORTS = oid("1.3.6.1.2.1.17.1.2.0")         # BRIDGE-MIB dot1dBaseNumPorts
 
 # --- IF-MIB (RFC 2863), index ifIndex ------------------------------------------------------------------
 IF_DESCR = oid("1.3.6.1.2.1.2.2.1.2")
@@ -174,7 +177,9 @@ UPS_SCALARS = [UPS_IDENT_MANUFACTURER, UPS_IDENT_MODEL, UPS_BATTERY_STATUS, UPS_
 
 # --- What a poll walks: named groups of columns of ONE table entry, walked together (same rows, so they
 # end together; the first column tells whether the agent has the table at all) ---------------------------
-COUNTER_COLUMNS = [IF_IN_DISCARDS, IF_IN_ERRORS, IF_OUT_DISCARDS, IF_OUT_ERRORS]
+# Input errors (damaged frames arriving) and output discards (congestion drops): the two counters that
+# mean lost voice packets on a full-duplex Ethernet port.
+COUNTER_COLUMNS = [IF_IN_ERRORS, IF_OUT_DISCARDS]
 SWITCH_TABLES: dict[str, list[OID]] = {
     "ifTable": [IF_DESCR, IF_TYPE, IF_SPEED, IF_OPER_STATUS] + COUNTER_COLUMNS,
     "ifXTable": [IF_NAME, IF_HIGH_SPEED],
@@ -191,11 +196,21 @@ SWITCH_TABLES: dict[str, list[OID]] = {
     "CISCO-POWER-ETHERNET-EXT-MIB ports": [CPE_PORT_ALLOCATED, CPE_PORT_CONSUMPTION],
     "CISCO-POWER-ETHERNET-EXT-MIB main PSE": [CPE_MAIN_USED, CPE_MAIN_REMAINING],
     "LLDP-MIB remote systems": [LLDP_REM_CHASSIS_ID, LLDP_REM_PORT_ID, LLDP_REM_SYS_NAME, LLDP_REM_CAP_ENABLED],
-    "LLDP-EXT-MED-MIB port capabilities": [MED_PORT_CAP_SUPPORTED],
+    "LLDP-EXT-MED-MIB port capabilities": [MED_PORT_CAP_SUPPORTED],   # first row only, see PROBE_ONLY
     "LLDP-EXT-MED-MIB media policy": [MED_LOC_POLICY_VLAN, MED_LOC_POLICY_PRIORITY, MED_LOC_POLICY_DSCP,
                                       MED_LOC_POLICY_UNKNOWN, MED_LOC_POLICY_TAGGED],
     "LLDP-EXT-MED-MIB remote class": [MED_REM_DEVICE_CLASS],
 }
+# Tables read in two steps: walk the first column (it reveals the rows), then GET the other columns of
+# the rows the audit needs only - here the voice rows of the media policy table (not voice signalling,
+# video ...), which halves what a switch with several policies per port sends. Rows are chosen in poll.py.
+KEY_COLUMN_ONLY = {"LLDP-EXT-MED-MIB media policy"}
+# Tables whose first row (from the GETNEXT that finds which tables exist) is all the audit needs.
+PROBE_ONLY = {"LLDP-EXT-MED-MIB port capabilities"}
+# Expected rows of a table, from a size scalar: the last GETBULK then asks for no more than needed.
+TABLE_SIZE = {"ifTable": IF_NUMBER, "ifXTable": IF_NUMBER, "EtherLike-MIB": IF_NUMBER, "BRIDGE-MIB": BASE_NUM_PORTS,
+              "Q-BRIDGE PVIDs": BASE_NUM_PORTS, "CISCO-VLAN-MEMBERSHIP-MIB": IF_NUMBER,
+              "CISCO-VLAN-MEMBERSHIP-MIB voice VLANs": IF_NUMBER}
 UPS_TABLES: dict[str, list[OID]] = {
     "UPS-MIB output lines": [UPS_OUTPUT_PERCENT_LOAD],
     "UPS-MIB alarms": [UPS_ALARM_DESCR],

@@ -23,17 +23,11 @@ class Interface:
     duplex: str | None = None          # full, half, unknown; None if the device has no EtherLike-MIB row
     in_errors: int | None = None
     out_discards: int | None = None
-    in_discards: int | None = None
-    out_errors: int | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
     def physical(self) -> bool:
         return self.if_type in mibs.ETHERNET_IF_TYPES
-
-    def counters(self) -> dict[str, int | None]:
-        return {"in_errors": self.in_errors, "out_discards": self.out_discards,
-                "in_discards": self.in_discards, "out_errors": self.out_errors}
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -76,7 +70,7 @@ def interfaces(walk: Walk) -> tuple[dict[int, Interface], str]:
             itf.duplex = mibs.DUPLEX.get(r.value) if r.ok else None  # type: ignore[arg-type]
             if not r.ok:
                 itf.problems.append(r.reason)
-        for column, attr in zip(mibs.COUNTER_COLUMNS, ("in_discards", "in_errors", "out_discards", "out_errors")):
+        for column, attr in zip(mibs.COUNTER_COLUMNS, ("in_errors", "out_discards")):
             entry = cols[column].get(key)
             if entry is None:
                 continue

@@ -40,6 +40,9 @@ POWER_PRIORITIES = {0: "unknown", 1: "critical", 2: "high", 3: "low"}
 PSE_SOURCES = {0: "unknown", 1: "primary", 2: "backup"}
 PD_SOURCES = {0: "unknown", 1: "PSE", 2: "local", 3: "PSE and local"}
 
+LLDP_TEXT = {4: "port_description", 5: "system_name", 6: "system_description"}
+CDP_TEXT = {0x0001: "device_id", 0x0003: "port_id", 0x0005: "software_version", 0x0006: "platform",
+            0x0009: "vtp_domain", 0x0014: "system_name"}
 CDP_CAPS = {0x01: "router", 0x02: "transparent bridge", 0x04: "source-route bridge", 0x08: "switch",
             0x10: "host", 0x20: "igmp", 0x40: "repeater", 0x80: "phone"}
 
@@ -124,12 +127,8 @@ def _lldp_tlv(out: dict[str, Any], ttype: int, v: bytes) -> None:
         out["port_id"] = _id(v[1:], mac=v[0] == 3, network=v[0] == 4)
     elif ttype == 3:
         out["ttl"] = struct.unpack(">H", v[:2])[0]
-    elif ttype == 4:
-        out["port_description"] = _text(v)
-    elif ttype == 5:
-        out["system_name"] = _text(v)
-    elif ttype == 6:
-        out["system_description"] = _text(v)
+    elif ttype in LLDP_TEXT:
+        out[LLDP_TEXT[ttype]] = _text(v)
     elif ttype == 7:
         caps, enabled = struct.unpack(">HH", v[:4])
         out["capabilities"] = _caps(caps, SYSTEM_CAPS)
@@ -279,21 +278,13 @@ def decode_cdp(data: bytes, truncated: bool = False) -> dict[str, Any]:
 
 
 def _cdp_tlv(out: dict[str, Any], t: int, v: bytes) -> None:
-    if t == 0x0001:
-        out["device_id"] = _text(v)
+    if t in CDP_TEXT:
+        out[CDP_TEXT[t]] = _text(v)
     elif t in (0x0002, 0x0016):
         out["addresses" if t == 0x0002 else "management_addresses"] = _cdp_addresses(v)
-    elif t == 0x0003:
-        out["port_id"] = _text(v)
     elif t == 0x0004:
         bits = struct.unpack(">I", v[:4])[0]
         out["capabilities"] = [n for b, n in CDP_CAPS.items() if bits & b]
-    elif t == 0x0005:
-        out["software_version"] = _text(v)
-    elif t == 0x0006:
-        out["platform"] = _text(v)
-    elif t == 0x0009:
-        out["vtp_domain"] = _text(v)
     elif t == 0x000A:
         out["native_vlan"] = struct.unpack(">H", v[:2])[0]
     elif t == 0x000B:
@@ -312,8 +303,6 @@ def _cdp_tlv(out: dict[str, Any], t: int, v: bytes) -> None:
         out["trust_bitmap"] = v[0]
     elif t == 0x0013:
         out["untrusted_cos"] = v[0]
-    elif t == 0x0014:
-        out["system_name"] = _text(v)
     elif t == 0x0017:
         out["location"] = _text(v[1:])
     elif t == 0x001A and len(v) >= 12:

@@ -57,19 +57,9 @@ def interfaces(walk: Walk) -> tuple[dict[int, Interface], str]:
             itf.problems.append(partial)
         t = cols[mibs.IF_TYPE].get(key)
         itf.if_type = number(t, "ifType").value if t else None  # type: ignore[assignment]
-        st = cols[mibs.IF_OPER_STATUS].get(key)
-        if st:
-            r = number(st, "ifOperStatus", 1, 7)
-            itf.oper_status = mibs.IF_OPER.get(r.value) if r.ok else None  # type: ignore[arg-type]
-            if not r.ok:
-                itf.problems.append(r.reason)
+        itf.oper_status = _named(cols[mibs.IF_OPER_STATUS].get(key), "ifOperStatus", mibs.IF_OPER, itf.problems)
         itf.speed_mbps = _speed(cols[mibs.IF_SPEED].get(key), cols[mibs.IF_HIGH_SPEED].get(key), itf.problems)
-        dup = cols[mibs.DOT3_DUPLEX].get(key)
-        if dup:
-            r = number(dup, "dot3StatsDuplexStatus", 1, 3)
-            itf.duplex = mibs.DUPLEX.get(r.value) if r.ok else None  # type: ignore[arg-type]
-            if not r.ok:
-                itf.problems.append(r.reason)
+        itf.duplex = _named(cols[mibs.DOT3_DUPLEX].get(key), "dot3StatsDuplexStatus", mibs.DUPLEX, itf.problems)
         for column, attr in zip(mibs.COUNTER_COLUMNS, ("in_errors", "out_discards")):
             entry = cols[column].get(key)
             if entry is None:
@@ -80,6 +70,17 @@ def interfaces(walk: Walk) -> tuple[dict[int, Interface], str]:
                 itf.problems.append(r.reason)
         out[ix] = itf
     return out, ""
+
+
+def _named(entry, name: str, names: dict[int, str], problems: list[str]) -> str | None:
+    """An enumeration's name; None (and why, in problems) if absent, of the wrong type or unknown."""
+    if entry is None:
+        return None
+    r = number(entry, name, min(names), max(names))
+    if not r.ok:
+        problems.append(r.reason)
+        return None
+    return names[r.value]  # type: ignore[index]
 
 
 def _speed(speed, high, problems: list[str]) -> float | None:

@@ -121,3 +121,49 @@ def test_voice_priority_on_tagged_frames(tmp_path):
     assert m["vlan"]["voice_media"] == {"vlan 20 pcp 0": 15, "vlan 20 pcp 5": 45}
     (v,) = m["violations"]["media"]
     assert v["wrong_pcp_packets"] == 15 and v["first_wrong_frames"] == [46]
+
+
+def _ipv4_fragments(src, dst, udp_payload: bytes, ident: int, mtu_payload: int = 1480) -> list[bytes]:
+    """An IPv4/UDP datagram cut into fragments (RFC 791: offsets in 8-byte units, MF on all but the last)."""
+    import struct
+
+    from readiness.probes.capture.pcap_writer import checksum16
+
+    udp = struct.pack(">HHHH", 5060, 5060, 8 + len(udp_payload), 0) + udp_payload
+    out = []
+    for off in range(0, len(udp), mtu_payload):
+        part = udp[off:off + mtu_payload]
+        more = off + mtu_payload < len(udp)
+        hdr = struct.pack(">BBHHHBBH4s4s", 0x45, 24 << 2, 20 + len(part), ident, (0x2000 if more else 0) | off // 8,
+                          64, 17, 0, bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))))
+        out.append(ethernet(hdr[:10] + struct.pack(">H", checksum16(hdr)) + hdr[12:] + part))
+    return out
+
+
+def test_fragmented_invite_is_reassembled_and_binds_its_streams(tmp_path):
+    need_tool("tshark")
+    a, b = "192.0.2.1", "192.0.2.2"
+
+    def sip(first, src, sdp_port, tag=""):
+        sdp = (f"v=0\r\no=- 1 1 IN IP4 {src}\r\ns=-\r\nc=IN IP4 {src}\r\nt=0 0\r\nm=audio {sdp_port} RTP/AVP 96\r\n"
+               f"a=rtpmap:96 opus/48000/2\r\n" + "".join(f"a=candidate:{i} 1 UDP {'9' * 40}\r\n" for i in range(40)))
+        return (f"{first}\r\nVia: SIP/2.0/UDP {src}:5060;branch=z9hG4bK1\r\nFrom: <sip:a@{a}>;tag=1\r\n"
+                f"To: <sip:b@{b}>{tag}\r\nCall-ID: big-sdp@test\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n"
+                f"Content-Length: {len(sdp)}\r\n\r\n{sdp}").encode()
+
+    invite = _ipv4_fragments(a, b, sip(f"INVITE sip:b@{b} SIP/2.0", a, 40000), ident=77)
+    ok = _ipv4_fragments(b, a, sip("SIP/2.0 200 OK", b, 50000, ";tag=2"), ident=78)
+    assert len(invite) > 1 and len(ok) > 1                      # both messages exceed one IP packet
+    frames = [(T0 + 0.0001 * i, f) for i, f in enumerate(invite)] + [(T0 + 0.05 + 0.0001 * i, f) for i, f in enumerate(ok)]
+    for i in range(100):
+        t = T0 + 0.1 + i * 0.02
+        frames.append((t, _frame(a, b, 40000, 50000, i, 960 * i, 0xA1, pt=96)))
+        frames.append((t + 0.001, _frame(b, a, 50000, 40000, i, 960 * i, 0xB2, pt=96)))
+    result = analyse(write_pcap(tmp_path / "frag.pcap", frames))
+    assert result.sip["requests"] == {"INVITE": 1} and result.sip["responses"] == {"200": 1}
+    (call,) = result.calls
+    assert call["setup_ms"] == pytest.approx(50.0, abs=0.01) and call["final_status"] == 200
+    assert sorted(call["streams"]) == [0xA1, 0xB2]
+    for s in result.streams:
+        assert s.codec == "opus" and s.call_id == "big-sdp@test"
+    assert result.markings["signalling_packets"] == 2 and result.markings["signalling_dscp_ok_pct"] == 100.0

@@ -18,10 +18,10 @@ from typing import Any, Callable
 import numpy as np
 
 from ...config.site import Markings
-from . import discovery, markings as marking_checks, sipmsg
+from . import discovery, dissect, markings as marking_checks, sipmsg
 from .layers import ETH_CISCO_SNAP, ETH_LLDP, LINKTYPE_NAMES, PID_CDP, SUPPORTED, decode
 from .pcap import CHUNK_BYTES, CaptureReader
-from .rtp_detect import detect, endpoint_keys, sip_candidates
+from .rtp_detect import detect, endpoint_keys, fragmented_sip, sip_candidates
 from .sip_calls import CallTracker
 from .stream_stats import StreamResult, analyse_stream, new_analyser
 from .streams import StreamTable
@@ -74,6 +74,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
     tcp_sip: dict[tuple, bytes] = {}
     result = Analysis(file=str(path), format=reader.stats.format)
     unsupported: dict[int, int] = {}
+    sip_fragments = 0
 
     for batch in reader.batches():
         lay = decode(batch)
@@ -109,6 +110,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
                         np.array([k[2] for k in new], dtype=np.int64)))
         claimed = np.zeros(len(batch), dtype=bool)
         claimed[sip_rows] = True
+        sip_fragments += fragmented_sip(batch, lay)
 
         rtp = detect(batch, lay, sdp_keys, claimed)
         if len(rtp.rows):
@@ -134,9 +136,11 @@ def analyse(path: str | Path, expected: Markings | None = None,
         if progress:
             progress(reader.stats.bytes, size)
 
+    result.problems = list(reader.stats.problems)
+    if sip_fragments:
+        calls = _with_fragmented_sip(path, calls, marks, sip_fragments, result.problems)
     streams = table.finish(calls.binding)
     result.packets = reader.stats.packets
-    result.problems = list(reader.stats.problems)
     for lt, count in sorted(unsupported.items()):
         result.problems.append(f"{count} packets on link type {lt} were skipped: this reader knows "
                                f"{', '.join(sorted(set(LINKTYPE_NAMES.values())))}")
@@ -158,6 +162,22 @@ def analyse(path: str | Path, expected: Markings | None = None,
     if not result.packets and not result.problems:
         result.problems.append("the capture holds no packets")
     return result
+
+
+def _with_fragmented_sip(path: Path, calls: CallTracker, marks: marking_checks.MarkingCounter, fragments: int,
+                         problems: list[str]) -> CallTracker:
+    """SIP that arrived as IP fragments, reassembled by tshark (dissect.py), merged in capture order.
+    A stream whose only SDP was fragmented is bound to its call now; its clock was chosen without
+    that SDP (static payload types are unaffected)."""
+    try:
+        late = dissect.fragmented_sip(path)
+    except Exception as e:                       # tshark missing or failing: say what was not read
+        problems.append(f"{fragments} SIP messages arrived as IP fragments and could not be reassembled "
+                        f"({type(e).__name__}: {e})")
+        return calls
+    for d in late:
+        marks.signalling(d.dscp, d.vlan, d.pcp, d.frame, d.message)
+    return calls.merged_with([(d.frame, d.ts_ns, d.message) for d in late])
 
 
 def _label_ssrc_collisions(streams: list[StreamResult]) -> None:

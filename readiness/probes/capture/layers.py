@@ -54,6 +54,7 @@ class Layers:
     dscp: np.ndarray           # int16: -1 when not IP
     proto: np.ndarray          # int16: IP protocol / IPv6 next header, -1
     fragment: np.ndarray       # bool: IP fragment (not the whole datagram)
+    frag_l4: np.ndarray        # int64: transport header offset in a FIRST fragment (offset 0), else -1
     sport: np.ndarray          # int32: -1 when not UDP/TCP
     dport: np.ndarray
     pay: np.ndarray            # int64: offset of UDP/TCP payload in the chunk
@@ -162,7 +163,7 @@ def decode(batch: Batch) -> Layers:
                  src_hi=np.zeros(n, dtype=np.uint64), src_lo=np.zeros(n, dtype=np.uint64),
                  dst_hi=np.zeros(n, dtype=np.uint64), dst_lo=np.zeros(n, dtype=np.uint64),
                  dscp=np.full(n, -1, dtype=np.int16), proto=np.full(n, -1, dtype=np.int16),
-                 fragment=np.zeros(n, dtype=bool), sport=np.full(n, -1, dtype=np.int32),
+                 fragment=np.zeros(n, dtype=bool), frag_l4=i64(-1), sport=np.full(n, -1, dtype=np.int32),
                  dport=np.full(n, -1, dtype=np.int32), pay=i64(-1), paylen=i64(0), paylen_wire=i64(0))
     l4, l4_end = i64(-1), end.copy()
     _ipv4(r, out, ethertype == ETH_IPV4, l2, end, l4, l4_end)
@@ -205,6 +206,8 @@ def _ipv4(r: _Reader, out: Layers, m: np.ndarray, l2: np.ndarray, end: np.ndarra
     out.proto[idx] = ((w1 >> np.uint64(48)) & np.uint64(0xFF)).astype(np.int16)
     out.src_lo[idx] = w1 & np.uint64(0xFFFFFFFF)
     out.dst_lo[idx] = r.be(h + 16, 4)
+    first = (w0 & np.uint64(0x3FFF)) == np.uint64(0x2000)      # MF set, offset 0
+    out.frag_l4[idx[first]] = (h + ihl)[first]
     l4[idx] = h + ihl
     # total length 0 happens on captures of TSO/GSO output: trust the captured bytes then
     l4_end[idx] = np.where(total >= ihl, h + total, end[idx])
@@ -235,6 +238,10 @@ def _ipv6(r: _Reader, out: Layers, m: np.ndarray, l2: np.ndarray, end: np.ndarra
         pos = np.where(ext, pos + (r.u8(pos + 1) + 1) * 8, pos)
     frag = nh == IPV6_FRAG
     out.fragment[idx] = frag
+    if frag.any():                                    # RFC 8200 4.5: next header, offset (13 bits) << 3
+        first = frag & ((r.u16(pos + 2) & 0xFFF8) == 0)
+        out.frag_l4[idx[first]] = pos[first] + 8
+        nh = np.where(first, r.u8(pos), nh)
     out.proto[idx] = nh
     l4[idx] = pos
     l4_end[idx] = np.where(plen > 0, h + 40 + plen, end[idx])   # jumbogram / TSO: 0

@@ -22,6 +22,7 @@ from .layers import Layers, _Reader
 from .pcap import Batch
 from .sipmsg import PREFIXES
 
+SIP_PORTS = (5060, 5061)
 RTCP_CONFLICT = (72, 76)   # RFC 5761 4: RTCP packet types 200-204 read as marker + PT 72-76
 
 # UDP ports with a protocol of their own (IANA; the ones Wireshark dissects by port and that share
@@ -65,6 +66,19 @@ def sip_candidates(batch: Batch, lay: Layers) -> np.ndarray:
     first3 = r.be(lay.pay[rows], 3).astype(np.int64)
     keys = np.array([int.from_bytes(p, "big") for p in PREFIXES], dtype=np.int64)
     return rows[np.isin(first3, keys)]
+
+
+def fragmented_sip(batch: Batch, lay: Layers) -> int:
+    """First IP fragments of UDP datagrams that look like SIP (SIP port or SIP start line)."""
+    rows = np.flatnonzero((lay.frag_l4 >= 0) & (lay.proto == 17))
+    if not len(rows):
+        return 0
+    r = _Reader(batch.buf)
+    ports = r.be(lay.frag_l4[rows], 4).astype(np.int64)
+    sport, dport = ports >> 16, ports & 0xFFFF
+    first3 = r.be(lay.frag_l4[rows] + 8, 3).astype(np.int64)
+    keys = np.array([int.from_bytes(p, "big") for p in PREFIXES], dtype=np.int64)
+    return int(np.count_nonzero(np.isin(sport, SIP_PORTS) | np.isin(dport, SIP_PORTS) | np.isin(first3, keys)))
 
 
 def endpoint_keys(hi: np.ndarray, lo: np.ndarray, port: np.ndarray) -> np.ndarray:

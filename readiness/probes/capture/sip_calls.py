@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .sipmsg import SdpMedia, SipMessage
-from .streams import SdpBinding, Stream, address_parts
+from .streams import STATIC_PT, SdpBinding, Stream, address_parts
 
+MAX_LOGGED = 200_000     # SIP messages kept for a re-merge; a capture with more is a SIP flood
 STATUS_CLASSES = {1: "provisional", 2: "answered", 3: "redirected", 4: "failed", 5: "server error", 6: "declined"}
 
 
@@ -51,8 +52,7 @@ class Call:
             "outcome": STATUS_CLASSES.get((self.final_status or 0) // 100, "no final response"),
             "ended": self.bye_ns / 1e9 if self.bye_ns is not None else None,
             "media": [{"media": m.media, "address": m.address, "port": m.port, "proto": m.proto,
-                       "codecs": [m.rtpmap[int(f)][0] if f.isdigit() and int(f) in m.rtpmap else f
-                                  for f in m.formats]} for m in self.media],
+                       "codecs": [_format_name(m, f) for f in m.formats]} for m in self.media],
             "streams": [s.key.ssrc for s in self.streams],
         }
 
@@ -71,10 +71,14 @@ class CallTracker:
         self.responses: dict[int, int] = {}
         # every SDP that announced an endpoint, in capture order: ports are reused by later calls
         self._endpoints: dict[tuple[int, int, int], list[SdpBinding]] = {}
+        # every message with its frame, so messages found later (dissect.py) can be merged in order
+        self.log: list[tuple[int, int, SipMessage]] = []
 
     def add(self, msg: SipMessage, ts_ns: int, frame: int) -> list[tuple[int, int, int]]:
         """Record a message; return endpoints its SDP announced (new ones only)."""
         self.messages += 1
+        if len(self.log) < MAX_LOGGED:
+            self.log.append((frame, ts_ns, msg))
         if msg.method:
             self.requests[msg.method] = self.requests.get(msg.method, 0) + 1
         else:
@@ -114,6 +118,13 @@ class CallTracker:
             self._endpoints.setdefault(key, []).append(SdpBinding(media, msg.call_id, frame))
         return new
 
+    def merged_with(self, late: list[tuple[int, int, SipMessage]]) -> "CallTracker":
+        """A tracker fed with this one's messages and `late` ones, all in capture order."""
+        out = CallTracker()
+        for frame, ts_ns, msg in sorted(self.log + late, key=lambda x: x[0]):
+            out.add(msg, ts_ns, frame)
+        return out
+
     def binding(self, stream: Stream) -> SdpBinding | None:
         """The latest SDP before the stream's first packet that announced its destination (or, for
         symmetric RTP, its source); failing that the first SDP after it (media before the answer)."""
@@ -130,6 +141,16 @@ class CallTracker:
             if s.sdp is not None and s.sdp.call_id in self.calls:
                 self.calls[s.sdp.call_id].streams.append(s)
         return sorted(self.calls.values(), key=lambda c: c.invite_ns)
+
+
+def _format_name(m: SdpMedia, fmt: str) -> str:
+    if fmt.isdigit():
+        pt = int(fmt)
+        if pt in m.rtpmap:
+            return m.rtpmap[pt][0]
+        if pt in STATIC_PT:
+            return STATIC_PT[pt][0]
+    return fmt
 
 
 def _uri(header: str) -> str:

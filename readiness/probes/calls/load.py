@@ -25,13 +25,16 @@ from ... import codecs as codec_table
 from ...errors import ReadinessError
 from ...progress import NullProgress, Progress
 from . import calltoken, metrics, stamps
-from .rtp.scheduler import MediaEngine, ScheduleErrors
-from .rtp.session import MediaPlan, MediaStream, StreamResult
+from .rtp.media_process import MediaProcess, StreamHandle
+from .rtp.scheduler import ScheduleErrors
+from .rtp.session import MediaPlan, StreamResult
 from .sip import Credentials, SipConfig, UserAgent, sdp
 from .sip.uac import CallOutcome
 from .sip.uri import SipUri
 
 CALL_GRACE_S = 30.0                              # beyond duration + answer timeout: a call is abandoned
+HANGUP_TIMEOUT_S = 5.0
+STOP_TIMEOUT_S = 10.0                            # a stopped stream ends within fin tries + linger
 
 
 @dataclass
@@ -83,6 +86,7 @@ class LoadResult:
     peak_concurrent: int = 0
     schedule: ScheduleErrors = field(default_factory=ScheduleErrors)
     engine_busy_pct: float = 0.0
+    realtime: bool = False               # the media engine ran with a real-time priority
 
     def answered(self) -> list[CallRecord]:
         return [c for c in self.calls if c.answered]
@@ -212,18 +216,18 @@ class LoadRunner:
             tmp = tempfile.TemporaryDirectory(prefix="readiness-calls-")
             trace_dir = Path(tmp.name)
         trace_dir.mkdir(parents=True, exist_ok=True)
-        engine = MediaEngine().start()
+        media = await MediaProcess.start()
         ua = UserAgent(SipConfig(transport=cfg.transport, dscp=cfg.sip_dscp), cfg.credentials)
         started = time.time()
         task = self.progress.task("calls", total=cfg.calls)
         ticker = asyncio.ensure_future(self._tick(task))
         records: list[CallRecord] = []
+        tasks: list[asyncio.Future] = []
         try:
             try:
                 await ua.start()
             except OSError as e:
                 raise ReadinessError(f"cannot open the SIP socket: {e.strerror or e}") from None
-            tasks = []
             t0 = time.monotonic()
             for i in range(cfg.calls):
                 delay = t0 + i / cfg.cps - time.monotonic()
@@ -232,15 +236,19 @@ class LoadRunner:
                         await asyncio.wait_for(self._stop.wait(), delay)
                 if self._stop.is_set():
                     break
-                tasks.append(asyncio.ensure_future(self._one(i, ua, engine, local_ip, trace_dir)))
+                tasks.append(asyncio.ensure_future(self._one(i, ua, media, local_ip, trace_dir)))
             records = list(await asyncio.gather(*tasks))
         finally:
             ticker.cancel()
+            for t in tasks:                      # Ctrl-C: every call still up gets its BYE (bounded)
+                t.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=HANGUP_TIMEOUT_S + 1)
             await ua.close()
-            engine.close()
+            await media.close()
         ended = time.time()
-        busy = 100.0 * engine.busy_ns / max(1.0, (ended - started) * 1e9)
-        result = LoadResult(cfg, records, started, ended, self.peak, ScheduleErrors(), busy)
+        busy = 100.0 * media.busy_ns / max(1, media.elapsed_ns)
+        result = LoadResult(cfg, records, started, ended, self.peak, ScheduleErrors(), busy, media.realtime)
         self.progress.update(task, completed=len(records), info="scoring calls")
         try:
             await asyncio.get_running_loop().run_in_executor(None, self._score, records)
@@ -261,42 +269,48 @@ class LoadRunner:
                                  info=f"{self.active} active, {self.answered} answered, {self.failed} failed")
             await asyncio.sleep(0.5)
 
-    async def _one(self, index: int, ua: UserAgent, engine: MediaEngine, local_ip: str, trace_dir: Path) -> CallRecord:
+    async def _one(self, index: int, ua: UserAgent, media: MediaProcess, local_ip: str,
+                   trace_dir: Path) -> CallRecord:
         cfg = self.config
         key = cfg.key if cfg.key is not None else b""
-        stream = MediaStream(local_ip, cfg.media_dscp, key, trace_dir / f"call-{index:05d}.trace")
-        offer = sdp.offer([self.codec], local_ip, stream.port, cfg.ptime_ms)
+        trace = trace_dir / f"call-{index:05d}.trace"
+        handle = await media.open(local_ip, cfg.media_dscp, key, trace)
+        offer = sdp.offer([self.codec], local_ip, handle.port, cfg.ptime_ms)
         headers = {calltoken.HEADER: calltoken.make(cfg.key)} if cfg.key else {}
         started = time.time()
         self.placed += 1
         call = ua.call(cfg.target, offer, headers=headers, answer_timeout=cfg.answer_timeout_s)
         record = CallRecord(index, CallOutcome(call.call_id, False, "closed"), started, started, self.codec.name,
-                            cfg.ptime_ms, dscp_sent=cfg.media_dscp, trace=stream.result.trace)
+                            cfg.ptime_ms, dscp_sent=cfg.media_dscp, trace=trace)
+        began = False
         try:
-            outcome = await call.wait(cfg.answer_timeout_s + CALL_GRACE_S)
-        except asyncio.TimeoutError:
-            call.cancel()
-            outcome = CallOutcome(call.call_id, False, "timeout", detail="no final answer")
-        record.outcome = outcome
-        if not outcome.answered or outcome.remote_media is None:
-            self.failed += 1
-            stream.close()
-            record.ended = time.time()
-            return record
-        self.answered += 1
-        self.active += 1
-        self.peak = max(self.peak, self.active)
-        try:
-            await self._media(call, stream, record, engine)
+            try:
+                outcome = await call.wait(cfg.answer_timeout_s + CALL_GRACE_S)
+            except asyncio.TimeoutError:
+                call.cancel()
+                outcome = CallOutcome(call.call_id, False, "timeout", detail="no final answer")
+            record.outcome = outcome
+            if not outcome.answered or outcome.remote_media is None:
+                self.failed += 1
+                return record
+            self.answered += 1
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            try:
+                began = True
+                await self._media(call, media, handle, record)
+            finally:
+                self.active -= 1
         finally:
-            self.active -= 1
-            if not call.ended.is_set():
+            if not began:
+                media.discard(handle.id)
+            if call.dialog is not None and not call.ended.is_set():
                 with contextlib.suppress(Exception):
-                    await call.hangup()
+                    await asyncio.shield(asyncio.wait_for(call.hangup(), HANGUP_TIMEOUT_S))
             record.ended = time.time()
         return record
 
-    async def _media(self, call, stream: MediaStream, record: CallRecord, engine: MediaEngine) -> None:
+    async def _media(self, call, media: MediaProcess, handle: StreamHandle, record: CallRecord) -> None:
         cfg = self.config
         info = call.remote_media
         codec = sdp.codec_for(info) or self.codec
@@ -305,25 +319,28 @@ class LoadRunner:
         record.reflected = _reflects(call.remote_sdp)
         plan = MediaPlan((info.address, info.port), info.payload_type, codec, ptime,
                          None if record.reflected else _rtcp_remote(call.remote_sdp, info), record.reflected)
-        start = time.monotonic_ns()
-        stream.start(plan, cfg.duration_s, start)
-        fut = asyncio.wrap_future(engine.add(stream, start))
+        media.begin(handle.id, plan, cfg.duration_s, time.monotonic_ns())
+        done = asyncio.ensure_future(media.finished(handle.id, cfg.duration_s + CALL_GRACE_S))
         ended = asyncio.ensure_future(call.ended.wait())
         stopping = asyncio.ensure_future(self._stop.wait())
         try:
-            await asyncio.wait([fut, ended, stopping], timeout=cfg.duration_s + CALL_GRACE_S,
-                               return_when=asyncio.FIRST_COMPLETED)
-            if not fut.done():
+            await asyncio.wait([done, ended, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if not done.done():
                 if call.ended.is_set():
                     record.stream_notes.append(f"the far end hung up early ({call.end_reason})")
-                stream.stop()
-                with contextlib.suppress(asyncio.TimeoutError, Exception):
-                    await asyncio.wait_for(asyncio.shield(fut), 5.0)
+                media.stop(handle.id)
+            with contextlib.suppress(asyncio.TimeoutError):
+                record.media_result = await asyncio.wait_for(asyncio.shield(done), STOP_TIMEOUT_S)
+        except asyncio.CancelledError:
+            media.stop(handle.id)
+            raise
         finally:
             ended.cancel()
             stopping.cancel()
-        record.packets_sent = stream.result.packets_sent
-        record.media_result = stream.result
+            if not done.done():
+                done.cancel()
+        if record.media_result is not None:
+            record.packets_sent = record.media_result.packets_sent
 
     def _score(self, records: list[CallRecord]) -> None:
         """Media metrics of every answered call, from its trace (runs after all media stopped)."""

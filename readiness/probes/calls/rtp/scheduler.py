@@ -20,7 +20,7 @@ import threading
 import time
 from array import array
 from collections import deque
-from typing import Protocol
+from typing import Callable, Protocol
 
 TICK_NS = 1_000_000
 SLOTS = 256                       # > the longest period a stream asks for, in ticks (ptime 120 ms, fin 100 ms)
@@ -98,6 +98,7 @@ class MediaEngine:
         self.ticks = 0
         self.busy_ns = 0                     # time spent working (not sleeping)
         self.failure: BaseException | None = None
+        self.on_thread_start: Callable[[], None] | None = None   # runs first in the engine thread
 
     def start(self) -> "MediaEngine":
         # A shorter GIL switch interval lets the loop take the GIL back quickly from the SIP thread.
@@ -130,6 +131,8 @@ class MediaEngine:
 
     def _run(self) -> None:
         try:
+            if self.on_thread_start is not None:
+                self.on_thread_start()
             self._loop()
         except BaseException as e:  # a bug here must not hang the calls waiting on their futures
             self.failure = e

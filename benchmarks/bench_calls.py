@@ -1,0 +1,159 @@
+"""Call load benchmark: `readiness calls` machinery against a real `readiness responder` process on
+loopback, G.711 20 ms. Prints, per concurrency level: loss, sender schedule error p99, measured
+jitter, CPU seconds per 1,000 packets (generator and responder), memory per call; then the most
+concurrent calls sustained with zero loss, schedule error p99 < 1 ms and jitter < 1 ms.
+
+    python benchmarks/bench_calls.py                         # levels 100 200 400 600 800 1000, 20 s each
+    python benchmarks/bench_calls.py --levels 50,100 --duration 10
+    python benchmarks/bench_calls.py --long 30               # 100 calls for 30 min: memory growth
+
+The machine's load is printed with the figures: other work on the same cores changes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from readiness.lab.responder import responder_process  # noqa: E402
+from readiness.probes.calls.load import LoadConfig, LoadRunner  # noqa: E402
+from readiness.probes.calls.records import to_json  # noqa: E402
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pid: int) -> float:
+    """utime + stime of a process and its threads, seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def rss_mb(pid: int | None = None) -> float:
+    for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def responder_pid(port: int) -> int:
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                cmd = (p / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"responder" in cmd and f"127.0.0.1:{port}".encode() in cmd:
+                return int(p.name)
+    raise RuntimeError("responder process not found")
+
+
+def machine_load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+def run_level(port: int, key: Path, calls: int, duration: float, cps: float, rpid: int) -> dict:
+    cfg = LoadConfig(f"sip:bench@127.0.0.1:{port}", calls=calls, cps=cps, duration_s=duration,
+                     key=key.read_bytes().strip(), clocks_synced=True)
+    gc.collect()
+    rss0 = rss_mb()
+    peak = [rss0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.5):
+            peak[0] = max(peak[0], rss_mb())
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    m0 = resource.getrusage(resource.RUSAGE_CHILDREN)      # the media process is a waited-for child
+    c0 = cpu_of(rpid)
+    load0 = os.getloadavg()[0]
+    result = asyncio.run(LoadRunner(cfg).run())
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    m1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    c1 = cpu_of(rpid)
+    stop.set()
+    doc = to_json(result)
+    answered = [c for c in doc["calls"] if c["answered"]]
+    sent = sum(c["packets_sent_up"] or 0 for c in answered)
+    lost = sum((c["packets_lost_up"] or 0) + (c["packets_lost_down"] or 0) for c in answered)
+    jitter = [max(c["jitter_ms_up"] or 0, c["jitter_ms_down"] or 0) for c in answered]
+    gen_cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime) + (m1.ru_utime + m1.ru_stime) - (
+        m0.ru_utime + m0.ru_stime)
+    return {
+        "calls": calls, "answered": len(answered), "packets_up": sent, "lost": lost,
+        "sched_p99_ms": result.schedule.quantile_ms(0.99) or 0.0,
+        "jitter_max_ms": max(jitter) if jitter else None,
+        "jitter_p50_ms": sorted(jitter)[len(jitter) // 2] if jitter else None,
+        "gen_cpu_per_1k": 1000 * gen_cpu / max(sent, 1), "resp_cpu_per_1k": 1000 * (c1 - c0) / max(sent, 1),
+        "mem_per_call_kb": 1024 * (peak[0] - rss0) / calls, "engine_busy_pct": result.engine_busy_pct,
+        "load": load0,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--levels", default="100,200,400,600,800,1000")
+    ap.add_argument("--duration", type=float, default=20.0, help="seconds each call is held")
+    ap.add_argument("--cps", type=float, default=100.0)
+    ap.add_argument("--long", type=float, default=0.0, metavar="MINUTES",
+                    help="instead: 100 calls held this long, RSS sampled (memory growth)")
+    args = ap.parse_args()
+    print(f"machine: {machine_load()}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp, responder_process(Path(tmp)) as (port, key):
+        rpid = responder_pid(port)
+        if args.long:
+            long_run(port, key, args.long, rpid)
+            return
+        rows = []
+        print(f"{'calls':>6} {'answered':>8} {'lost':>6} {'sched p99':>9} {'jitter p50/max':>15} "
+              f"{'gen CPU/1k':>10} {'resp CPU/1k':>11} {'KiB/call':>8} {'engine busy':>11} {'load':>5}")
+        for n in [int(x) for x in args.levels.split(",")]:
+            row = run_level(port, key, n, args.duration, args.cps, rpid)
+            rows.append(row)
+            print(f"{row['calls']:>6} {row['answered']:>8} {row['lost']:>6} {row['sched_p99_ms']:>7.2f}ms "
+                  f"{row['jitter_p50_ms'] or 0:>6.3f}/{row['jitter_max_ms'] or 0:<6.3f}ms "
+                  f"{row['gen_cpu_per_1k']:>8.3f} s {row['resp_cpu_per_1k']:>9.3f} s {row['mem_per_call_kb']:>8.1f} "
+                  f"{row['engine_busy_pct']:>10.1f}% {row['load']:>5.2f}", flush=True)
+        good = [r["calls"] for r in rows if r["answered"] == r["calls"] and r["lost"] == 0
+                and r["sched_p99_ms"] < 1.0 and (r["jitter_max_ms"] or 0) < 1.0]
+        print(f"most concurrent calls with zero loss, schedule p99 < 1 ms, jitter < 1 ms: {max(good) if good else 0}")
+        print(f"machine after: {machine_load()}")
+
+
+def long_run(port: int, key: Path, minutes: float, rpid: int) -> None:
+    samples: list[tuple[float, float, float]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        t0 = time.monotonic()
+        while not stop.wait(30.0):
+            samples.append(((time.monotonic() - t0) / 60, rss_mb(), rss_mb(rpid)))
+            print(f"{samples[-1][0]:6.1f} min  generator RSS {samples[-1][1]:7.1f} MiB  "
+                  f"responder RSS {samples[-1][2]:7.1f} MiB  ({machine_load()})", flush=True)
+
+    threading.Thread(target=sample, daemon=True).start()
+    row = run_level(port, key, 100, minutes * 60, 50.0, rpid)
+    stop.set()
+    print(f"100 calls for {minutes:g} min: lost {row['lost']} of {row['packets_up']}, sched p99 "
+          f"{row['sched_p99_ms']:.2f} ms, jitter max {row['jitter_max_ms']:.3f} ms")
+    if len(samples) >= 3:
+        a, b = samples[1], samples[-1]           # from the first minute on: ramp-up is not growth
+        print(f"memory growth after ramp-up: generator {b[1] - a[1]:+.1f} MiB, responder {b[2] - a[2]:+.1f} MiB "
+              f"over {b[0] - a[0]:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

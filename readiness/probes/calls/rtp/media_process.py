@@ -1,0 +1,258 @@
+"""The media engine in its own process, driven from the asyncio side over a socket pair.
+
+Why a process: the sender's schedule must not wait for Python work elsewhere (SIP parsing, progress
+display, scoring, garbage collection in another thread all hold the one GIL of a process). In its
+own process the engine thread only shares the GIL with a control thread that sleeps on the pipe.
+When the system allows it (root or CAP_SYS_NICE), the engine thread runs with a real-time priority
+(SCHED_FIFO) so other programs on a busy machine cannot delay a packet; the kernel's RT throttling
+still leaves 5 % of that core to everything else.
+
+Parent side:   mp = await MediaProcess.start()
+               h = await mp.open(local_ip, dscp, key, trace_path)    # sockets bound, h.port for SDP
+               mp.begin(h.id, plan, duration_s, start_mono); result = await mp.finished(h.id)
+               mp.stop(h.id) / mp.discard(h.id);  await mp.close()
+Child side:    python -m readiness.probes.calls.rtp.media_process FD
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from ....errors import ReadinessError
+from .scheduler import MediaEngine
+from .session import MediaPlan, MediaStream, StreamResult
+
+RT_PRIORITY = 10
+START_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class StreamHandle:
+    id: int
+    port: int
+    rtcp_port: int | None
+    ssrc: int
+
+
+def realtime(priority: int = RT_PRIORITY) -> bool:
+    """Give the calling thread SCHED_FIFO if permitted; False (and nothing changed) otherwise."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
+class MediaProcess:
+    """The parent's view of the child process running the media engine."""
+
+    def __init__(self, proc: subprocess.Popen, conn: Connection):
+        self._proc, self._conn = proc, conn
+        self._next = 0
+        self._waiting: dict[tuple[str, int], asyncio.Future] = {}
+        self._results: dict[int, StreamResult] = {}
+        self.realtime = False
+        self.busy_ns = 0
+        self.elapsed_ns = 0
+        self.failure = ""
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(conn.fileno(), self._readable)
+
+    @classmethod
+    async def start(cls) -> "MediaProcess":
+        parent, child = socket.socketpair()
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "readiness.probes.calls.rtp.media_process",
+                                     str(child.fileno())], pass_fds=[child.fileno()], stdin=subprocess.DEVNULL)
+        finally:
+            child.close()
+        conn = Connection(parent.detach())
+        mp = cls(proc, conn)
+        try:
+            mp.realtime = await mp._request(("hello",), START_TIMEOUT_S)
+        except BaseException:
+            await mp.close()
+            raise
+        return mp
+
+    def _readable(self) -> None:
+        try:
+            msg = self._conn.recv()
+        except (EOFError, OSError):
+            self._loop.remove_reader(self._conn.fileno())
+            err = ReadinessError(f"the media process ended unexpectedly{': ' + self.failure if self.failure else ''}")
+            for fut in self._waiting.values():
+                if not fut.done():
+                    fut.set_exception(err)
+            self._waiting.clear()
+            return
+        kind = msg[0]
+        if kind == "failed":
+            self.failure = msg[1]
+            return
+        key = (kind, msg[1])
+        if kind == "done":
+            self._results[msg[1]] = msg[2]
+        fut = self._waiting.pop(key, None)
+        if fut is not None and not fut.done():
+            if kind == "error":
+                fut.set_exception(ReadinessError(msg[2]))
+            else:
+                fut.set_result(msg[2])
+
+    async def _request(self, msg: tuple, timeout: float = 10.0):
+        rid = self._id()
+        fut = self._loop.create_future()
+        reply = {"hello": "hello", "open": "opened"}[msg[0]]
+        self._waiting[(reply, rid)] = fut
+        self._waiting[("error", rid)] = fut
+        self._conn.send((msg[0], rid) + msg[1:])
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            self._waiting.pop((reply, rid), None)
+            self._waiting.pop(("error", rid), None)
+
+    def _id(self) -> int:
+        self._next += 1
+        return self._next
+
+    async def open(self, local_host: str, dscp: int, key: bytes, trace: Path) -> StreamHandle:
+        return await self._request(("open", local_host, dscp, key, str(trace)))
+
+    def begin(self, sid: int, plan: MediaPlan, duration_s: float, start_mono: int) -> None:
+        self._conn.send(("begin", sid, plan, duration_s, start_mono))
+
+    def stop(self, sid: int) -> None:
+        self._conn.send(("stop", sid))
+
+    def discard(self, sid: int) -> None:
+        self._conn.send(("discard", sid))
+
+    async def finished(self, sid: int, timeout: float) -> StreamResult:
+        if sid in self._results:
+            return self._results.pop(sid)
+        fut = self._loop.create_future()
+        self._waiting[("done", sid)] = fut
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            self._waiting.pop(("done", sid), None)
+            self._results.pop(sid, None)
+
+    async def close(self) -> None:
+        try:
+            self._loop.remove_reader(self._conn.fileno())
+        except (ValueError, OSError):
+            pass
+        try:
+            self._conn.send(("shutdown", 0))
+            if await asyncio.get_running_loop().run_in_executor(None, self._conn.poll, 5.0):
+                msg = self._conn.recv()
+                if msg[0] == "bye":
+                    self.busy_ns, self.elapsed_ns = msg[2]
+        except (OSError, EOFError):
+            pass
+        self._conn.close()
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._proc.wait, 5.0)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+# --- the child ------------------------------------------------------------------------------------
+
+def _child(fd: int) -> None:
+    conn = Connection(fd)
+    send_lock = threading.Lock()
+
+    def send(msg: tuple) -> None:
+        with send_lock:
+            conn.send(msg)
+
+    gc.freeze()                           # what exists now is never collected: cheap GC from here on
+    gc.set_threshold(50_000, 50, 100)
+    engine = MediaEngine()
+    started = threading.Event()
+    rt = [False]
+
+    def boost() -> None:
+        rt[0] = realtime()
+        started.set()
+
+    engine.on_thread_start = boost
+    engine.start()
+    started.wait(5)
+    streams: dict[int, MediaStream] = {}
+    t0 = time.monotonic_ns()
+    try:
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                break
+            kind, rid = msg[0], msg[1]
+            try:
+                if kind == "hello":
+                    send(("hello", rid, rt[0]))
+                elif kind == "open":
+                    local_host, dscp, key, trace = msg[2:]
+                    s = MediaStream(local_host, dscp, key, Path(trace))
+                    streams[rid] = s
+                    send(("opened", rid, StreamHandle(rid, s.port, s.rtcp_port(), s.ssrc)))
+                elif kind == "begin":
+                    plan, duration_s, start_mono = msg[2:]
+                    s = streams[rid]
+                    s.start(plan, duration_s, start_mono)
+                    fut = engine.add(s, start_mono)
+                    fut.add_done_callback(lambda f, rid=rid: _done(f, rid, streams, send))
+                elif kind == "stop":
+                    if rid in streams:
+                        streams[rid].stop()
+                elif kind == "discard":
+                    s = streams.pop(rid, None)
+                    if s is not None:
+                        s.close()
+                elif kind == "shutdown":
+                    break
+            except Exception as e:            # one bad request must not take every call down
+                send(("error", rid, f"{type(e).__name__}: {e}" if not isinstance(e, ReadinessError) else str(e)))
+        if engine.failure is not None:
+            send(("failed", 0, f"{type(engine.failure).__name__}: {engine.failure}"))
+    finally:
+        engine.close()
+        for s in streams.values():
+            s.close()
+        try:
+            send(("bye", 0, (engine.busy_ns, time.monotonic_ns() - t0)))
+        except OSError:
+            pass
+
+
+def _done(fut, rid: int, streams: dict, send) -> None:
+    s = streams.pop(rid, None)
+    if s is None:
+        return
+    try:
+        fut.result()
+    except BaseException as e:
+        s.result.last_send_error = f"media engine: {e}"
+    send(("done", rid, s.result))
+
+
+if __name__ == "__main__":
+    # import under the module's own name, so what the child pickles names readiness' classes, not __main__'s
+    from readiness.probes.calls.rtp.media_process import _child as child
+
+    child(int(sys.argv[1]))

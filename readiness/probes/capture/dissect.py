@@ -9,6 +9,7 @@ SIP parser as everything else.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +33,11 @@ def fragmented_sip(path: Path) -> list[Dissected]:
     import pyshark   # imported here: only captures with fragmented SIP pay for it
 
     out: list[Dissected] = []
+    # its own event loop: pyshark would otherwise want the thread's current one, which a worker
+    # thread (the probe analyses in one) or a finished asyncio.run() does not have
+    loop = asyncio.new_event_loop()
     cap = pyshark.FileCapture(str(path), display_filter=REASSEMBLED_SIP, include_raw=True, use_json=True,
-                              keep_packets=False)
+                              keep_packets=False, eventloop=loop)
     try:
         for pkt in cap:
             raw = getattr(pkt, "sip_raw", None)
@@ -47,5 +51,8 @@ def fragmented_sip(path: Path) -> list[Dissected]:
             vlan, pcp = (int(pkt.vlan.id), int(pkt.vlan.priority)) if hasattr(pkt, "vlan") else (-1, -1)
             out += [Dissected(int(pkt.number), ts_ns, dscp, vlan, pcp, m) for m in msgs]
     finally:
-        cap.close()
+        try:
+            cap.close()
+        finally:
+            loop.close()
     return out

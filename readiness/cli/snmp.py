@@ -18,9 +18,10 @@ SECRET_HELP = "env:VARIABLE or file:PATH (never the value itself)"
 
 @click.group()
 def snmp() -> None:
-    """Audit switches and UPSes over SNMP: voice VLAN, PoE budget, interfaces, LLDP-MED, UPS runtime.
+    """Audit switches and UPSes over SNMP.
 
-    Secrets (community, v3 keys) are read from environment variables or files, never from the
+    Voice VLAN, PoE budget, interfaces, LLDP-MED voice policy and UPS runtime, judged against the
+    site plan and a profile. Secrets (community, v3 keys) are read from environment variables or files, never from the
     command line.
     """
 
@@ -54,9 +55,10 @@ def audit(site_file: str | None, devices: tuple[str, ...], host: str | None, rol
           priv_protocol: str, priv_key: str | None, voice_vlan: int | None, phone_ports: tuple[str, ...],
           uplink_ports: tuple[str, ...], phones: int | None, poe_class: int, timeout: str, retries: int,
           profile_name: str | None, json_out: str | None, quiet: bool) -> int:
-    """Poll every switch and UPS concurrently; print what each has and each criterion's verdict.
+    """Judge every switch and UPS against the plan.
 
-    Either --site SITE.yaml, or --host HOST[:PORT] --role switch|ups with --community REF or
+    Polls all devices concurrently and prints, per device, what it found and each criterion's
+    verdict. Either --site SITE.yaml, or --host HOST[:PORT] --role switch|ups with --community REF or
     --v3-user USER --auth-key REF --priv-key REF. Exit 0 all passed, 1 a criterion failed,
     2 something could not be measured or run.
     """
@@ -100,9 +102,9 @@ def audit(site_file: str | None, devices: tuple[str, ...], host: str | None, rol
 @click.option("--json", "as_json", is_flag=True, help="Print the snapshot index as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress.")
 def snapshot(site_file: str, out: str, devices: tuple[str, ...], as_json: bool, quiet: bool) -> int:
-    """Store the raw SNMP values of every device (one .snmprec per device plus snapshot.json).
+    """Store the raw SNMP values of every device.
 
-    Evidence behind verdicts and the base of before/after comparisons; snmpsim can serve the files
+    One .snmprec per device plus snapshot.json. Evidence behind verdicts and the base of before/after comparisons; snmpsim can serve the files
     again. Exit 0 if every device answered, 2 otherwise.
     """
     from ..probes.snmp.standalone import take_snapshot

@@ -67,7 +67,7 @@ def test_capture_command_sees_ef_and_remarked_media(tmp_path):
     need_tool("dumpcap")
     good, bad = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     out = tmp_path / "analysis.json"
-    proc = readiness("capture", "-i", "lo", "-d", "4 s", "-f", f"udp port {good} or udp port {bad}",
+    proc = readiness("capture", "-i", "lo", "-d", "8 s", "-f", f"udp port {good} or udp port {bad}",
                      "-o", str(tmp_path / "caps"), "--json", str(out))
     try:
         wait_for("capture-lo-*.pcapng", tmp_path / "caps")
@@ -213,8 +213,9 @@ def test_lldp_med_and_tagged_voice_over_a_veth_pair(tmp_path):
     to_send = write_pcap(tmp_path / "send.pcap", frames)
     out = tmp_path / "phone.json"
     with veth_pair("10.78.0") as pair:
+        # `ip netns exec` execs readiness itself, so Ctrl-C (SIGINT) reaches it once everything was sent
         proc = subprocess.Popen(["ip", "netns", "exec", pair.b, sys.executable, "-m", "readiness", "capture",
-                                 "-i", pair.b_if, "-d", "4 s", "-o", str(tmp_path / "caps"), "--json", str(out)],
+                                 "-i", pair.b_if, "-d", "2 min", "-o", str(tmp_path / "caps"), "--json", str(out)],
                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             wait_for("capture-*.pcapng", tmp_path / "caps")
@@ -222,6 +223,8 @@ def test_lldp_med_and_tagged_voice_over_a_veth_pair(tmp_path):
             sent = pair.run(pair.a, sys.executable, "-m", "tests.capture.raw_sender", pair.a_if, str(to_send),
                             timeout=30)
             assert sent.returncode == 0, sent.stderr
+            time.sleep(1.0)
+            proc.send_signal(signal.SIGINT)
             stdout, stderr = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import select
 import socket
+import struct
 import threading
+from socket import SOL_SOCKET
 import time
 from dataclasses import dataclass, field
 
 from . import stamps
 from .rtp.media_process import realtime
-from .udpsock import ANC_SPACE, ancillary, open_udp, tos_cmsg
+from .udpsock import ANC_SPACE, SCM_TIMESTAMPNS, open_udp, tos_cmsg
 
 MASK32 = 0xFFFFFFFF
 IDLE_TIMEOUT_NS = 30 * 1_000_000_000      # a session silent this long is forgotten
 MAX_PACKET = 2048
 BATCH_WAIT_S = 0.0005
+_TIMESPEC = struct.Struct("@qq")
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,13 @@ class Reflector:
                 st.unauthenticated += 1    # a reply sent back to us: never answer it
                 continue
             now = time.monotonic_ns()
-            rx_ns, tos = ancillary(anc)
+            rx_ns, tos = 0, -1
+            for level, kind, cdata in anc:        # inline udpsock.ancillary(): this loop is the hot path
+                if kind == SCM_TIMESTAMPNS and len(cdata) >= 16:
+                    sec, nsec = _TIMESPEC.unpack_from(cdata)
+                    rx_ns = sec * 1_000_000_000 + nsec
+                elif level != SOL_SOCKET and cdata:
+                    tos = cdata[0]                # IP_TOS: 1 byte; IPV6_TCLASS: an int, low byte first here
             session = self._session(addr, session_id, now)
             if session is None:
                 st.over_limit += 1

@@ -19,13 +19,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import pickle
+import queue
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ....errors import ReadinessError
@@ -34,6 +36,8 @@ from .session import MediaPlan, MediaStream, StreamResult
 
 RT_PRIORITY = 10
 START_TIMEOUT_S = 20.0
+MAX_MESSAGE = 1 << 24
+_FRAME = struct.Struct("!I")
 
 
 @dataclass(frozen=True)
@@ -54,19 +58,21 @@ def realtime(priority: int = RT_PRIORITY) -> bool:
 
 
 class MediaProcess:
-    """The parent's view of the child process running the media engine."""
+    """The parent's view of the child process running the media engine. Messages are length-prefixed
+    pickles; the parent writes through asyncio's buffered transport and reads in a task, so neither
+    side can block the other (a blocking write both ways deadlocks once the buffers fill)."""
 
-    def __init__(self, proc: subprocess.Popen, conn: Connection):
-        self._proc, self._conn = proc, conn
+    def __init__(self, proc: subprocess.Popen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self._proc, self._reader, self._writer = proc, reader, writer
         self._next = 0
         self._waiting: dict[tuple[str, int], asyncio.Future] = {}
         self._results: dict[int, StreamResult] = {}
+        self._bye: asyncio.Future = asyncio.get_running_loop().create_future()
         self.realtime = False
         self.busy_ns = 0
         self.elapsed_ns = 0
         self.failure = ""
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(conn.fileno(), self._readable)
+        self._task = asyncio.ensure_future(self._read_all())
 
     @classmethod
     async def start(cls) -> "MediaProcess":
@@ -76,8 +82,8 @@ class MediaProcess:
                                      str(child.fileno())], pass_fds=[child.fileno()], stdin=subprocess.DEVNULL)
         finally:
             child.close()
-        conn = Connection(parent.detach())
-        mp = cls(proc, conn)
+        reader, writer = await asyncio.open_unix_connection(sock=parent, limit=MAX_MESSAGE)
+        mp = cls(proc, reader, writer)
         try:
             mp.realtime = await mp._request(("hello",), START_TIMEOUT_S)
         except BaseException:
@@ -85,25 +91,35 @@ class MediaProcess:
             raise
         return mp
 
-    def _readable(self) -> None:
+    def _send(self, msg: tuple) -> None:
+        data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+        self._writer.write(_FRAME.pack(len(data)) + data)
+
+    async def _read_all(self) -> None:
         try:
-            msg = self._conn.recv()
-        except (EOFError, OSError):
-            self._loop.remove_reader(self._conn.fileno())
-            err = ReadinessError(f"the media process ended unexpectedly{': ' + self.failure if self.failure else ''}")
-            for fut in self._waiting.values():
-                if not fut.done():
-                    fut.set_exception(err)
-            self._waiting.clear()
-            return
+            while True:
+                n = _FRAME.unpack(await self._reader.readexactly(_FRAME.size))[0]
+                self._dispatch(pickle.loads(await self._reader.readexactly(n)))
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        err = ReadinessError(f"the media process ended unexpectedly{': ' + self.failure if self.failure else ''}")
+        for fut in list(self._waiting.values()) + [self._bye]:
+            if not fut.done():
+                fut.set_exception(err)
+        self._waiting.clear()
+
+    def _dispatch(self, msg: tuple) -> None:
         kind = msg[0]
         if kind == "failed":
-            self.failure = msg[1]
+            self.failure = msg[2]
             return
-        key = (kind, msg[1])
+        if kind == "bye":
+            if not self._bye.done():
+                self._bye.set_result(msg[2])
+            return
         if kind == "done":
             self._results[msg[1]] = msg[2]
-        fut = self._waiting.pop(key, None)
+        fut = self._waiting.pop((kind, msg[1]), None)
         if fut is not None and not fut.done():
             if kind == "error":
                 fut.set_exception(ReadinessError(msg[2]))
@@ -112,11 +128,11 @@ class MediaProcess:
 
     async def _request(self, msg: tuple, timeout: float = 10.0):
         rid = self._id()
-        fut = self._loop.create_future()
+        fut = asyncio.get_running_loop().create_future()
         reply = {"hello": "hello", "open": "opened"}[msg[0]]
         self._waiting[(reply, rid)] = fut
         self._waiting[("error", rid)] = fut
-        self._conn.send((msg[0], rid) + msg[1:])
+        self._send((msg[0], rid) + msg[1:])
         try:
             return await asyncio.wait_for(fut, timeout)
         finally:
@@ -131,18 +147,18 @@ class MediaProcess:
         return await self._request(("open", local_host, dscp, key, str(trace)))
 
     def begin(self, sid: int, plan: MediaPlan, duration_s: float, start_mono: int) -> None:
-        self._conn.send(("begin", sid, plan, duration_s, start_mono))
+        self._send(("begin", sid, plan, duration_s, start_mono))
 
     def stop(self, sid: int) -> None:
-        self._conn.send(("stop", sid))
+        self._send(("stop", sid))
 
     def discard(self, sid: int) -> None:
-        self._conn.send(("discard", sid))
+        self._send(("discard", sid))
 
     async def finished(self, sid: int, timeout: float) -> StreamResult:
         if sid in self._results:
             return self._results.pop(sid)
-        fut = self._loop.create_future()
+        fut = asyncio.get_running_loop().create_future()
         self._waiting[("done", sid)] = fut
         try:
             return await asyncio.wait_for(fut, timeout)
@@ -152,18 +168,12 @@ class MediaProcess:
 
     async def close(self) -> None:
         try:
-            self._loop.remove_reader(self._conn.fileno())
-        except (ValueError, OSError):
+            self._send(("shutdown", 0))
+            self.busy_ns, self.elapsed_ns = await asyncio.wait_for(asyncio.shield(self._bye), 10.0)
+        except (asyncio.TimeoutError, ReadinessError, ConnectionError, OSError):
             pass
-        try:
-            self._conn.send(("shutdown", 0))
-            if await asyncio.get_running_loop().run_in_executor(None, self._conn.poll, 5.0):
-                msg = self._conn.recv()
-                if msg[0] == "bye":
-                    self.busy_ns, self.elapsed_ns = msg[2]
-        except (OSError, EOFError):
-            pass
-        self._conn.close()
+        self._writer.close()
+        self._task.cancel()
         try:
             await asyncio.get_running_loop().run_in_executor(None, self._proc.wait, 5.0)
         except subprocess.TimeoutExpired:
@@ -173,14 +183,52 @@ class MediaProcess:
 
 # --- the child ------------------------------------------------------------------------------------
 
+class _ChildLink:
+    """The child's end: blocking reads in the control thread; writes queued to a writer thread so
+    the engine thread never waits on the pipe."""
+
+    def __init__(self, fd: int):
+        self.sock = socket.socket(fileno=fd)
+        self.out: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_all, name="media-link", daemon=True)
+        self._writer.start()
+
+    def recv(self):
+        head = self._exactly(_FRAME.size)
+        return pickle.loads(self._exactly(_FRAME.unpack(head)[0]))
+
+    def _exactly(self, n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return bytes(buf)
+
+    def send(self, msg: tuple) -> None:
+        self.out.put(msg)
+
+    def _write_all(self) -> None:
+        while True:
+            msg = self.out.get()
+            if msg is None:
+                return
+            data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                self.sock.sendall(_FRAME.pack(len(data)) + data)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.out.put(None)
+        self._writer.join(5)
+        self.sock.close()
+
+
 def _child(fd: int) -> None:
-    conn = Connection(fd)
-    send_lock = threading.Lock()
-
-    def send(msg: tuple) -> None:
-        with send_lock:
-            conn.send(msg)
-
+    link = _ChildLink(fd)
+    send = link.send
     gc.freeze()                           # what exists now is never collected: cheap GC from here on
     gc.set_threshold(50_000, 50, 100)
     engine = MediaEngine()
@@ -199,7 +247,7 @@ def _child(fd: int) -> None:
     try:
         while True:
             try:
-                msg = conn.recv()
+                msg = link.recv()
             except (EOFError, OSError):
                 break
             kind, rid = msg[0], msg[1]
@@ -232,12 +280,10 @@ def _child(fd: int) -> None:
             send(("failed", 0, f"{type(engine.failure).__name__}: {engine.failure}"))
     finally:
         engine.close()
-        for s in streams.values():
+        for s in list(streams.values()):
             s.close()
-        try:
-            send(("bye", 0, (engine.busy_ns, time.monotonic_ns() - t0)))
-        except OSError:
-            pass
+        send(("bye", 0, (engine.busy_ns, time.monotonic_ns() - t0)))
+        link.close()
 
 
 def _done(fut, rid: int, streams: dict, send) -> None:

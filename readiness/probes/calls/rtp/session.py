@@ -191,12 +191,15 @@ class MediaStream:
 
     def _send_media(self, due: int, wall_offset: int) -> None:
         buf, r, seq = self._buf, self.result, self._seq
-        packet.pack_into(buf, self.plan.payload_type, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc,
-                         marker=(seq == 0))
+        b1 = self.plan.payload_type | (0x80 if seq == 0 else 0)       # marker on the first packet
         t = time.monotonic_ns()
         wall = t + wall_offset
         if self.plan.reflect:
-            stamps.write_request(buf, self.session_id, seq, wall, self.dscp, self.signer)
+            stamps.write_packet(buf, b1, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc, self.session_id,
+                                seq, wall, self.dscp, self.signer)
+        else:
+            packet.pack_into(buf, self.plan.payload_type, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc,
+                             marker=(seq == 0))
         r.schedule.add(t - due)
         try:
             self.sock.sendto(buf, self.plan.remote)

@@ -96,3 +96,13 @@ def test_help_explains():
     for cmd in ("calls", "responder"):
         p = _run(cmd, "--help")
         assert p.returncode == 0 and "--key-file" in p.stdout
+
+
+def test_find_capacity_stops_at_max_calls(responder):
+    port, key = responder
+    p = _run("calls", f"sip:test@127.0.0.1:{port}", "--find-capacity", "--max-calls", "6", "--calls", "3",
+             "--duration", "1", "--cps", "20", "--key-file", str(key), "--json", "-")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["capacity_calls"] == 6 and doc["limited_by_max"] is True
+    assert [s["calls"] for s in doc["steps"]] == [3, 6] and all(s["passed"] for s in doc["steps"])

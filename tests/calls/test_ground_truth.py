@@ -179,3 +179,24 @@ def test_rtt_one_way_and_jitter_match_the_relay_log(tmp_path):
         order = np.argsort(rec["rx_ns"])
         assert abs(call["jitter_ms_down"] - _log_jitter_ms(rtx[order], down_hold[order])) < JITTER_TOLERANCE_MS
         assert call["jitter_ms_up"] > 2.0                           # the relay's spread is really seen
+
+
+def test_capacity_search_finds_the_shaped_link(tmp_path):
+    """A tbf shaper at 800 kbit/s on the way up: G.711 20 ms is 214 bytes a packet on the veth
+    (Ethernet + IP + UDP + RTP + 160), 85.6 kbit/s a call, so 9 calls fit (770 kbit/s) and 10 do not
+    (856 kbit/s: loss). The search must land on 9, or 8 if the shaper's bursts cost a packet at 9."""
+    with veth_pair("10.77.34") as pair:
+        key = write_key(tmp_path / "key")
+        pair.run(pair.a, "tc", "qdisc", "add", "dev", pair.a_if, "root", "tbf", "rate", "800kbit", "burst", "4kb",
+                 "latency", "60ms")
+        proc = _responder(pair, key, tmp_path / "responder.log")
+        try:
+            p = pair.run(pair.a, sys.executable, "-m", "readiness", "calls", f"sip:test@{pair.b_ip}:{SIP_PORT}",
+                         "--find-capacity", "--calls", "4", "--max-calls", "32", "--duration", "4", "--cps", "20",
+                         "--key-file", str(key), "--json", "-", check=False, timeout=400)
+        finally:
+            _stop(proc)
+    doc = json.loads(p.stdout)
+    assert doc["capacity_calls"] in (8, 9), doc["steps"]
+    failed = [s for s in doc["steps"] if not s["passed"]]
+    assert failed and all("rtp-loss" in s["failed_criteria"] for s in failed)

@@ -45,6 +45,26 @@ def rss_mb(pid: int | None = None) -> float:
     return 0.0
 
 
+def children_rss_mb() -> float:
+    """RSS of our child processes (the media engine process; the responder is measured on its own)."""
+    me, total = os.getpid(), 0.0
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            stat = (p / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (p / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == me and b"media_process" in cmd:
+            total += rss_mb(int(p.name))
+    return total
+
+
+def generator_rss_mb() -> float:
+    return rss_mb() + children_rss_mb()
+
+
 def responder_pid(port: int) -> int:
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
@@ -66,13 +86,13 @@ def run_level(port: int, key: Path, calls: int, duration: float, cps: float, rpi
     cfg = LoadConfig(f"sip:bench@127.0.0.1:{port}", calls=calls, cps=cps, duration_s=duration,
                      key=key.read_bytes().strip(), clocks_synced=True)
     gc.collect()
-    rss0 = rss_mb()
+    rss0 = rss_mb()                           # the media process starts with the load: its RSS is all load
     peak = [rss0]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.wait(0.5):
-            peak[0] = max(peak[0], rss_mb())
+            peak[0] = max(peak[0], generator_rss_mb())
 
     t = threading.Thread(target=sample, daemon=True)
     t.start()
@@ -140,7 +160,7 @@ def long_run(port: int, key: Path, minutes: float, rpid: int) -> None:
     def sample() -> None:
         t0 = time.monotonic()
         while not stop.wait(30.0):
-            samples.append(((time.monotonic() - t0) / 60, rss_mb(), rss_mb(rpid)))
+            samples.append(((time.monotonic() - t0) / 60, generator_rss_mb(), rss_mb(rpid)))
             print(f"{samples[-1][0]:6.1f} min  generator RSS {samples[-1][1]:7.1f} MiB  "
                   f"responder RSS {samples[-1][2]:7.1f} MiB  ({machine_load()})", flush=True)
 

@@ -140,6 +140,9 @@ class Calls(_Strict):
     username: str | None = None
     password: SecretRef | None = None
     path: str = Field("site-to-far-end", description="label for criteria `select: {path: ...}`")
+    synced_clocks: bool = Field(False, description="both ends' clocks are synchronised (NTP/PTP): report one-way "
+                                "delay as measured; otherwise RTT/2, flagged as an estimate (a far end on this "
+                                "machine always counts as synchronised)")
 
 
 class Iperf(_Strict):

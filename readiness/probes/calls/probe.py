@@ -60,7 +60,7 @@ class CallsProbe(Probe):
         cfg = load_config(ctx.site)
         out = ctx.recorder.artefact_dir(self.name) / "traces"
         cfg.trace_dir = out
-        cfg.clocks_synced = clocks_shared(cfg.target)
+        cfg.clocks_synced = ctx.site.calls.synced_clocks or clocks_shared(cfg.target)
         result = await LoadRunner(cfg, ctx.progress).run()
         evidence = {}
         for c in result.calls:

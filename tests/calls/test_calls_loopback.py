@@ -109,3 +109,71 @@ def test_unreachable_and_dns_failures():
         asyncio.run(run_load(LoadConfig("sip:test@no-such-host.invalid:5060", calls=1, duration_s=1.0)))
     with pytest.raises(ReadinessError, match="bad SIP target"):
         asyncio.run(run_load(LoadConfig("sip:@:x", calls=1, duration_s=1.0)))
+
+
+@pytest.mark.parametrize("codec,ptime,size", [("g722", 20, 160), ("g729", 20, 72), ("opus", 20, 80), ("pcma", 30, 240)])
+def test_codecs_through_the_responder(codec, ptime, size):
+    cfg = LoadConfig("", calls=1, cps=20, duration_s=1.0, key=KEY, codec=codec, ptime_ms=ptime)
+    result, stats = asyncio.run(_with_responder(cfg))
+    c = result.calls[0]
+    assert c.answered and c.codec == codec and c.ptime_ms == ptime
+    assert c.media_result.octets_sent == size * round(1000 / ptime)        # payload bytes per packet
+    assert c.media.up.packets_lost == 0 and c.media.down.packets_lost == 0
+    assert c.media.up.rating.estimate == (codec in ("g722", "opus"))          # no ITU-T Ie/Bpl for these
+
+
+def test_ringing_gives_post_dial_delay():
+    cfg = LoadConfig("", calls=2, cps=20, duration_s=1.0, key=KEY)
+    result, _ = asyncio.run(_with_responder(cfg, ring_ms=150.0))
+    for c in result.calls:
+        assert c.outcome.post_dial_delay_ms is not None and c.outcome.post_dial_delay_ms < 100
+        assert c.outcome.setup_ms >= 150
+    rec = MemoryRecorder()
+    records.record(rec, result)
+    assert len([m for m in rec.measurements if m.metric == "call.post_dial_delay_ms"]) == 2
+
+
+def test_ctrl_c_hangs_up_every_call(tmp_path):
+    """SIGINT to `readiness calls` mid-call: exit 2 at once, and the responder got a BYE for every call."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    key_file = tmp_path / "key"
+    key_file.write_bytes(KEY)
+    ready, done = threading.Event(), threading.Event()
+    box: dict = {}
+
+    def serve() -> None:
+        async def main():
+            async with Responder(ResponderConfig("127.0.0.1", 0, key=KEY)) as r:
+                box["r"] = r
+                ready.set()
+                while not done.is_set():
+                    await asyncio.sleep(0.05)
+                box["ended"] = dict(r.uas.stats.ended)
+                box["active"] = len(r.uas.calls)
+        asyncio.run(main())
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    assert ready.wait(10)
+    port = box["r"].sip_port
+    p = subprocess.Popen([sys.executable, "-m", "readiness", "calls", f"sip:t@127.0.0.1:{port}", "--calls", "3",
+                          "--cps", "20", "--duration", "60", "--key-file", str(key_file), "-q"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while box["r"].calls_answered < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert time.monotonic() - t0 < 10
+    time.sleep(0.3)
+    done.set()
+    t.join(10)
+    assert p.returncode == 2 and ("interrupted" in err or "aborted" in err)
+    assert box["active"] == 0 and box["ended"].get("remote-bye") == 3

@@ -13,6 +13,7 @@ import pytest
 from readiness.lab.ports import free_port
 from readiness.lab.responder import responder_process
 from readiness.probes.calls.load import LoadConfig, run_load
+from tests.calls.sip import peers
 from tests.conftest import need_tool
 
 CONFIG = """#!KAMAILIO
@@ -63,11 +64,7 @@ def proxy(tmp_path):
                 time.sleep(0.1)
             yield port, key, tmp_path / "kamailio.log"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            peers.stop(proc, group=True)
             log.close()
 
 

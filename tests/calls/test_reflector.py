@@ -42,6 +42,13 @@ def _recv(sock: socket.socket, timeout: float = 0.5):
     return data, rx, tos
 
 
+def _answers(sock: socket.socket) -> int:
+    got = 0
+    while _recv(sock, 0.3) is not None:
+        got += 1
+    return got
+
+
 def test_reply_is_stamped_marked_and_same_size(reflector):
     c = open_udp("127.0.0.1", 0, tos=46 << 2)
     try:
@@ -108,10 +115,7 @@ def test_sessions_per_source_bounded(reflector):
     try:
         for session in range(5):
             c.sendto(_request(0, session=session), ("127.0.0.1", reflector.port))
-        got = 0
-        while _recv(c, 0.3) is not None:
-            got += 1
-        assert got == 3 and reflector.stats().over_limit == 2
+        assert _answers(c) == 3 and reflector.stats().over_limit == 2
     finally:
         c.close()
 
@@ -122,10 +126,7 @@ def test_rate_bounded_per_session(reflector):
     try:
         for seq in range(120):
             c.sendto(_request(seq), ("127.0.0.1", reflector.port))
-        got = 0
-        while _recv(c, 0.3) is not None:
-            got += 1
-        assert 45 <= got <= 55
+        assert 45 <= _answers(c) <= 55
     finally:
         c.close()
 

@@ -19,9 +19,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ....analysis.rtp_stats import RtpStreamAnalyser
 from ....codecs import Codec
 from .. import rtcp, stamps
-from ..udpsock import ANC_SPACE, ancillary, family_of, open_udp
+from ..udpsock import ANC_SPACE, ancillary, open_udp
 from . import packet
 from .scheduler import ScheduleErrors
 from .trace import TraceWriter
@@ -119,7 +120,6 @@ class MediaStream:
         self._fin_sent_seq = 0
         self._rtcp_due = 0
         self._last_sr_ntp32 = 0
-        self._peer_seq: dict[int, tuple[int, int]] = {}     # ssrc -> (cycles, last 16-bit seq)
         self._peer_last_sr: dict[int, tuple[int, int]] = {}  # ssrc -> (ntp32 of its SR, our rx ns)
         self._peer_stats: dict[int, _PeerCounters] = {}
 
@@ -311,17 +311,12 @@ class MediaStream:
         if h is None:
             self._malformed(data, "not RTP")
             return
-        cycles, last = self._peer_seq.get(h.ssrc, (0, h.seq))
-        if h.seq < last and last - h.seq > 0x8000:           # wrapped forward (RFC 3550 A.1)
-            cycles += 1
-        elif h.seq > last and h.seq - last > 0x8000:         # a late packet from before the wrap
-            ext = ((cycles - 1) << 16) | h.seq if cycles else h.seq
-            self.trace.rtp(ext, h.timestamp, h.ssrc, h.payload_type, dscp, h.marker, rx_ns)
-            return
-        self._peer_seq[h.ssrc] = (cycles, h.seq if _newer(h.seq, last) else last)
         r.peer_ssrcs.add(h.ssrc)
-        self._peer_stats.setdefault(h.ssrc, _PeerCounters()).add(h.seq | (cycles << 16))
-        self.trace.rtp((cycles << 16) | h.seq, h.timestamp, h.ssrc, h.payload_type, dscp, h.marker, rx_ns)
+        counters = self._peer_stats.get(h.ssrc)
+        if counters is None:
+            counters = self._peer_stats[h.ssrc] = _PeerCounters(self.plan.codec.clock_rate if self.plan else 8000)
+        counters.add(h.seq, h.timestamp, rx_ns)
+        self.trace.rtp(h.seq, h.timestamp, h.ssrc, h.payload_type, dscp, h.marker, rx_ns)
 
     def _on_rtcp(self, data: bytes, rx_ns: int) -> None:
         r = self.result
@@ -344,46 +339,24 @@ class MediaStream:
 
 
 class _PeerCounters:
-    """RFC 3550 A.3 counters for the receiver report we send a peer (loss fields only)."""
+    """What we saw of a peer's stream, for the receiver report we send it (RFC 3550 6.4.1, A.3):
+    the analysis layer's live analyser does the counting and the jitter; this keeps the totals of
+    the previous report for `fraction lost`."""
 
-    __slots__ = ("base", "highest", "received", "expected_prior", "received_prior")
+    __slots__ = ("analyser", "expected_prior", "received_prior")
 
-    def __init__(self) -> None:
-        self.base = -1
-        self.highest = -1
-        self.received = 0
+    def __init__(self, clock_rate: int) -> None:
+        self.analyser = RtpStreamAnalyser(clock_rate)
         self.expected_prior = 0
         self.received_prior = 0
 
-    def add(self, ext_seq: int) -> None:
-        if self.base < 0:
-            self.base = ext_seq
-        self.highest = max(self.highest, ext_seq)
-        self.received += 1
+    def add(self, seq16: int, ts: int, rx_ns: int) -> None:
+        self.analyser.add(seq16, ts, rx_ns / 1e9)
 
     def report_block(self, ssrc: int, lsr: int, dlsr: int) -> rtcp.ReportBlock:
-        expected = self.highest - self.base + 1
-        lost = expected - self.received
-        exp_int = expected - self.expected_prior
-        rec_int = self.received - self.received_prior
-        self.expected_prior, self.received_prior = expected, self.received
-        lost_int = exp_int - rec_int
+        st = self.analyser.result()
+        exp_int = st.expected - self.expected_prior
+        lost_int = exp_int - (st.received - self.received_prior)
+        self.expected_prior, self.received_prior = st.expected, st.received
         fraction = (lost_int << 8) // exp_int if exp_int > 0 and lost_int > 0 else 0
-        return rtcp.ReportBlock(ssrc, fraction, lost, self.highest, 0, lsr, dlsr)
-
-
-def _newer(seq: int, last: int) -> bool:
-    return ((seq - last) & 0xFFFF) < 0x8000
-
-
-def local_address_for(remote_host: str) -> str:
-    """The local address the kernel would use to reach `remote_host` (for the SDP c= line)."""
-    fam = family_of(remote_host)
-    with socket.socket(fam, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect((remote_host, 9))
-            return s.getsockname()[0]
-        except OSError:
-            return "::1" if fam == socket.AF_INET6 else "127.0.0.1"
-
-
+        return rtcp.ReportBlock(ssrc, fraction, st.lost, st.highest_seq or 0, st.jitter_rtcp or 0, lsr, dlsr)

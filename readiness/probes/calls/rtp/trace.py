@@ -33,7 +33,7 @@ REPLY_DTYPE = np.dtype([
 ])
 RTP = struct.Struct("<IIIBBHq")
 RTP_DTYPE = np.dtype([
-    ("seq", "<u4"),          # extended sequence number (cycles << 16 | seq)
+    ("seq", "<u4"),          # RTP sequence number (16 bit; the analysis extends it)
     ("ts", "<u4"),           # RTP timestamp
     ("ssrc", "<u4"),
     ("pt", "u1"),
@@ -65,8 +65,8 @@ class TraceWriter:
         if len(self._buf) >= FLUSH_BYTES:
             self.flush()
 
-    def rtp(self, seq_ext: int, ts: int, ssrc: int, pt: int, dscp: int, marker: bool, rx_ns: int) -> None:
-        self._buf += RTP.pack(seq_ext & 0xFFFFFFFF, ts, ssrc, pt, dscp & 0xFF, 1 if marker else 0, rx_ns)
+    def rtp(self, seq: int, ts: int, ssrc: int, pt: int, dscp: int, marker: bool, rx_ns: int) -> None:
+        self._buf += RTP.pack(seq, ts, ssrc, pt, dscp & 0xFF, 1 if marker else 0, rx_ns)
         self.records += 1
         if len(self._buf) >= FLUSH_BYTES:
             self.flush()

@@ -122,8 +122,8 @@ class WiresharkChunks:
 
         # per-packet clock, delta and jitter
         if isinstance(self.clock_rate, Mapping):
-            lut = np.array([_rate_of(self.clock_rate, p) for p in range(128)], dtype=np.int64)
-            ticks_per_ms = np.where(pt >= 0, lut[pt & 127], 0) // 1000      # pt -1: not given
+            # self._ticks: the mapping's ticks per ms for every payload type, built once in __init__
+            ticks_per_ms = np.where(pt >= 0, self._ticks[pt & 127], 0)      # pt -1: not given
         else:
             ticks_per_ms = np.full(m, _rate_of(self.clock_rate, None) // 1000, dtype=np.int64)
         last_in = _last_index(intime)

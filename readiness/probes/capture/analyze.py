@@ -122,7 +122,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
             cols = {"frame": rows.astype(np.int64) + batch.first + 1, "seq": rtp.seq, "ts": rtp.ts, "marker": rtp.marker,
                     "pt": rtp.pt, "arrival_ns": batch.ts_ns[rows], "dscp": lay.dscp[rows].astype(np.int64),
                     "vlan": lay.vlan[rows].astype(np.int64), "pcp": lay.pcp[rows].astype(np.int64),
-                    "mac": lay.mac_src[rows], "paylen": lay.paylen_wire[rows] - rtp.header_len}
+                    "paylen": lay.paylen_wire[rows] - rtp.header_len}
             keys = {"ver": lay.ipver[rows], "src_hi": lay.src_hi[rows], "src_lo": lay.src_lo[rows],
                     "dst_hi": lay.dst_hi[rows], "dst_lo": lay.dst_lo[rows], "sport": lay.sport[rows],
                     "dport": lay.dport[rows]}

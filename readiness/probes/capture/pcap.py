@@ -316,9 +316,9 @@ class _Runs:
 
 
 def _u32(arr: np.ndarray, pos: np.ndarray, order: str) -> np.ndarray:
-    """32-bit fields at byte offsets `pos` (vectorised)."""
-    b = arr[pos[:, None] + np.arange(4)]
-    return np.ascontiguousarray(b).view(order + "u4").reshape(-1)
+    """32-bit fields at byte offsets `pos` (vectorised): an unaligned view with one element per byte."""
+    view = np.ndarray(shape=(max(len(arr) - 3, 0),), dtype=order + "u4", buffer=arr, strides=(1,))
+    return view[pos]
 
 
 def _ng_columns(arr: np.ndarray, blocks: np.ndarray | None, other: list[tuple[int, int, int, int, int]],

@@ -293,12 +293,17 @@ class StreamTable:
         fields = [a[order] for a in (ver, shi, slo, dhi, dlo, sp, dp, f.ssrc)]
         cols = {k: v[order] for k, v in cols.items()}
         announced = announced[order]
+        # rows whose full key differs from their group's first row: a hash collision (checked in bulk)
+        head = np.repeat(np.asarray(starts), np.asarray(ends) - np.asarray(starts))
+        clash = np.zeros(len(hs), dtype=bool)
+        for a in fields:
+            clash |= a != a[head]
+        clashing = set(np.unique(head[clash]).tolist()) if clash.any() else set()
         for s, e in zip(starts, ends):
-            full = tuple(int(a[s]) for a in fields)
-            if e - s > 1 and not all(bool((a[s:e] == v).all()) for a, v in zip(fields, full)):
-                self._add_exact(s, e, fields, cols, sdp_lookup, announced)   # hash collision: split by key
+            if s in clashing:
+                self._add_exact(s, e, fields, cols, sdp_lookup, announced)   # split by the full key
                 continue
-            self._add_group(full, s, e, cols, sdp_lookup, announced)
+            self._add_group(tuple(int(a[s]) for a in fields), s, e, cols, sdp_lookup, announced)
 
     def _add_exact(self, s: int, e: int, fields, cols, sdp_lookup, announced) -> None:
         groups: dict[tuple, list[int]] = {}

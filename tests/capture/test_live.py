@@ -58,6 +58,20 @@ def dumpcaps_writing(folder: Path) -> list[str]:
     return [line for line in out.splitlines() if str(folder) in line]
 
 
+def capture_while(proc: subprocess.Popen, folder: Path, send) -> tuple[str, str]:
+    """Once `readiness capture` has its file open, run `send()`, then stop it with Ctrl-C (SIGINT)."""
+    try:
+        wait_for("capture-*.pcapng", folder)
+        time.sleep(0.3)
+        send()
+        time.sleep(1.0)                 # let the last packets reach the capture
+        proc.send_signal(signal.SIGINT)
+        return proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def readiness(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "readiness", *args], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kw)
@@ -104,16 +118,7 @@ def test_ctrl_c_stops_the_capture_and_still_analyses(tmp_path):
     need_tool("dumpcap")
     port = free_port(socket.SOCK_DGRAM)
     proc = readiness("capture", "-i", "lo", "-d", "5 min", "-f", f"udp port {port}", "-o", str(tmp_path))
-    try:
-        wait_for("capture-lo-*.pcapng", tmp_path)
-        time.sleep(0.3)
-        send_rtp(port, 30, EF_TOS, 0x3333)
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    stdout, stderr = capture_while(proc, tmp_path, lambda: send_rtp(port, 30, EF_TOS, 0x3333))
     assert proc.returncode == 0, stderr
     assert "stopped early" in stderr and "0x00003333" in stdout and "30 packets" in stdout
     assert dumpcaps_writing(tmp_path) == []
@@ -217,18 +222,13 @@ def test_lldp_med_and_tagged_voice_over_a_veth_pair(tmp_path):
         proc = subprocess.Popen(["ip", "netns", "exec", pair.b, sys.executable, "-m", "readiness", "capture",
                                  "-i", pair.b_if, "-d", "2 min", "-o", str(tmp_path / "caps"), "--json", str(out)],
                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            wait_for("capture-*.pcapng", tmp_path / "caps")
-            time.sleep(0.3)
+
+        def send() -> None:
             sent = pair.run(pair.a, sys.executable, "-m", "tests.capture.raw_sender", pair.a_if, str(to_send),
                             timeout=30)
             assert sent.returncode == 0, sent.stderr
-            time.sleep(1.0)
-            proc.send_signal(signal.SIGINT)
-            stdout, stderr = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+
+        stdout, stderr = capture_while(proc, tmp_path / "caps", send)
     assert proc.returncode == 1, stderr                          # 10 voice frames lost their priority
     doc = json.loads(out.read_text())
     (switch,) = doc["lldp"]

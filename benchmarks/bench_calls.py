@@ -17,6 +17,7 @@ import asyncio
 import gc
 import os
 import resource
+import signal
 import sys
 import tempfile
 import threading
@@ -110,20 +111,22 @@ def run_level(port: int, key: Path, calls: int, duration: float, cps: float, rpi
     sent = sum(c["packets_sent_up"] or 0 for c in answered)
     lost = sum((c["packets_lost_up"] or 0) + (c["packets_lost_down"] or 0) for c in answered)
     jitter = [max(c["jitter_ms_up"] or 0, c["jitter_ms_down"] or 0) for c in answered]
-    gen_cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime) + (m1.ru_utime + m1.ru_stime) - (
-        m0.ru_utime + m0.ru_stime)
+    sip_cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    media_cpu = (m1.ru_utime + m1.ru_stime) - (m0.ru_utime + m0.ru_stime)
     return {
         "calls": calls, "answered": len(answered), "packets_up": sent, "lost": lost,
         "sched_p99_ms": result.schedule.quantile_ms(0.99) or 0.0,
         "jitter_max_ms": max(jitter) if jitter else None,
         "jitter_p50_ms": sorted(jitter)[len(jitter) // 2] if jitter else None,
-        "gen_cpu_per_1k": 1000 * gen_cpu / max(sent, 1), "resp_cpu_per_1k": 1000 * (c1 - c0) / max(sent, 1),
-        "mem_per_call_kb": 1024 * (peak[0] - rss0) / calls, "engine_busy_pct": result.engine_busy_pct,
+        "media_cpu_per_1k": 1000 * media_cpu / max(sent, 1), "sip_cpu_per_1k": 1000 * sip_cpu / max(sent, 1),
+        "resp_cpu_per_1k": 1000 * (c1 - c0) / max(sent, 1),
+        "peak_rss_mb": peak[0], "engine_busy_pct": result.engine_busy_pct,
         "load": load0,
     }
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))     # stop the lab responder on kill/timeout too
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--levels", default="100,200,400,600,800,1000")
     ap.add_argument("--duration", type=float, default=20.0, help="seconds each call is held")
@@ -138,18 +141,25 @@ def main() -> None:
             long_run(port, key, args.long, rpid)
             return
         rows = []
+        print("CPU seconds per 1,000 packets sent (each is reflected): media = the generator's media process,")
+        print("SIP+score = its SIP side and the scoring after the calls, responder = SIP + reflector.")
         print(f"{'calls':>6} {'answered':>8} {'lost':>6} {'sched p99':>9} {'jitter p50/max':>15} "
-              f"{'gen CPU/1k':>10} {'resp CPU/1k':>11} {'KiB/call':>8} {'engine busy':>11} {'load':>5}")
+              f"{'media':>7} {'SIP+score':>9} {'responder':>9} {'gen RSS':>8} {'engine busy':>11} {'load':>5}")
         for n in [int(x) for x in args.levels.split(",")]:
             row = run_level(port, key, n, args.duration, args.cps, rpid)
             rows.append(row)
             print(f"{row['calls']:>6} {row['answered']:>8} {row['lost']:>6} {row['sched_p99_ms']:>7.2f}ms "
                   f"{row['jitter_p50_ms'] or 0:>6.3f}/{row['jitter_max_ms'] or 0:<6.3f}ms "
-                  f"{row['gen_cpu_per_1k']:>8.3f} s {row['resp_cpu_per_1k']:>9.3f} s {row['mem_per_call_kb']:>8.1f} "
+                  f"{row['media_cpu_per_1k']:>6.3f}s {row['sip_cpu_per_1k']:>8.3f}s {row['resp_cpu_per_1k']:>8.3f}s "
+                  f"{row['peak_rss_mb']:>5.0f} MiB "
                   f"{row['engine_busy_pct']:>10.1f}% {row['load']:>5.2f}", flush=True)
         good = [r["calls"] for r in rows if r["answered"] == r["calls"] and r["lost"] == 0
                 and r["sched_p99_ms"] < 1.0 and (r["jitter_max_ms"] or 0) < 1.0]
         print(f"most concurrent calls with zero loss, schedule p99 < 1 ms, jitter < 1 ms: {max(good) if good else 0}")
+        if len(rows) >= 2:
+            a, b = rows[0], rows[-1]           # the media process's own baseline cancels out
+            print(f"memory per call (generator, marginal {a['calls']} -> {b['calls']} calls): "
+                  f"{1024 * (b['peak_rss_mb'] - a['peak_rss_mb']) / (b['calls'] - a['calls']):.1f} KiB")
         print(f"machine after: {machine_load()}")
 
 

@@ -80,3 +80,17 @@ def test_calls_through_kamailio(proxy):
     assert text.count("relaying INVITE") == 2
     assert text.count("routing BYE") == 2                 # the hang-ups followed the proxy's Record-Route
     assert text.count("routing ACK") == 2
+
+
+def test_digest_authenticated_calls_through_kamailio(tmp_path):
+    """The SIP tests' kamailio asks for proxy authentication (407) for user 'protected': calls with
+    the site's credentials are answered, calls without are counted as 'auth 407'."""
+    from readiness.probes.calls.sip import Credentials
+
+    with responder_process(tmp_path) as (rport, key), peers.kamailio(tmp_path, forward_port=rport) as k:
+        base = dict(calls=2, cps=10, duration_s=1.0, key=key.read_bytes().strip())
+        ok = asyncio.run(run_load(LoadConfig(f"sip:protected@127.0.0.1:{k.port}", **base,
+                                             credentials=Credentials("alice", peers.TEST_PASSWORD))))
+        refused = asyncio.run(run_load(LoadConfig(f"sip:protected@127.0.0.1:{k.port}", **base)))
+    assert len(ok.answered()) == 2 and all(c.media.up.packets_lost == 0 for c in ok.calls)
+    assert refused.failures_by_cause() == {"auth 407": 2}

@@ -1,6 +1,7 @@
 """Call load: ramp up to N concurrent calls at a fixed rate, hold each for its duration, hang up,
-then score every call. Signalling runs on the asyncio loop (sip/), media on the one media engine
-thread (rtp/scheduler.py); the analysis waits until all media has stopped so it cannot disturb it.
+then score every call. Signalling runs on the asyncio loop (sip/), media in the media engine's own
+process (rtp/media_process.py, one timing wheel for all calls); the analysis waits until all media
+has stopped so it cannot disturb it.
 
     result = await run_load(LoadConfig(target="sip:test@192.0.2.1:5060", calls=50, cps=5, ...))
 
@@ -181,7 +182,8 @@ def _rtcp_remote(desc: sdp.SessionDescription | None, info: sdp.MediaInfo) -> tu
 
 
 class LoadRunner:
-    """One load: `await run()` returns the LoadResult. `live()` gives counters for a progress line."""
+    """One load: `await run()` returns the LoadResult; `stop()` ends it early. The counters
+    (active, answered, failed, peak) feed the progress line while it runs."""
 
     def __init__(self, config: LoadConfig, progress: Progress | None = None):
         if config.calls < 1:
@@ -196,7 +198,6 @@ class LoadRunner:
         self.active = 0
         self.answered = 0
         self.failed = 0
-        self.placed = 0
         self.peak = 0
         self._stop = asyncio.Event()
 
@@ -278,7 +279,6 @@ class LoadRunner:
         offer = sdp.offer([self.codec], local_ip, handle.port, cfg.ptime_ms)
         headers = {calltoken.HEADER: calltoken.make(cfg.key)} if cfg.key else {}
         started = time.time()
-        self.placed += 1
         call = ua.call(cfg.target, offer, headers=headers, answer_timeout=cfg.answer_timeout_s)
         record = CallRecord(index, CallOutcome(call.call_id, False, "closed"), started, started, self.codec.name,
                             cfg.ptime_ms, dscp_sent=cfg.media_dscp, trace=trace)

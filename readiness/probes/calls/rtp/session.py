@@ -13,16 +13,19 @@ the analysis reads it when the call is over.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import socket
+import struct
 import time
+from socket import SOL_SOCKET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ....analysis.rtp_stats import RtpStreamAnalyser
 from ....codecs import Codec
 from .. import rtcp, stamps
-from ..udpsock import ANC_SPACE, ancillary, open_udp
+from ..udpsock import ANC_SPACE, SCM_TIMESTAMPNS, open_udp
 from . import packet
 from .scheduler import ScheduleErrors
 from .trace import TraceWriter
@@ -33,6 +36,12 @@ FIN_INTERVAL_NS = 100_000_000
 LINGER_NS = 150_000_000            # after the last packet: wait for replies still on the way
 RTCP_INTERVAL_NS = 5_000_000_000   # RFC 3550 6.2: 5 s minimum interval (randomised 0.5-1.5 below)
 SILENCE = {"PCMU": 0xFF, "PCMA": 0xD5}   # G.711 encodings of zero amplitude
+_PACKET_PACK = stamps.PACKET.pack_into
+_AUTH_END = stamps.AUTH_END
+_MAC_END = stamps.AUTH_END + stamps.MAC_LEN
+_TIMESPEC = struct.Struct("@qq").unpack_from
+_compare = hmac.compare_digest
+_monotonic_ns = time.monotonic_ns
 
 
 @dataclass
@@ -122,6 +131,7 @@ class MediaStream:
         self._last_sr_ntp32 = 0
         self._peer_last_sr: dict[int, tuple[int, int]] = {}  # ssrc -> (ntp32 of its SR, our rx ns)
         self._peer_stats: dict[int, _PeerCounters] = {}
+        self._reflect = False
 
     # --- set-up from the SIP side ------------------------------------------------------------------
 
@@ -131,6 +141,7 @@ class MediaStream:
     def start(self, plan: MediaPlan, duration_s: float, start_mono: int) -> None:
         """Fix the plan and when to stop; hand the stream to the engine right after."""
         self.plan = plan
+        self._reflect = plan.reflect
         codec = plan.codec
         self._spp = codec.clock_rate * plan.ptime_ms // 1000
         self._period = plan.ptime_ms * 1_000_000
@@ -139,6 +150,8 @@ class MediaStream:
         fill = SILENCE.get(codec.encoding.upper(), 0)
         self._buf = bytearray(packet.HEADER_LEN + size)
         self._buf[packet.HEADER_LEN:] = bytes([fill]) * size
+        self._auth_view = memoryview(self._buf)[:stamps.AUTH_END]
+        self._payload_len = size
         r = self.result
         r.reflect, r.ptime_ms, r.clock_rate = plan.reflect, plan.ptime_ms, codec.clock_rate
         n = max(1, int(round(duration_s * 1000 / plan.ptime_ms)))
@@ -167,7 +180,10 @@ class MediaStream:
         if state == "send":
             if self._stop_now or self._seq >= self._stop_at:
                 return self._begin_end(now_mono, wall_offset)
-            self._send_media(due, wall_offset)
+            if self.plan.reflect:
+                self._send_stamped(due, wall_offset)
+            else:
+                self._send_media(due, wall_offset)
             if now_mono >= self._rtcp_due and not self.plan.reflect:
                 self._send_rtcp(wall_offset, bye=False)
                 self._rtcp_due = now_mono + int(RTCP_INTERVAL_NS * (0.5 + secrets.randbelow(1000) / 1000))
@@ -189,17 +205,39 @@ class MediaStream:
         self._state = "linger"
         return now_mono + LINGER_NS
 
+    def _send_stamped(self, due: int, wall_offset: int) -> None:
+        """The hot path towards a responder: stamps.write_packet() and Signer.sign() written out
+        (a function call costs as much here as a hash continuation)."""
+        buf, r, seq = self._buf, self.result, self._seq
+        t = _monotonic_ns()
+        wall = t + wall_offset
+        _PACKET_PACK(buf, 0, 0x80, self.plan.payload_type | (0x80 if seq == 0 else 0), (self._seq0 + seq) & 0xFFFF,
+                     (self._ts0 + seq * self._spp) & 0xFFFFFFFF, self.ssrc, stamps.MAGIC, stamps.VERSION, 0,
+                     self.session_id, seq & 0xFFFFFFFF, wall, self.dscp, 0, 0, 0, 0, 0, 0, 0, 0)
+        inner = self.signer.inner.copy()
+        inner.update(self._auth_view)
+        outer = self.signer.outer.copy()
+        outer.update(inner.digest())
+        buf[_AUTH_END:_MAC_END] = outer.digest()[:stamps.MAC_LEN]
+        r.schedule.add(t - due)
+        try:
+            self.sock.sendto(buf, self.plan.remote)
+        except OSError as e:                                    # counted: the packet is lost at our end
+            r.send_errors += 1
+            r.last_send_error = e.strerror or str(e)
+        if seq == 0:
+            r.first_send_ns = wall
+        r.last_send_ns = wall
+        r.packets_sent += 1
+        r.octets_sent += self._payload_len
+        self._seq = seq + 1
+
     def _send_media(self, due: int, wall_offset: int) -> None:
         buf, r, seq = self._buf, self.result, self._seq
-        b1 = self.plan.payload_type | (0x80 if seq == 0 else 0)       # marker on the first packet
         t = time.monotonic_ns()
         wall = t + wall_offset
-        if self.plan.reflect:
-            stamps.write_packet(buf, b1, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc, self.session_id,
-                                seq, wall, self.dscp, self.signer)
-        else:
-            packet.pack_into(buf, self.plan.payload_type, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc,
-                             marker=(seq == 0))
+        packet.pack_into(buf, self.plan.payload_type, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc,
+                         marker=(seq == 0))
         r.schedule.add(t - due)
         try:
             self.sock.sendto(buf, self.plan.remote)
@@ -270,11 +308,19 @@ class MediaStream:
             return
         except OSError:
             return                                          # ICMP error queued: nothing to read
-        rx_ns, tos = ancillary(anc)
+        rx_ns, tos = 0, -1
+        for level, kind, cdata in anc:            # udpsock.ancillary() written out: the hot path
+            if kind == SCM_TIMESTAMPNS and level == SOL_SOCKET:
+                sec, nsec = _TIMESPEC(cdata)
+                rx_ns = sec * 1_000_000_000 + nsec
+            elif cdata:
+                tos = cdata[0]
         if not rx_ns:
             rx_ns = time.time_ns()
         dscp = tos >> 2 if tos >= 0 else 0xFF
-        if packet.is_rtcp(data):
+        if len(data) >= stamps.PACKET_MIN and self._reflect and data[1] < 192:
+            self._on_reply(data, rx_ns, dscp)
+        elif packet.is_rtcp(data):
             self._on_rtcp(data, rx_ns)
         elif self.plan is not None and self.plan.reflect:
             self._on_reply(data, rx_ns, dscp)
@@ -283,7 +329,12 @@ class MediaStream:
 
     def _on_reply(self, data: bytes, rx_ns: int, dscp: int) -> None:
         r = self.result
-        if not self.signer.authentic(data):
+        inner = self.signer.inner.copy()                 # Signer.authentic() written out
+        inner.update(memoryview(data)[:_AUTH_END])
+        outer = self.signer.outer.copy()
+        outer.update(inner.digest())
+        if data[12] != 0x52 or data[13] != 0x44 or not _compare(outer.digest()[:stamps.MAC_LEN],
+                                                                data[_AUTH_END:_MAC_END]):
             if packet.parse(data) is None:
                 self._malformed(data, "not RTP")
             else:

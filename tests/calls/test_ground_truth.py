@@ -39,7 +39,7 @@ SIP_PORT = 5060
 PCMU_UDP_LENGTH = 8 + 12 + 160            # UDP header + RTP header + G.711 20 ms payload
 RTT_TOLERANCE_MS = 0.5
 ONE_WAY_TOLERANCE_MS = 0.3
-JITTER_TOLERANCE_MS = 0.3
+JITTER_TOLERANCE_MS = 0.1
 RELAY = Path(__file__).with_name("relay.py")
 
 

@@ -208,7 +208,7 @@ class MediaStream:
     def _send_stamped(self, due: int, wall_offset: int) -> None:
         """The hot path towards a responder: stamps.write_packet() and Signer.sign() written out
         (a function call costs as much here as a hash continuation)."""
-        buf, r, seq = self._buf, self.result, self._seq
+        buf, seq = self._buf, self._seq
         t = _monotonic_ns()
         wall = t + wall_offset
         _PACKET_PACK(buf, 0, 0x80, self.plan.payload_type | (0x80 if seq == 0 else 0), (self._seq0 + seq) & 0xFFFF,
@@ -219,9 +219,21 @@ class MediaStream:
         outer = self.signer.outer.copy()
         outer.update(inner.digest())
         buf[_AUTH_END:_MAC_END] = outer.digest()[:stamps.MAC_LEN]
-        r.schedule.add(t - due)
+        self._send(t - due, wall)
+
+    def _send_media(self, due: int, wall_offset: int) -> None:
+        """Plain RTP (a third-party far end): codec-sized silence, no stamp."""
+        seq = self._seq
+        t = time.monotonic_ns()
+        packet.pack_into(self._buf, self.plan.payload_type, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc,
+                         marker=(seq == 0))
+        self._send(t - due, t + wall_offset)
+
+    def _send(self, late_ns: int, wall: int) -> None:
+        r, seq = self.result, self._seq
+        r.schedule.add(late_ns)
         try:
-            self.sock.sendto(buf, self.plan.remote)
+            self.sock.sendto(self._buf, self.plan.remote)
         except OSError as e:                                    # counted: the packet is lost at our end
             r.send_errors += 1
             r.last_send_error = e.strerror or str(e)
@@ -230,25 +242,6 @@ class MediaStream:
         r.last_send_ns = wall
         r.packets_sent += 1
         r.octets_sent += self._payload_len
-        self._seq = seq + 1
-
-    def _send_media(self, due: int, wall_offset: int) -> None:
-        buf, r, seq = self._buf, self.result, self._seq
-        t = time.monotonic_ns()
-        wall = t + wall_offset
-        packet.pack_into(buf, self.plan.payload_type, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc,
-                         marker=(seq == 0))
-        r.schedule.add(t - due)
-        try:
-            self.sock.sendto(buf, self.plan.remote)
-        except OSError as e:                                    # counted: the packet is lost at our end
-            r.send_errors += 1
-            r.last_send_error = e.strerror or str(e)
-        if seq == 0:
-            r.first_send_ns = wall
-        r.last_send_ns = wall
-        r.packets_sent += 1
-        r.octets_sent += len(buf) - packet.HEADER_LEN
         self._seq = seq + 1
 
     def _send_fin(self, wall_offset: int) -> None:

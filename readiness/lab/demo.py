@@ -49,7 +49,8 @@ def lab(workdir: Path, progress: Progress | None = None) -> Iterator[Path]:
         template = resources.files("readiness.lab").joinpath("data/demo-site.yaml").read_text()
         site_file = workdir / "demo-site.yaml"
         site_file.write_text(string.Template(template).substitute(values))
-        progress.say(f"lab running: {', '.join(f'{k}={v}' for k, v in sorted(values.items()) if k != 'LAB_DIR')}")
+        ports = ", ".join(f"{k.lower().removesuffix('_port')} {v}" for k, v in sorted(values.items()) if k.endswith("_PORT"))
+        progress.say(f"lab running on 127.0.0.1: {ports}")
         yield site_file
     progress.say("lab stopped")
 

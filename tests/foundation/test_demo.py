@@ -16,9 +16,9 @@ from ..conftest import REPO
 
 
 def lab_ports(stderr: str) -> list[int]:
-    m = re.search(r"lab running: (.*)", stderr)
+    m = re.search(r"lab running on 127.0.0.1: (.*)", stderr)
     assert m, stderr
-    return [int(v) for v in re.findall(r"=(\d+)", m.group(1))]
+    return [int(v) for v in re.findall(r" (\d+)", " " + m.group(1))]
 
 
 def test_demo_interrupted_stops_the_lab_and_leaves_an_incomplete_run(tmp_path):

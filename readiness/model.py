@@ -12,8 +12,19 @@ from typing import Any, Iterator
 Value = float | int | bool | str | None
 
 
+class _Record:
+    """JSON round trip shared by the records: asdict out, known fields back in."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Any:
+        return cls(**_known(cls, data))
+
+
 @dataclass(frozen=True)
-class Measurement:
+class Measurement(_Record):
     """One measured value of one metric for one subject (a call direction, a device, a port)."""
 
     metric: str                       # dotted name from readiness.metrics, e.g. "rtp.loss_pct"
@@ -27,13 +38,6 @@ class Measurement:
     evidence: list[str] = field(default_factory=list)     # artefact paths relative to the run folder
     reason: str = ""                  # why value is None, when it is
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Measurement":
-        return cls(**_known(cls, data))
-
 
 @dataclass(frozen=True)
 class Sample:
@@ -45,7 +49,7 @@ class Sample:
 
 
 @dataclass(frozen=True)
-class Series:
+class Series(_Record):
     """A regular time series of one metric for one subject (per-second loss of call 12 upstream, ...).
 
     `weights` carry the denominator of ratio metrics (packets expected in that step) so a window's
@@ -67,16 +71,9 @@ class Series:
             w = self.weights[i] if self.weights is not None else 1.0
             yield Sample(self.start + i * self.step, v, w)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Series":
-        return cls(**_known(cls, data))
-
 
 @dataclass(frozen=True)
-class NotMeasured:
+class NotMeasured(_Record):
     """A metric that a probe could not measure, and why (device unreachable, tool missing, not configured)."""
 
     metric: str
@@ -85,16 +82,9 @@ class NotMeasured:
     probe: str = ""
     tags: dict[str, str] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "NotMeasured":
-        return cls(**_known(cls, data))
-
 
 @dataclass(frozen=True)
-class Criterion:
+class Criterion(_Record):
     """One acceptance criterion of a resolved profile, threshold already in the metric's unit."""
 
     id: str
@@ -111,19 +101,12 @@ class Criterion:
     threshold_text: str = ""          # as written in the profile, for reports
     origin: str = ""                  # "profiles/x.yaml:12"
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Criterion":
-        return cls(**_known(cls, data))
-
 
 OUTCOMES = ("pass", "fail", "warn", "not_measured", "error")
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verdict(_Record):
     """The judgement of one criterion, with the value that decided it and where it came from."""
 
     criterion: str                    # criterion id
@@ -157,7 +140,7 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class Artefact:
+class Artefact(_Record):
     """A raw file behind a result (iperf3 JSON, pcap, SNMP values), path relative to the run folder."""
 
     path: str
@@ -165,16 +148,9 @@ class Artefact:
     probe: str = ""
     description: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Artefact":
-        return cls(**_known(cls, data))
-
 
 @dataclass
-class RunInfo:
+class RunInfo(_Record):
     """What a run was: which profile, which site, when. Written first in events.jsonl."""
 
     run_id: str

@@ -11,6 +11,7 @@ from ..config import profile as profile_mod
 from ..config import schema
 from ..errors import ConfigError
 from ..units import format_value
+from .checking import check_files
 
 
 @click.group(short_help="List, show and validate profiles.")
@@ -69,16 +70,7 @@ def show(name: str, as_json: bool) -> int:
 @click.argument("files", nargs=-1, required=True)
 def validate(files: tuple[str, ...]) -> int:
     """Check profile FILES (or names). Prints FILE:LINE: problem for every problem; exit 2 if any."""
-    bad = 0
-    for f in files:
-        try:
-            p = profile_mod.load(f)
-            click.echo(f"{p.file}: ok ({len(p.criteria)} criteria)")
-        except ConfigError as e:
-            bad += 1
-            for problem in e.problems:
-                click.echo(problem, err=True)
-    return 2 if bad else 0
+    return check_files(files, profile_mod.load, lambda p: f"{p.file}: ok ({len(p.criteria)} criteria)")
 
 
 @profiles.command("schema")

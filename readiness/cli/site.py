@@ -8,7 +8,7 @@ import click
 
 from ..config import schema
 from ..config import site as site_mod
-from ..errors import ConfigError
+from .checking import check_files
 
 
 @click.group(short_help="Validate site files.")
@@ -20,16 +20,7 @@ def site() -> None:
 @click.argument("files", nargs=-1, required=True)
 def validate(files: tuple[str, ...]) -> int:
     """Check site FILES. Prints FILE:LINE: problem for every problem; exit 2 if any."""
-    bad = 0
-    for f in files:
-        try:
-            s = site_mod.load(f)
-            click.echo(f"{s.file}: ok ({s.site})")
-        except ConfigError as e:
-            bad += 1
-            for problem in e.problems:
-                click.echo(problem, err=True)
-    return 2 if bad else 0
+    return check_files(files, site_mod.load, lambda s: f"{s.file}: ok ({s.site})")
 
 
 @site.command("schema")

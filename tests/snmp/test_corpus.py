@@ -36,15 +36,33 @@ SNMPSIM_DATA = {"UPS_eaton-93e-80": "ups", "UPS_eastpower-istars-swv053": "ups",
 
 
 @pytest.fixture(scope="module")
-def reports(corpus) -> dict[str, device.DeviceReport]:
+def targets(corpus):
     base = corpus / "snmprec"
     walks = {n: base / "librenms" / f"{n}.snmprec" for n in UPSES + SWITCHES}
     walks.update({n: base / "snmpsim-data" / f"{n}.snmprec" for n in SNMPSIM_DATA})
     roles = {**{n: "ups" for n in UPSES}, **{n: "switch" for n in SWITCHES}, **SNMPSIM_DATA}
     with served(walks) as port:
-        targets = [poll.Target(n, "127.0.0.1", port, roles[n], (lambda n=n: Credentials(community=n)), 5.0, 1)
-                   for n in walks]
-        polled = asyncio.run(poll.poll_all(targets))
+        yield [poll.Target(n, "127.0.0.1", port, roles[n], (lambda n=n: Credentials(community=n)), 5.0, 1)
+               for n in walks]
+
+
+@pytest.fixture(scope="module")
+def polled(targets) -> list[poll.Polled]:
+    return asyncio.run(poll.poll_all(targets))
+
+
+def test_the_own_codec_reads_what_pysnmp_reads(targets, polled):
+    """The same agent polled again through pysnmp's engine (the reference): the same values, types and
+    problems for every device (ber.py is also compared value by value in test_ber.py)."""
+    reference = asyncio.run(poll.poll_all(targets, backend="pysnmp"))
+    for mine, ref in zip(polled, reference):
+        assert mine.walk.values == ref.walk.values, mine.target.label
+        assert mine.walk.problems == ref.walk.problems and mine.error == ref.error, mine.target.label
+    assert sum(len(p.walk) for p in polled) > 4_000
+
+
+@pytest.fixture(scope="module")
+def reports(polled) -> dict[str, device.DeviceReport]:
     out = {}
     for p in polled:
         r = device.build(p)

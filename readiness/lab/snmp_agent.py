@@ -1,4 +1,5 @@
-"""A real SNMP agent for the demo and the tests: snmpsim serving .snmprec walks on a loopback UDP port.
+"""A real SNMP agent for the demo and the tests: snmpsim serving .snmprec walks on a loopback UDP port;
+and for the benchmark, net-snmp's snmpd serving generated walks, one process per device.
 
 snmpsim addresses a walk by community: `DATA/<community>.snmprec` answers to that community. Two traps
 on this kind of machine (environment.md): snmpsim imports pysmi without declaring it, and run as root
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Iterator, Mapping
 
 from ..errors import ReadinessError, ToolMissing
+from ..probes.snmp.mibs import dotted
+from ..probes.snmp.walk import COUNTER32, GAUGE32, INTEGER, OBJECT_ID, OCTETS, TIMETICKS, Walk
 from .ports import free_port
 
 START_TIMEOUT_S = 30.0
@@ -73,6 +76,10 @@ def snmpsim_agent(walks: Mapping[str, Path | str], port: int | None = None, max_
                 shutil.copyfile(source, target)
             else:
                 target.write_text(source)
+            # snmpsim rebuilds an index at the first request when the walk's mtime (in whole seconds) is not
+            # older than the index it built at start: date the walk back
+            past = time.time() - 60
+            os.utime(target, (past, past))
             if owner:
                 os.chown(target, *owner)
         port = port or free_port(socket.SOCK_DGRAM)
@@ -119,6 +126,78 @@ def demo_agent(workdir: Path) -> Iterator[dict[str, str]]:
         yield {"SNMP_PORT": str(port), **values}
 
 
+# net-snmp `override` types (snmpd.conf(5)) for the .snmprec tags a generated walk uses
+_OVERRIDE_TYPES = {INTEGER: "integer", OCTETS: "octet_str", OBJECT_ID: "object_id", COUNTER32: "counter",
+                   GAUGE32: "uinteger", TIMETICKS: "timeticks"}
+
+
+def snmpd_config(walk_text: str, community: str, port: int) -> str:
+    """snmpd.conf serving one walk: every record an `override` (octet strings in hex, so any bytes pass)."""
+    lines = [f"agentAddress udp:127.0.0.1:{port}", f"rocommunity {community} 127.0.0.1",
+             "dontLogTCPWrappersConnects yes"]
+    walk = Walk.from_snmprec(walk_text)
+    for o in walk:
+        tag, value = walk.values[o]
+        kind = _OVERRIDE_TYPES.get(tag)
+        if kind is None or value is None:
+            raise ReadinessError(f"snmpd cannot serve {dotted(o)}: type {tag} has no `override` form")
+        if isinstance(value, bytes):
+            value = f"0x{value.hex()}" if value else '""'
+        elif kind == "object_id":
+            value = f".{value}"
+        lines.append(f"override .{dotted(o)} {kind} {value}")
+    return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def snmpd_agents(walks: Mapping[str, str], timeout: float = START_TIMEOUT_S) -> Iterator[dict[str, int]]:
+    """net-snmp's snmpd, one process per walk (one agent per device, as on a real site), each serving its
+    walk (community -> .snmprec text) on a loopback port; yields community -> UDP port.
+
+    For the benchmark: snmpsim (Python) spends about 250 us of CPU per value it serves, so on two cores
+    it, not the audit, sets the pace of a 60-device audit; snmpd is C, like a switch's own agent. Only
+    the types `override` knows (no NULL, IpAddress, Counter64, Opaque). Communities are in 0600 config
+    files in a 0700 folder, never in argv."""
+    binary = shutil.which("snmpd")
+    if binary is None:
+        raise ToolMissing("net-snmp's snmpd is not installed: apt-get install snmpd")
+    root = Path(tempfile.mkdtemp(prefix="readiness-snmpd-"))
+    procs: list[tuple[subprocess.Popen, int, str, Path]] = []
+    ports: dict[str, int] = {}
+    try:
+        os.chmod(root, 0o700)
+        for i, (community, text) in enumerate(walks.items()):
+            folder = root / f"agent{i}"
+            (folder / "persist").mkdir(parents=True, mode=0o700)
+            port = free_port(socket.SOCK_DGRAM)
+            conf = folder / "snmpd.conf"
+            fd = os.open(conf, os.O_WRONLY | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(snmpd_config(text, community, port))
+            log = folder / "snmpd.log"
+            # only the override and community modules: nothing of this machine's own MIB shows through
+            argv = [binary, "-f", "-C", "-c", str(conf), "-r", "-I", "override,vacm_conf", "-LF", "0-4", str(log),
+                    f"--persistentDir={folder / 'persist'}"]
+            procs.append((subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL, env={**os.environ, "MIBS": ""}),
+                          port, community, log))
+            ports[community] = port
+        for proc, port, community, log in procs:
+            log.touch()
+            _wait_ready(proc, port, community, timeout, log)
+        yield ports
+    finally:
+        for proc, *_ in procs:
+            proc.terminate()
+        for proc, *_ in procs:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def _wait_ready(proc: subprocess.Popen, port: int, community: str, timeout: float, log: Path) -> None:
     """Until the agent answers a real SNMP GET (it indexes the walks before it listens)."""
     request = _get_request(community)
@@ -140,17 +219,9 @@ def _wait_ready(proc: subprocess.Popen, port: int, community: str, timeout: floa
 
 
 def _get_request(community: str) -> bytes:
-    from pyasn1.codec.ber import encoder
-    from pysnmp.proto.api import v2c
+    from ..probes.snmp import ber
 
-    pdu = v2c.GetRequestPDU()
-    v2c.apiPDU.set_defaults(pdu)
-    v2c.apiPDU.set_varbinds(pdu, [(v2c.ObjectIdentifier(_SYS_UPTIME), v2c.Null(""))])
-    msg = v2c.Message()
-    v2c.apiMessage.set_defaults(msg)
-    v2c.apiMessage.set_community(msg, community)
-    v2c.apiMessage.set_pdu(msg, pdu)
-    return encoder.encode(msg)
+    return ber.encode_request(community.encode(), ber.GET, 1, [_SYS_UPTIME])
 
 
 def _serve() -> None:

@@ -1,6 +1,6 @@
 """Offline analysis of a capture: one pass over the file, everything the technician asks of it.
 
-    batches (pcap.py) -> layers (layers.py) -> SIP messages (sipmsg, sip_calls)
+    batches (pcap.py) -> layers (layers.py) -> SIP messages (sip_payloads, sip_calls)
                                             -> RTP packets (rtp_detect) -> streams (streams.py)
                                             -> LLDP / CDP frames (discovery.py)
                                             -> DSCP / 802.1Q counts (markings.py)
@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ...config.site import Markings
-from . import discovery, dissect, markings as marking_checks, sipmsg
+from . import discovery, dissect, markings as marking_checks, sip_payloads
 from .layers import ETH_CISCO_SNAP, ETH_LLDP, LINKTYPE_NAMES, PID_CDP, SUPPORTED, decode
 from .pcap import CHUNK_BYTES, CaptureReader
 from .rtp_detect import detect, endpoint_keys, fragmented_sip, sip_candidates
@@ -71,7 +71,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
     marks = marking_checks.MarkingCounter(expected)
     l2 = discovery.Collector(MAX_DISCOVERY_FRAMES)
     sdp_keys = np.zeros(0, dtype=np.uint64)
-    tcp_sip: dict[tuple, bytes] = {}
+    tcp_sip = sip_payloads.TcpSip()
     result = Analysis(file=str(path), format=reader.stats.format)
     unsupported: dict[int, int] = {}
     sip_fragments = 0
@@ -95,12 +95,9 @@ def analyse(path: str | Path, expected: Markings | None = None,
             frame = batch.first + int(i) + 1
             if lay.proto[i] == 6:
                 flow = (int(lay.src_lo[i]), int(lay.sport[i]), int(lay.dst_lo[i]), int(lay.dport[i]))
-                payload = tcp_sip.pop(flow, b"") + payload
-                msgs, used = sipmsg.parse_stream(payload)
-                if used < len(payload) and len(payload) - used < 65536:
-                    tcp_sip[flow] = payload[used:]
+                msgs = tcp_sip.feed(flow, payload)
             else:
-                msgs, _ = sipmsg.parse_stream(payload)
+                msgs = sip_payloads.read(payload)
             for msg in msgs:
                 new = calls.add(msg, int(batch.ts_ns[i]), frame)
                 marks.signalling(int(lay.dscp[i]), int(lay.vlan[i]), int(lay.pcp[i]), frame, msg)

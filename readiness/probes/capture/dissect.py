@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import sipmsg
+from . import sip_payloads
 
 # frames where tshark shows a SIP message rebuilt from IP fragments
 REASSEMBLED_SIP = "sip && (ip.frag_offset > 0 || ipv6.fraghdr.offset > 0)"
@@ -26,7 +26,7 @@ class Dissected:
     dscp: int
     vlan: int
     pcp: int
-    message: sipmsg.SipMessage
+    message: sip_payloads.CapturedSip
 
 
 def fragmented_sip(path: Path) -> list[Dissected]:
@@ -43,7 +43,7 @@ def fragmented_sip(path: Path) -> list[Dissected]:
             raw = getattr(pkt, "sip_raw", None)
             if raw is None:
                 continue
-            msgs, _ = sipmsg.parse_stream(bytes.fromhex(str(raw.value)))
+            msgs = sip_payloads.read(bytes.fromhex(str(raw.value)))
             ts_ns = int(round(float(pkt.sniff_timestamp) * 1e9))
             # DSCP: upper six bits of the ToS / traffic class byte (RFC 2474)
             dscp = int(str(pkt.ip.dsfield), 16) >> 2 if hasattr(pkt, "ip") else (

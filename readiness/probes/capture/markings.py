@@ -15,7 +15,7 @@ import numpy as np
 from ... import dscp as dscp_names
 from ...config.site import Markings
 from .layers import Layers
-from .sipmsg import SipMessage
+from .sip_payloads import CapturedSip
 
 VOICE_KINDS = ("voice", "srtp")
 MAX_EXAMPLES = 20
@@ -54,7 +54,7 @@ class MarkingCounter:
             key = (int(v) // 8, int(v) % 8) if v >= 0 else (-1, -1)
             self.other_tags[key] = self.other_tags.get(key, 0) + int(c)
 
-    def signalling(self, dscp: int, vlan: int, pcp: int, frame: int, msg: SipMessage) -> None:
+    def signalling(self, dscp: int, vlan: int, pcp: int, frame: int, seen: CapturedSip) -> None:
         if dscp < 0:
             return
         self.sip_dscp[dscp] += 1
@@ -64,8 +64,8 @@ class MarkingCounter:
             self.sip_bad_count += 1
             if len(self.sip_bad) < MAX_EXAMPLES:
                 self.sip_bad.append({"frame": frame, "dscp": dscp_names.name(dscp),
-                                     "message": msg.method or f"{msg.status} {msg.reason}".strip(),
-                                     "call_id": msg.call_id})
+                                     "message": seen.method or f"{seen.status} {seen.message.reason}".strip(),
+                                     "call_id": seen.message.call_id})
 
     def report(self, streams: list[Any]) -> dict[str, Any]:
         """Histograms per class and the markings that break the site's expectations.

@@ -20,7 +20,7 @@ import numpy as np
 
 from .layers import Layers, _Reader
 from .pcap import Batch
-from .sipmsg import PREFIXES
+from .sip_payloads import PREFIXES
 
 SIP_PORTS = (5060, 5061)
 RTCP_CONFLICT = (72, 76)   # RFC 5761 4: RTCP packet types 200-204 read as marker + PT 72-76

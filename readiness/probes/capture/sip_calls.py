@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .sipmsg import SdpMedia, SipMessage
+from ..calls.sip.message import Response
+from ..calls.sip.sdp import MediaDescription
+from .sip_payloads import CapturedSip
 from .streams import STATIC_PT, SdpBinding, Stream, address_parts
 
 MAX_LOGGED = 200_000     # SIP messages kept for a re-merge; a capture with more is a SIP flood
@@ -34,7 +36,7 @@ class Call:
     answered_ns: int | None = None
     bye_ns: int | None = None
     auth_challenges: int = 0
-    media: list[SdpMedia] = field(default_factory=list)
+    media: list[MediaDescription] = field(default_factory=list)
     streams: list[Stream] = field(default_factory=list)
 
     def setup_ms(self) -> float | None:
@@ -51,7 +53,7 @@ class Call:
             "auth_challenges": self.auth_challenges, "final_status": self.final_status, "final_reason": self.final_reason,
             "outcome": STATUS_CLASSES.get((self.final_status or 0) // 100, "no final response"),
             "ended": self.bye_ns / 1e9 if self.bye_ns is not None else None,
-            "media": [{"media": m.media, "address": m.address, "port": m.port, "proto": m.proto,
+            "media": [{"media": m.media, "address": m.connection or "", "port": m.port, "proto": m.proto,
                        "codecs": [_format_name(m, f) for f in m.formats]} for m in self.media],
             "streams": [s.key.ssrc for s in self.streams],
         }
@@ -72,44 +74,46 @@ class CallTracker:
         # every SDP that announced an endpoint, in capture order: ports are reused by later calls
         self._endpoints: dict[tuple[int, int, int], list[SdpBinding]] = {}
         # every message with its frame, so messages found later (dissect.py) can be merged in order
-        self.log: list[tuple[int, int, SipMessage]] = []
+        self.log: list[tuple[int, int, CapturedSip]] = []
 
-    def add(self, msg: SipMessage, ts_ns: int, frame: int) -> list[tuple[int, int, int]]:
+    def add(self, seen: CapturedSip, ts_ns: int, frame: int) -> list[tuple[int, int, int]]:
         """Record a message; return endpoints its SDP announced (new ones only)."""
         self.messages += 1
         if len(self.log) < MAX_LOGGED:
-            self.log.append((frame, ts_ns, msg))
-        if msg.method:
-            self.requests[msg.method] = self.requests.get(msg.method, 0) + 1
+            self.log.append((frame, ts_ns, seen))
+        msg, method, status = seen.message, seen.method, seen.status
+        if method:
+            self.requests[method] = self.requests.get(method, 0) + 1
         else:
-            self.responses[msg.status or 0] = self.responses.get(msg.status or 0, 0) + 1
+            self.responses[status or 0] = self.responses.get(status or 0, 0) + 1
         cseq, cseq_method = msg.cseq
         call = self.calls.get(msg.call_id)
-        if msg.method == "INVITE" and call is None and not msg.tag("to"):
-            call = Call(msg.call_id, caller=_uri(msg.headers.get("from", "")), callee=_uri(msg.headers.get("to", "")),
+        initial = method == "INVITE" and not msg.to.tag
+        if initial and call is None:
+            call = Call(msg.call_id, caller=msg.from_.uri, callee=msg.to.uri,
                         invite_frame=frame, invite_ns=ts_ns, invite_cseq=cseq)
             self.calls[msg.call_id] = call
         new: list[tuple[int, int, int]] = []
         if call is None:
             return new
-        if msg.method == "INVITE" and not msg.tag("to") and cseq > call.invite_cseq:
+        if initial and cseq > call.invite_cseq:
             # the INVITE again with credentials after 401/407 (RFC 3261 22.2): same call, new transaction
             call.invite_cseq = cseq
             if call.final_status in (401, 407):
                 call.auth_challenges += 1
                 call.final_status, call.final_reason, call.final_ns = None, "", None
-        if msg.status is not None and cseq_method == "INVITE" and cseq == call.invite_cseq:
+        if isinstance(msg, Response) and cseq_method == "INVITE" and cseq == call.invite_cseq:
             if 180 <= msg.status < 190 and call.ringing_ns is None:
                 call.ringing_ns = ts_ns
             if msg.status >= 200 and call.final_status is None:
                 call.final_status, call.final_reason, call.final_ns = msg.status, msg.reason, ts_ns
             if 200 <= msg.status < 300 and call.answered_ns is None:
                 call.answered_ns = ts_ns
-        if msg.method == "BYE" and call.bye_ns is None:
+        if method == "BYE" and call.bye_ns is None:
             call.bye_ns = ts_ns
-        for media in msg.sdp:
+        for media in seen.media:
             call.media.append(media)
-            parts = address_parts(media.address)
+            parts = address_parts(media.connection or "")
             if parts is None or media.port == 0:
                 continue
             key = (parts[0], parts[1], media.port)
@@ -118,7 +122,7 @@ class CallTracker:
             self._endpoints.setdefault(key, []).append(SdpBinding(media, msg.call_id, frame))
         return new
 
-    def merged_with(self, late: list[tuple[int, int, SipMessage]]) -> "CallTracker":
+    def merged_with(self, late: list[tuple[int, int, CapturedSip]]) -> "CallTracker":
         """A tracker fed with this one's messages and `late` ones, all in capture order."""
         out = CallTracker()
         for frame, ts_ns, msg in sorted(self.log + late, key=lambda x: x[0]):
@@ -143,18 +147,11 @@ class CallTracker:
         return sorted(self.calls.values(), key=lambda c: c.invite_ns)
 
 
-def _format_name(m: SdpMedia, fmt: str) -> str:
-    if fmt.isdigit():
+def _format_name(m: MediaDescription, fmt: str) -> str:
+    if fmt.isdigit() and fmt.isascii():
         pt = int(fmt)
-        if pt in m.rtpmap:
-            return m.rtpmap[pt][0]
+        if pt in m.rtpmaps:
+            return m.rtpmaps[pt].encoding
         if pt in STATIC_PT:
             return STATIC_PT[pt][0]
     return fmt
-
-
-def _uri(header: str) -> str:
-    start, end = header.find("<"), header.find(">")
-    if 0 <= start < end:
-        return header[start + 1:end]
-    return header.split(";")[0].strip()

@@ -24,8 +24,8 @@ import numpy as np
 
 from ... import codecs as codec_facts
 from ...analysis import clock_rate
+from ..calls.sip.sdp import MediaDescription
 from .rtp_detect import RtpFields, _mix
-from .sipmsg import SdpMedia
 
 # RFC 3551 tables 4 and 5: static payload types -> (encoding name, media).
 STATIC_PT: dict[int, tuple[str, str]] = {
@@ -67,7 +67,7 @@ class StreamKey:
 
 @dataclass
 class SdpBinding:
-    media: SdpMedia
+    media: MediaDescription
     call_id: str
     frame: int
 
@@ -172,9 +172,9 @@ class Stream:
 
     def encoding(self, pt: int) -> tuple[str, int | None, str]:
         """(encoding name, nominal clock or None, media) of one payload type of this stream."""
-        if self.sdp and pt in self.sdp.media.rtpmap:
-            name, clock, _ = self.sdp.media.rtpmap[pt]
-            return name, clock or None, self.sdp.media.media
+        if self.sdp and pt in self.sdp.media.rtpmaps:
+            rm = self.sdp.media.rtpmaps[pt]
+            return rm.encoding, rm.clock_rate or None, self.sdp.media.media
         if pt in STATIC_PT:
             name, media = STATIC_PT[pt]
             return name, codec_facts.STATIC_CLOCK_RATES.get(pt), media
@@ -183,7 +183,7 @@ class Stream:
         return f"PT{pt}", None, self.sdp.media.media if self.sdp else "unknown"
 
     def sdp_rtpmap(self) -> dict[int, tuple[str, int]]:
-        return {pt: (name, clock) for pt, (name, clock, _) in self.sdp.media.rtpmap.items()} if self.sdp else {}
+        return {pt: (rm.encoding, rm.clock_rate) for pt, rm in self.sdp.media.rtpmaps.items()} if self.sdp else {}
 
     def choose_clock(self) -> None:
         """The clock for jitter (module doc), decided by `readiness.analysis.clock_rate`."""

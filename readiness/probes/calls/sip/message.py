@@ -8,6 +8,16 @@ of list headers, bare LF line ends (25.1 tolerance), Content-Length framing on s
 Written here rather than taken from aiosipua 0.7 (the closest asyncio package): its parser logs and
 trims instead of rejecting, has no stream framer for TCP/TLS and no size bounds we can state, and
 this module is the part every message of every call passes through.
+
+`lenient=True` (parse, StreamFramer) is for reading SIP that others exchanged, in a capture: report
+what was sent rather than refuse it. A message is SIP when its start line is `METHOD uri SIP/2.0`
+(method in capitals) or `SIP/2.0 NNN reason`; everything else is tolerated: header lines without a
+colon are skipped, names need not be tokens, mandatory headers may be missing, no size bounds (the
+caller bounds what it feeds), a Content-Length that is not a number reads as 0 and a missing one
+means "the rest" (the datagram, or what the stream holds so far). Such a message answers `cseq` as
+(-1, METHOD) when the number does not parse (the method in capitals), and `from_` / `to` as the text
+before the first ';' when the value is not a name-addr. The only SipParseError is "not SIP" (or a
+body shorter than its Content-Length).
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ import functools
 import re
 from typing import Iterator
 
-from .uri import NameAddr, Via, split_values
+from .uri import NameAddr, Via, split_params, split_values
 
 MAX_MESSAGE_BYTES = 65535          # largest UDP payload; streams use the same bound per message
 MAX_HEADER_BYTES = 16384
@@ -41,6 +51,9 @@ LIST_HEADERS = frozenset({"via", "contact", "route", "record-route", "allow", "s
                           "proxy-require", "unsupported", "accept", "allow-events", "accept-encoding",
                           "accept-language", "content-encoding", "in-reply-to", "warning"})
 _TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+")          # RFC 3261 25.1 token
+# lenient start lines: a Request-Line with the method in capitals, or a Status-Line with any 3 digits
+_LENIENT_REQUEST = re.compile(r"([A-Z]+) (\S+) SIP/2\.0")
+_LENIENT_STATUS = re.compile(r"SIP/2\.0 (\d{3})(?: (.*))?")
 
 
 class SipParseError(ValueError):
@@ -123,12 +136,13 @@ class Headers:
 class Message:
     """What requests and responses share: headers, body and the accessors every layer needs."""
 
-    __slots__ = ("headers", "body", "dscp")
+    __slots__ = ("headers", "body", "dscp", "lenient")
 
     def __init__(self, headers: Headers, body: bytes = b""):
         self.headers = headers
         self.body = body
         self.dscp: int | None = None      # as received over UDP (IP_RECVTOS); None when unknown
+        self.lenient = False              # parsed with lenient=True: accessors read, never raise
 
     @property
     def call_id(self) -> str:
@@ -136,7 +150,8 @@ class Message:
 
     @property
     def cseq(self) -> tuple[int, str]:
-        return parse_cseq(self.headers.get("CSeq") or "")
+        text = self.headers.get("CSeq") or ""
+        return _lenient_cseq(text) if self.lenient else parse_cseq(text)
 
     @property
     def vias(self) -> list[Via]:
@@ -148,11 +163,21 @@ class Message:
 
     @property
     def from_(self) -> NameAddr:
-        return NameAddr.parse(self.headers.get("From") or "")
+        return self._name_addr("From")
 
     @property
     def to(self) -> NameAddr:
-        return NameAddr.parse(self.headers.get("To") or "")
+        return self._name_addr("To")
+
+    def _name_addr(self, name: str) -> NameAddr:
+        text = self.headers.get(name) or ""
+        if not self.lenient:
+            return NameAddr.parse(text)
+        try:
+            return NameAddr.parse(text)
+        except ValueError:                # unbalanced <, empty: the text before the first ';'
+            uri, _, params = text.partition(";")
+            return NameAddr(uri.strip(), "", split_params(";" + params)[1])
 
     @property
     def content_type(self) -> str:
@@ -200,13 +225,31 @@ class Response(Message):
 def parse_cseq(text: str) -> tuple[int, str]:
     number, _, method = text.strip().partition(" ")
     method = method.strip()
-    if not number.isdigit() or len(number) > 10 or not method or not _is_token(method):
+    if not _is_number(number) or len(number) > 10 or not method or not _is_token(method):
         raise SipParseError(f"bad CSeq {text[:40]!r}")
     return int(number), method
 
 
+def _lenient_cseq(text: str) -> tuple[int, str]:
+    number, _, method = text.strip().partition(" ")
+    return _int_or(number, -1), method.strip().upper()
+
+
 def _is_token(text: str) -> bool:
     return _TOKEN.fullmatch(text) is not None
+
+
+def _is_number(text: str | bytes) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²' and '٣', which int() refuses."""
+    return text.isdigit() and text.isascii()
+
+
+def _int_or(text: str, default: int) -> int:
+    """What a lenient reader makes of a number: int() of it, or `default`."""
+    try:
+        return int(text)
+    except ValueError:
+        return default
 
 
 def _head_end(data: bytes | bytearray) -> tuple[int, int] | None:
@@ -220,9 +263,10 @@ def _head_end(data: bytes | bytearray) -> tuple[int, int] | None:
     return lf, lf + 2
 
 
-def parse(data: bytes, stream: bool = False) -> Request | Response:
-    """One whole message (one UDP datagram, or one frame from StreamFramer). Raises SipParseError."""
-    if len(data) > MAX_MESSAGE_BYTES:
+def parse(data: bytes, stream: bool = False, lenient: bool = False) -> Request | Response:
+    """One whole message (one UDP datagram, or one frame from StreamFramer). Raises SipParseError.
+    `lenient`: read a captured message as far as it goes (module docstring)."""
+    if len(data) > MAX_MESSAGE_BYTES and not lenient:
         raise SipParseError(f"message of {len(data)} bytes is larger than {MAX_MESSAGE_BYTES}")
     split = _head_end(data)
     if split is None:
@@ -231,45 +275,59 @@ def parse(data: bytes, stream: bool = False) -> Request | Response:
             raise SipParseError("no blank line after the headers")
     else:
         head, body = data[:split[0]], data[split[1]:]
-    if len(head) > MAX_HEADER_BYTES:
+    if len(head) > MAX_HEADER_BYTES and not lenient:
         raise SipParseError(f"header block larger than {MAX_HEADER_BYTES} bytes")
     text = head.decode("utf-8", errors="replace")
     lines = text.replace("\r\n", "\n").split("\n")
     start = lines[0].strip()
-    headers = _parse_headers(lines[1:])
+    headers = _parse_headers(lines[1:], lenient)
     length_text = headers.get("Content-Length")
     if length_text is not None:
-        length_text = length_text.strip()
-        if not length_text.isdigit() or len(length_text) > 6:
-            raise SipParseError(f"bad Content-Length {length_text[:20]!r}")
-        length = int(length_text)
+        length = _length(length_text, lenient)
         if length > len(body):
             raise SipParseError(f"Content-Length {length} but only {len(body)} body bytes")
         body = body[:length]          # extra datagram bytes are discarded (RFC 3261 18.3)
-    elif stream:
+    elif stream and not lenient:
         raise SipParseError("Content-Length is required on a stream transport (RFC 3261 18.3)")
+    if lenient:
+        msg = _lenient_start_line(start, headers, body)
+        msg.lenient = True
+        return msg
     msg = _start_line(start, headers, body)
     _check_mandatory(msg)
     return msg
 
 
-def _parse_headers(lines: list[str]) -> Headers:
+def _length(text: str, lenient: bool) -> int:
+    text = text.strip()
+    if lenient:
+        return max(0, _int_or(text or "0", 0))
+    if not _is_number(text) or len(text) > 6:
+        raise SipParseError(f"bad Content-Length {text[:20]!r}")
+    return int(text)
+
+
+def _parse_headers(lines: list[str], lenient: bool = False) -> Headers:
     items: list[tuple[str, str]] = []
     for line in lines:
         if not line:
             continue
         if line[0] in " \t":                 # folded continuation (RFC 3261 7.3.1)
-            if not items:
+            if items:
+                name, value = items[-1]
+                items[-1] = (name, f"{value} {line.strip()}")
+                continue
+            if not lenient:
                 raise SipParseError("continuation line before any header")
-            name, value = items[-1]
-            items[-1] = (name, f"{value} {line.strip()}")
-            continue
         name, colon, value = line.partition(":")
         name = name.strip()
         if not colon or not _is_token(name):
-            raise SipParseError(f"bad header line {line[:40]!r}")
+            if not lenient:
+                raise SipParseError(f"bad header line {line[:40]!r}")
+            if not colon:
+                continue                     # lenient: a line that is no header is skipped
         items.append((name, value.strip()))
-        if len(items) > MAX_HEADERS:
+        if len(items) > MAX_HEADERS and not lenient:
             raise SipParseError(f"more than {MAX_HEADERS} header lines")
     return Headers(items)
 
@@ -289,6 +347,16 @@ def _start_line(start: str, headers: Headers, body: bytes) -> Request | Response
     if not _is_token(method) or not uri or ":" not in uri:
         raise SipParseError(f"bad request line {start[:60]!r}")
     return Request(method, uri, headers, body)
+
+
+def _lenient_start_line(start: str, headers: Headers, body: bytes) -> Request | Response:
+    m = _LENIENT_REQUEST.fullmatch(start)
+    if m:
+        return Request(m.group(1), m.group(2), headers, body)
+    m = _LENIENT_STATUS.fullmatch(start)
+    if m:
+        return Response(int(m.group(1)), m.group(2) or "", headers, body)
+    raise SipParseError(f"not a SIP start line {start[:60]!r}")
 
 
 def _check_mandatory(msg: Request | Response) -> None:
@@ -312,12 +380,22 @@ class StreamFramer:
 
     `feed` returns complete frames; a frame that cannot be framed (no or bad Content-Length,
     oversize) raises SipParseError and the connection must be closed: framing is lost after it.
+    `lenient` (reading a capture) never raises: no size bounds (watch `pending`), Content-Length read
+    as `parse(lenient=True)` reads it, and without one a message is what the buffer holds so far; a
+    head whose start line is not SIP is a frame by itself, at once, so the reader can drop the stream.
+    Frames are for `parse(frame, stream=True, lenient=...)` with the same `lenient`.
     """
 
-    def __init__(self, max_message: int = MAX_MESSAGE_BYTES):
+    def __init__(self, max_message: int = MAX_MESSAGE_BYTES, lenient: bool = False):
         self._buf = bytearray()
         self._max = max_message
+        self._lenient = lenient
         self.keepalives = 0
+
+    @property
+    def pending(self) -> int:
+        """Bytes held for a message not yet complete."""
+        return len(self._buf)
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buf += data
@@ -327,14 +405,20 @@ class StreamFramer:
             if len(stripped) != len(self._buf):
                 self.keepalives += 1          # RFC 5626 CRLF keep-alive
                 self._buf = bytearray(stripped)
-            split = _head_end(self._buf[:MAX_HEADER_BYTES + 4])
-            if split is None:
-                if len(self._buf) > MAX_HEADER_BYTES:
-                    raise SipParseError(f"no end of headers within {MAX_HEADER_BYTES} bytes")
-                return frames
-            total = split[1] + _content_length(bytes(self._buf[:split[0]]))
-            if total > self._max:
-                raise SipParseError(f"message of {total} bytes is larger than {self._max}")
+            if self._lenient:
+                split = _head_end(self._buf)
+                if split is None:
+                    return frames
+                total = split[1] + _lenient_body_length(bytes(self._buf[:split[0]]), len(self._buf) - split[1])
+            else:
+                split = _head_end(self._buf[:MAX_HEADER_BYTES + 4])
+                if split is None:
+                    if len(self._buf) > MAX_HEADER_BYTES:
+                        raise SipParseError(f"no end of headers within {MAX_HEADER_BYTES} bytes")
+                    return frames
+                total = split[1] + _content_length(bytes(self._buf[:split[0]]))
+                if total > self._max:
+                    raise SipParseError(f"message of {total} bytes is larger than {self._max}")
             if len(self._buf) < total:
                 return frames
             frames.append(bytes(self._buf[:total]))
@@ -346,7 +430,19 @@ def _content_length(head: bytes) -> int:
         name, colon, value = line.partition(b":")
         if colon and name.strip().lower() in (b"content-length", b"l"):
             value = value.strip()
-            if not value.isdigit() or len(value) > 6:
+            if not _is_number(value) or len(value) > 6:
                 raise SipParseError(f"bad Content-Length {value[:20]!r}")
             return int(value)
     raise SipParseError("Content-Length is required on a stream transport (RFC 3261 18.3)")
+
+
+def _lenient_body_length(head: bytes, rest: int) -> int:
+    """The body length `parse(lenient=True)` will use: Content-Length read with its folding, compact
+    form and first-occurrence rules; `rest` (all that follows) when there is none; 0 when the start
+    line is not SIP (nothing of it is read)."""
+    lines = head.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
+    start = lines[0].strip()
+    if not (_LENIENT_REQUEST.fullmatch(start) or _LENIENT_STATUS.fullmatch(start)):
+        return 0
+    text = _parse_headers(lines[1:], lenient=True).get("Content-Length")
+    return rest if text is None else _length(text, lenient=True)

@@ -4,6 +4,12 @@
 answerer's codec from an offer; `negotiated()` turns either side's description into the few facts
 the RTP sender needs (address, port, payload type, clock, ptime). Malformed SDP raises SdpError.
 
+`parse(lenient=True)` reads SDP seen in a capture (any media: audio, video, image/T.38) and never
+raises: lines that do not parse are skipped (an m= line's attributes then go to the previous one),
+no v=/o= needed, no size bound, attribute names and media types in any case, a c= address is its
+third word, an rtpmap without a clock has clock 0, ptime is kept as written (a float). What says
+the media is encrypted (`MediaDescription.encrypted`) is read in both modes.
+
 Written here rather than taken from a package: only the audio subset is needed, the codec facts
 live in readiness.codecs, and the answer rules (3264 6.1) are twenty lines.
 """
@@ -22,6 +28,10 @@ _REVERSE = {"sendonly": "recvonly", "recvonly": "sendonly", "sendrecv": "sendrec
 # RFC 3551 table 4: static audio payload types an offer may list without a=rtpmap
 STATIC_AUDIO = {0: ("PCMU", 8000), 3: ("GSM", 8000), 4: ("G723", 8000), 8: ("PCMA", 8000),
                 9: ("G722", 8000), 18: ("G729", 8000)}
+# Secure RTP profiles: RFC 3711 (SAVP), RFC 5124 (SAVPF), RFC 5764 8 (DTLS-SRTP, UDP/TLS/RTP/...)
+SRTP_PROFILES = ("RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF")
+# Attributes that carry or fix SRTP keys: RFC 4568 (SDES crypto), RFC 8122 (DTLS fingerprint)
+KEY_ATTRIBUTES = ("crypto", "fingerprint")
 
 
 class SdpError(ValueError):
@@ -50,7 +60,7 @@ class MediaDescription:
     formats: list[str]
     rtpmaps: dict[int, RtpMap] = field(default_factory=dict)
     fmtp: dict[int, str] = field(default_factory=dict)
-    ptime_ms: int | None = None
+    ptime_ms: float | None = None     # whole ms, 1-1000, when parsed strictly; as written when lenient
     direction: str = "sendrecv"
     connection: str | None = None
     other: list[str] = field(default_factory=list)      # attributes kept verbatim (a=...)
@@ -64,7 +74,16 @@ class MediaDescription:
         return None
 
     def payload_types(self) -> list[int]:
-        return [int(f) for f in self.formats if f.isdigit()]
+        return [int(f) for f in self.formats if _is_number(f)]
+
+    @property
+    def keyed(self) -> bool:
+        """SRTP keys offered or pinned for this stream (a=crypto, a=fingerprint)."""
+        return any(a.partition(":")[0].lower() in KEY_ATTRIBUTES for a in self.other)
+
+    @property
+    def encrypted(self) -> bool:
+        return self.proto.upper() in SRTP_PROFILES or self.keyed
 
 
 @dataclass
@@ -107,6 +126,11 @@ class SessionDescription:
         return replace(self, version=self.version + 1)
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²', which int() refuses."""
+    return text.isdigit() and text.isascii()
+
+
 def _addr(address: str) -> str:
     return f"IN {'IP6' if ':' in address else 'IP4'} {address}"
 
@@ -125,14 +149,17 @@ class MediaInfo:
     channels: int = 1
 
 
-def parse(data: bytes | str) -> SessionDescription:
-    """Parse SDP text. Raises SdpError for anything that is not a usable SDP body."""
+def parse(data: bytes | str, lenient: bool = False) -> SessionDescription:
+    """Parse SDP text. Raises SdpError for anything that is not a usable SDP body.
+    `lenient`: read what a capture holds, never raise (module docstring)."""
     if isinstance(data, (bytes, bytearray)):
-        if len(data) > MAX_SDP_BYTES:
+        if len(data) > MAX_SDP_BYTES and not lenient:
             raise SdpError(f"SDP of {len(data)} bytes is larger than {MAX_SDP_BYTES}")
         text = bytes(data).decode("utf-8", errors="replace")
     else:
         text = data
+    if lenient:
+        return _parse_lenient(text)
     session: SessionDescription | None = None
     current: MediaDescription | None = None
     for raw in text.replace("\r\n", "\n").split("\n"):
@@ -173,6 +200,78 @@ def parse(data: bytes | str) -> SessionDescription:
     return session
 
 
+def _parse_lenient(text: str) -> SessionDescription:
+    session = SessionDescription("", 0, 0, username="")
+    current: MediaDescription | None = None
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = raw.strip()
+        if len(line) < 2 or line[1] != "=":
+            continue
+        kind, value = line[0], line[2:].strip()
+        if kind == "o":
+            try:
+                o = _origin(value)
+            except SdpError:
+                continue
+            session.origin_address, session.session_id, session.version, session.username = (
+                o.origin_address, o.session_id, o.version, o.username)
+        elif kind == "s":
+            session.name = value
+        elif kind == "c":
+            parts = value.split()
+            address = parts[2].split("/")[0] if len(parts) >= 3 else ""
+            if current is None:
+                session.connection = address or None
+            else:
+                current.connection = address or None
+        elif kind == "m":
+            media = _lenient_media_line(value)
+            if media is not None:          # else the attributes that follow go to the previous m=
+                current = media
+                session.media.append(media)
+        elif kind == "a" and current is not None:
+            _lenient_attribute(session, current, value)
+    for m in session.media:
+        m.connection = m.connection or session.connection
+        m.direction = m.direction or session.direction or "sendrecv"
+    return session
+
+
+def _lenient_media_line(value: str) -> MediaDescription | None:
+    parts = value.split()
+    if len(parts) < 3:
+        return None
+    try:
+        port = int(parts[1].split("/")[0])
+    except ValueError:
+        return None
+    return MediaDescription(parts[0].lower(), port, parts[2], parts[3:], direction="")
+
+
+def _lenient_attribute(session: SessionDescription, m: MediaDescription, value: str) -> None:
+    name, _, arg = value.partition(":")
+    name = name.lower()
+    if name == "rtpmap":
+        pt_text, _, spec = arg.partition(" ")
+        pieces = spec.strip().split("/")
+        try:
+            pt = int(pt_text)
+            clock = int(pieces[1]) if len(pieces) > 1 else 0
+            channels = int(pieces[2]) if len(pieces) > 2 else 1
+        except ValueError:
+            return
+        m.rtpmaps[pt] = RtpMap(pt, pieces[0], clock, channels)
+    elif name == "ptime":
+        try:
+            m.ptime_ms = float(arg)
+        except ValueError:
+            pass
+    elif name in DIRECTIONS or name == "fmtp":
+        _attribute(session, m, f"{name}:{arg}" if arg else name)
+    else:
+        m.other.append(value)
+
+
 def _origin(value: str) -> SessionDescription:
     parts = value.split()
     if len(parts) != 6 or parts[3] != "IN":
@@ -196,7 +295,7 @@ def _media_line(value: str) -> MediaDescription:
     if len(parts) < 4:
         raise SdpError(f"bad m= line {value[:60]!r}")
     port_text = parts[1].split("/")[0]
-    if not port_text.isdigit() or int(port_text) > 65535:
+    if not _is_number(port_text) or int(port_text) > 65535:
         raise SdpError(f"bad m= port {parts[1][:20]!r}")
     return MediaDescription(parts[0], int(port_text), parts[2], parts[3:], direction="")
 
@@ -214,19 +313,19 @@ def _attribute(session: SessionDescription, m: MediaDescription | None, value: s
     if name == "rtpmap":
         pt_text, _, spec = arg.partition(" ")
         pieces = spec.strip().split("/")
-        if not pt_text.isdigit() or len(pieces) < 2 or not pieces[1].isdigit():
+        if not _is_number(pt_text) or len(pieces) < 2 or not _is_number(pieces[1]):
             raise SdpError(f"bad rtpmap {arg[:60]!r}")
-        channels = int(pieces[2]) if len(pieces) > 2 and pieces[2].isdigit() else 1
+        channels = int(pieces[2]) if len(pieces) > 2 and _is_number(pieces[2]) else 1
         pt = int(pt_text)
         m.rtpmaps[pt] = RtpMap(pt, pieces[0], int(pieces[1]), channels)
     elif name == "fmtp":
         pt_text, _, params = arg.partition(" ")
-        if pt_text.isdigit():
+        if _is_number(pt_text):
             m.fmtp[int(pt_text)] = params.strip()
     elif name == "ptime":
         try:
             m.ptime_ms = max(1, min(1000, round(float(arg))))
-        except ValueError:
+        except (ValueError, OverflowError):      # "inf" overflows round()
             raise SdpError(f"bad ptime {arg[:20]!r}") from None
     else:
         m.other.append(value)

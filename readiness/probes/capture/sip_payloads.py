@@ -1,0 +1,81 @@
+"""SIP in captured payloads: which packets to try, and the messages (with their SDP media) they carry.
+
+Parsing is the signalling stack's (`calls.sip.message`, `calls.sip.sdp`) in its lenient mode: a
+capture reports what others sent rather than refuse it, and anything whose start line is not SIP is
+simply not SIP. What is here: the cheap pre-filter for bulk candidate selection (PREFIXES) and the
+framing of what a capture holds. A UDP datagram (or a message tshark reassembled from IP fragments)
+is framed like a stream, so several messages in one are each read, as this analysis always did
+(tshark reads the first only; RFC 3261 18.3 sends one per datagram); TCP segments of one flow are
+framed by Content-Length across segments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..calls.sip import sdp
+from ..calls.sip.message import Request, Response, SipParseError, StreamFramer, parse
+from ..calls.sip.sdp import MediaDescription
+
+METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UPDATE", "INFO", "NOTIFY",
+           "SUBSCRIBE", "REFER", "MESSAGE", "PUBLISH")
+# First three bytes of every SIP start line: used to pick candidate packets in bulk.
+PREFIXES = tuple(sorted({m[:3].encode() for m in METHODS} | {b"SIP"}))
+MAX_TCP_PENDING = 65536     # bytes of an unfinished message kept per TCP flow; more is not SIP we can read
+
+
+@dataclass(frozen=True)
+class CapturedSip:
+    """One SIP message read from a capture, with the media its SDP body announced."""
+
+    message: Request | Response
+    media: tuple[MediaDescription, ...] = ()
+
+    @property
+    def method(self) -> str | None:
+        """The request method; None for a response."""
+        return self.message.method if isinstance(self.message, Request) else None
+
+    @property
+    def status(self) -> int | None:
+        """The response code; None for a request."""
+        return self.message.status if isinstance(self.message, Response) else None
+
+
+def read(payload: bytes) -> list[CapturedSip]:
+    """Every SIP message in one UDP datagram or one reassembled message."""
+    return _read(StreamFramer(lenient=True), payload)[0]
+
+
+class TcpSip:
+    """SIP over TCP: each flow's candidate segments framed together, so a message cut across two
+    segments is read when its end arrives."""
+
+    def __init__(self) -> None:
+        self._flows: dict[tuple, StreamFramer] = {}
+
+    def feed(self, flow: tuple, payload: bytes) -> list[CapturedSip]:
+        framer = self._flows.pop(flow, None) or StreamFramer(lenient=True)
+        out, sip = _read(framer, payload)
+        if sip and 0 < framer.pending < MAX_TCP_PENDING:
+            self._flows[flow] = framer
+        return out
+
+
+def _read(framer: StreamFramer, data: bytes) -> tuple[list[CapturedSip], bool]:
+    """The messages framed from `data`; False once a frame is not SIP (the rest is dropped)."""
+    out: list[CapturedSip] = []
+    for frame in framer.feed(data):
+        try:
+            msg = parse(frame, stream=True, lenient=True)
+        except SipParseError:
+            return out, False
+        out.append(CapturedSip(msg, _media(msg)))
+    return out, True
+
+
+def _media(msg: Request | Response) -> tuple[MediaDescription, ...]:
+    # an SDP body: Content-Type names sdp, or the body starts like one (v=0) whatever it says
+    if "sdp" in (msg.headers.get("Content-Type") or "").lower() or msg.body.startswith(b"v=0"):
+        return tuple(sdp.parse(msg.body, lenient=True).media)
+    return ()

@@ -211,6 +211,9 @@ PROBE_ONLY = {"LLDP-EXT-MED-MIB port capabilities"}
 TABLE_SIZE = {"ifTable": IF_NUMBER, "ifXTable": IF_NUMBER, "EtherLike-MIB": IF_NUMBER, "BRIDGE-MIB": BASE_NUM_PORTS,
               "Q-BRIDGE PVIDs": BASE_NUM_PORTS, "CISCO-VLAN-MEMBERSHIP-MIB": IF_NUMBER,
               "CISCO-VLAN-MEMBERSHIP-MIB voice VLANs": IF_NUMBER}
+# Expected rows without a size scalar: one PSE per switch (one per stack member). A wrong guess costs at
+# most one more request: once past the hint, walks ask for full answers.
+TYPICAL_ROWS = {"POWER-ETHERNET-MIB main PSE": 1, "CISCO-POWER-ETHERNET-EXT-MIB main PSE": 1}
 UPS_TABLES: dict[str, list[OID]] = {
     "UPS-MIB output lines": [UPS_OUTPUT_PERCENT_LOAD],
     "UPS-MIB alarms": [UPS_ALARM_DESCR],

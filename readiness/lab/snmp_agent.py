@@ -95,13 +95,7 @@ def snmpsim_agent(walks: Mapping[str, Path | str], port: int | None = None, max_
         _wait_ready(proc, port, next(iter(walks)), timeout, log)
         yield port
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop([proc] if proc is not None else [])
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -187,15 +181,20 @@ def snmpd_agents(walks: Mapping[str, str], timeout: float = START_TIMEOUT_S) -> 
             _wait_ready(proc, port, community, timeout, log)
         yield ports
     finally:
-        for proc, *_ in procs:
-            proc.terminate()
-        for proc, *_ in procs:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop([proc for proc, *_ in procs])
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    """Terminate all first (they stop in parallel), then wait for each; kill what does not stop."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _wait_ready(proc: subprocess.Popen, port: int, community: str, timeout: float, log: Path) -> None:

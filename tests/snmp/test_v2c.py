@@ -183,3 +183,13 @@ def test_end_of_mib_view_and_missing_objects_against_snmpsim():
     assert last in rows and problem == ""
     assert list(missing) == [mibs.SYS_DESCR]
     assert after_end == [(last, None)]
+
+
+def test_the_community_never_shows_in_reprs():
+    from readiness.probes.snmp import ber
+    from readiness.probes.snmp.v2c import _Pending
+
+    r = ber.decode_response(response([], 1, community=COMMUNITY.encode()))
+    assert r.community == COMMUNITY.encode()
+    for thing in (r, Credentials(community=COMMUNITY), _Pending(None, COMMUNITY.encode())):  # type: ignore[arg-type]
+        assert COMMUNITY not in repr(thing)

@@ -20,7 +20,8 @@ Where the two differ, on purpose:
 from __future__ import annotations
 
 import re
-from typing import Iterable, NamedTuple, Sequence
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
 
 from .mibs import OID
 
@@ -44,12 +45,13 @@ class BerError(ValueError):
     """The bytes are not a well-formed SNMPv2c message. The text never quotes the bytes (a community)."""
 
 
-class Response(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Response:
     request_id: int
     error_status: int
     error_index: int
     varbinds: list[VarBind]      # tag is a .snmprec tag, or one of EXCEPTIONS with value None
-    community: bytes
+    community: bytes = field(repr=False)     # a secret: compared, never shown
 
 
 # --- encoding ------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from . import ber
@@ -26,7 +26,7 @@ class NoAnswer(Exception):
 @dataclass
 class _Pending:
     future: asyncio.Future
-    community: bytes
+    community: bytes = field(repr=False)
 
 
 class _Protocol(asyncio.DatagramProtocol):

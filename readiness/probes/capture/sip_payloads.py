@@ -14,14 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..calls.sip import sdp
-from ..calls.sip.message import Request, Response, SipParseError, StreamFramer, parse
+from ..calls.sip.message import Request, Response, StreamFramer
 from ..calls.sip.sdp import MediaDescription
 
 METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UPDATE", "INFO", "NOTIFY",
            "SUBSCRIBE", "REFER", "MESSAGE", "PUBLISH")
 # First three bytes of every SIP start line: used to pick candidate packets in bulk.
 PREFIXES = tuple(sorted({m[:3].encode() for m in METHODS} | {b"SIP"}))
-MAX_TCP_PENDING = 65536     # bytes of an unfinished message kept per TCP flow; more is not SIP we can read
+MAX_TCP_PENDING = 65536     # bytes of an unfinished message kept per TCP flow
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class CapturedSip:
 
 def read(payload: bytes) -> list[CapturedSip]:
     """Every SIP message in one UDP datagram or one reassembled message."""
-    return _read(StreamFramer(lenient=True), payload)[0]
+    return [_captured(m) for m in StreamFramer(lenient=True).messages(payload)]
 
 
 class TcpSip:
@@ -56,26 +56,14 @@ class TcpSip:
 
     def feed(self, flow: tuple, payload: bytes) -> list[CapturedSip]:
         framer = self._flows.pop(flow, None) or StreamFramer(lenient=True)
-        out, sip = _read(framer, payload)
-        if sip and 0 < framer.pending < MAX_TCP_PENDING:
+        out = [_captured(m) for m in framer.messages(payload)]
+        if 0 < framer.pending < MAX_TCP_PENDING:      # more is not a SIP message we can read
             self._flows[flow] = framer
         return out
 
 
-def _read(framer: StreamFramer, data: bytes) -> tuple[list[CapturedSip], bool]:
-    """The messages framed from `data`; False once a frame is not SIP (the rest is dropped)."""
-    out: list[CapturedSip] = []
-    for frame in framer.feed(data):
-        try:
-            msg = parse(frame, stream=True, lenient=True)
-        except SipParseError:
-            return out, False
-        out.append(CapturedSip(msg, _media(msg)))
-    return out, True
-
-
-def _media(msg: Request | Response) -> tuple[MediaDescription, ...]:
+def _captured(msg: Request | Response) -> CapturedSip:
     # an SDP body: Content-Type names sdp, or the body starts like one (v=0) whatever it says
     if "sdp" in (msg.headers.get("Content-Type") or "").lower() or msg.body.startswith(b"v=0"):
-        return tuple(sdp.parse(msg.body, lenient=True).media)
-    return ()
+        return CapturedSip(msg, tuple(sdp.parse(msg.body, lenient=True).media))
+    return CapturedSip(msg)

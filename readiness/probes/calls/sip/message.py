@@ -163,21 +163,13 @@ class Message:
 
     @property
     def from_(self) -> NameAddr:
-        return self._name_addr("From")
+        text = self.headers.get("From") or ""
+        return _lenient_name_addr(text) if self.lenient else NameAddr.parse(text)
 
     @property
     def to(self) -> NameAddr:
-        return self._name_addr("To")
-
-    def _name_addr(self, name: str) -> NameAddr:
-        text = self.headers.get(name) or ""
-        if not self.lenient:
-            return NameAddr.parse(text)
-        try:
-            return NameAddr.parse(text)
-        except ValueError:                # unbalanced <, empty: the text before the first ';'
-            uri, _, params = text.partition(";")
-            return NameAddr(uri.strip(), "", split_params(";" + params)[1])
+        text = self.headers.get("To") or ""
+        return _lenient_name_addr(text) if self.lenient else NameAddr.parse(text)
 
     @property
     def content_type(self) -> str:
@@ -225,9 +217,12 @@ class Response(Message):
 def parse_cseq(text: str) -> tuple[int, str]:
     number, _, method = text.strip().partition(" ")
     method = method.strip()
-    if not _is_number(number) or len(number) > 10 or not method or not _is_token(method):
-        raise SipParseError(f"bad CSeq {text[:40]!r}")
-    return int(number), method
+    if number.isdigit() and len(number) <= 10 and method and _is_token(method):
+        try:
+            return int(number), method
+        except ValueError:                    # isdigit() also takes '²', which int() refuses
+            pass
+    raise SipParseError(f"bad CSeq {text[:40]!r}")
 
 
 def _lenient_cseq(text: str) -> tuple[int, str]:
@@ -235,13 +230,16 @@ def _lenient_cseq(text: str) -> tuple[int, str]:
     return _int_or(number, -1), method.strip().upper()
 
 
+def _lenient_name_addr(text: str) -> NameAddr:
+    try:
+        return NameAddr.parse(text)
+    except ValueError:                    # unbalanced <, empty: the text before the first ';'
+        uri, _, params = text.partition(";")
+        return NameAddr(uri.strip(), "", split_params(";" + params)[1])
+
+
 def _is_token(text: str) -> bool:
     return _TOKEN.fullmatch(text) is not None
-
-
-def _is_number(text: str | bytes) -> bool:
-    """ASCII digits only: str.isdigit() also takes '²' and '٣', which int() refuses."""
-    return text.isdigit() and text.isascii()
 
 
 def _int_or(text: str, default: int) -> int:
@@ -277,34 +275,45 @@ def parse(data: bytes, stream: bool = False, lenient: bool = False) -> Request |
         head, body = data[:split[0]], data[split[1]:]
     if len(head) > MAX_HEADER_BYTES and not lenient:
         raise SipParseError(f"header block larger than {MAX_HEADER_BYTES} bytes")
-    text = head.decode("utf-8", errors="replace")
-    lines = text.replace("\r\n", "\n").split("\n")
+    lines = head.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
     start = lines[0].strip()
     headers = _parse_headers(lines[1:], lenient)
     length_text = headers.get("Content-Length")
     if length_text is not None:
-        length = _length(length_text, lenient)
+        length_text = length_text.strip()
+        if lenient:
+            length = _lenient_length(length_text)
+        else:
+            try:                              # isdigit() also takes '²', which int() refuses
+                length = int(length_text) if length_text.isdigit() and len(length_text) <= 6 else -1
+            except ValueError:
+                length = -1
+            if length < 0:
+                raise SipParseError(f"bad Content-Length {length_text[:20]!r}")
         if length > len(body):
             raise SipParseError(f"Content-Length {length} but only {len(body)} body bytes")
         body = body[:length]          # extra datagram bytes are discarded (RFC 3261 18.3)
     elif stream and not lenient:
         raise SipParseError("Content-Length is required on a stream transport (RFC 3261 18.3)")
     if lenient:
-        msg = _lenient_start_line(start, headers, body)
-        msg.lenient = True
+        msg = _lenient_message(start, headers, body)
+        if msg is None:
+            raise SipParseError(f"not a SIP start line {start[:60]!r}")
         return msg
     msg = _start_line(start, headers, body)
     _check_mandatory(msg)
     return msg
 
 
-def _length(text: str, lenient: bool) -> int:
-    text = text.strip()
-    if lenient:
-        return max(0, _int_or(text or "0", 0))
-    if not _is_number(text) or len(text) > 6:
-        raise SipParseError(f"bad Content-Length {text[:20]!r}")
-    return int(text)
+def _read_head(head: bytes, lenient: bool) -> tuple[str, Headers]:
+    """(start line, header fields) of a header block."""
+    lines = head.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
+    return lines[0].strip(), _parse_headers(lines[1:], lenient)
+
+
+def _lenient_length(text: str) -> int:
+    """A Content-Length as a capture reads it: int() of it, 0 when that fails or is negative."""
+    return max(0, _int_or(text.strip() or "0", 0))
 
 
 def _parse_headers(lines: list[str], lenient: bool = False) -> Headers:
@@ -321,11 +330,10 @@ def _parse_headers(lines: list[str], lenient: bool = False) -> Headers:
                 raise SipParseError("continuation line before any header")
         name, colon, value = line.partition(":")
         name = name.strip()
-        if not colon or not _is_token(name):
+        if not colon or not (lenient or _is_token(name)):
             if not lenient:
                 raise SipParseError(f"bad header line {line[:40]!r}")
-            if not colon:
-                continue                     # lenient: a line that is no header is skipped
+            continue                         # lenient: a line without a colon is no header
         items.append((name, value.strip()))
         if len(items) > MAX_HEADERS and not lenient:
             raise SipParseError(f"more than {MAX_HEADERS} header lines")
@@ -338,9 +346,13 @@ def _start_line(start: str, headers: Headers, body: bytes) -> Request | Response
         raise SipParseError(f"bad start line {start[:60]!r}")
     if parts[0].upper() == "SIP/2.0":
         code = parts[1]
-        if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
+        try:                                  # isdigit() also takes '²', which int() refuses
+            status = int(code) if len(code) == 3 and code.isdigit() else 0
+        except ValueError:
+            status = 0
+        if not 100 <= status <= 699:
             raise SipParseError(f"bad status code {code[:10]!r}")
-        return Response(int(code), parts[2].strip() if len(parts) > 2 else "", headers, body)
+        return Response(status, parts[2].strip() if len(parts) > 2 else "", headers, body)
     if len(parts) != 3 or parts[2].strip().upper() != "SIP/2.0":
         raise SipParseError(f"bad request line {start[:60]!r}")
     method, uri = parts[0], parts[1]
@@ -349,14 +361,18 @@ def _start_line(start: str, headers: Headers, body: bytes) -> Request | Response
     return Request(method, uri, headers, body)
 
 
-def _lenient_start_line(start: str, headers: Headers, body: bytes) -> Request | Response:
+def _lenient_message(start: str, headers: Headers, body: bytes) -> Request | Response | None:
+    """The message, read leniently; None when the start line is not SIP."""
     m = _LENIENT_REQUEST.fullmatch(start)
     if m:
-        return Request(m.group(1), m.group(2), headers, body)
-    m = _LENIENT_STATUS.fullmatch(start)
-    if m:
-        return Response(int(m.group(1)), m.group(2) or "", headers, body)
-    raise SipParseError(f"not a SIP start line {start[:60]!r}")
+        msg: Request | Response = Request(m.group(1), m.group(2), headers, body)
+    else:
+        m = _LENIENT_STATUS.fullmatch(start)
+        if not m:
+            return None
+        msg = Response(int(m.group(1)), m.group(2) or "", headers, body)
+    msg.lenient = True
+    return msg
 
 
 def _check_mandatory(msg: Request | Response) -> None:
@@ -380,10 +396,11 @@ class StreamFramer:
 
     `feed` returns complete frames; a frame that cannot be framed (no or bad Content-Length,
     oversize) raises SipParseError and the connection must be closed: framing is lost after it.
-    `lenient` (reading a capture) never raises: no size bounds (watch `pending`), Content-Length read
-    as `parse(lenient=True)` reads it, and without one a message is what the buffer holds so far; a
-    head whose start line is not SIP is a frame by itself, at once, so the reader can drop the stream.
-    Frames are for `parse(frame, stream=True, lenient=...)` with the same `lenient`.
+
+    A `lenient` framer reads a capture: `messages` returns the messages themselves, each head parsed
+    once, as `parse(lenient=True)` reads them, and never raises. No size bounds (watch `pending`);
+    without Content-Length a message is what the buffer holds so far; a head whose start line is not
+    SIP ends the stream: it and everything buffered are dropped.
     """
 
     def __init__(self, max_message: int = MAX_MESSAGE_BYTES, lenient: bool = False):
@@ -398,31 +415,55 @@ class StreamFramer:
         return len(self._buf)
 
     def feed(self, data: bytes) -> list[bytes]:
+        if self._lenient:
+            raise TypeError("a lenient StreamFramer gives messages(), not frames")
         self._buf += data
         frames: list[bytes] = []
         while True:
-            stripped = self._buf.lstrip(b"\r\n")
-            if len(stripped) != len(self._buf):
-                self.keepalives += 1          # RFC 5626 CRLF keep-alive
-                self._buf = bytearray(stripped)
-            if self._lenient:
-                split = _head_end(self._buf)
-                if split is None:
-                    return frames
-                total = split[1] + _lenient_body_length(bytes(self._buf[:split[0]]), len(self._buf) - split[1])
-            else:
-                split = _head_end(self._buf[:MAX_HEADER_BYTES + 4])
-                if split is None:
-                    if len(self._buf) > MAX_HEADER_BYTES:
-                        raise SipParseError(f"no end of headers within {MAX_HEADER_BYTES} bytes")
-                    return frames
-                total = split[1] + _content_length(bytes(self._buf[:split[0]]))
-                if total > self._max:
-                    raise SipParseError(f"message of {total} bytes is larger than {self._max}")
+            self._skip_keepalives()
+            split = _head_end(self._buf[:MAX_HEADER_BYTES + 4])
+            if split is None:
+                if len(self._buf) > MAX_HEADER_BYTES:
+                    raise SipParseError(f"no end of headers within {MAX_HEADER_BYTES} bytes")
+                return frames
+            total = split[1] + _content_length(bytes(self._buf[:split[0]]))
+            if total > self._max:
+                raise SipParseError(f"message of {total} bytes is larger than {self._max}")
             if len(self._buf) < total:
                 return frames
             frames.append(bytes(self._buf[:total]))
             del self._buf[:total]
+
+    def messages(self, data: bytes) -> list[Request | Response]:
+        """Every message completed by `data`, parsed: `parse(frame, stream=True)` of each frame, or
+        for a lenient framer as the class docstring says."""
+        if not self._lenient:
+            return [parse(frame, stream=True) for frame in self.feed(data)]
+        self._buf += data
+        out: list[Request | Response] = []
+        while True:
+            self._skip_keepalives()
+            split = _head_end(self._buf)
+            if split is None:
+                return out
+            start, headers = _read_head(bytes(self._buf[:split[0]]), lenient=True)
+            length = headers.get("Content-Length")
+            end = len(self._buf) if length is None else split[1] + _lenient_length(length)
+            msg = _lenient_message(start, headers, b"")
+            if msg is None:
+                self._buf.clear()             # not SIP: framing is lost
+                return out
+            if len(self._buf) < end:
+                return out
+            msg.body = bytes(self._buf[split[1]:end])
+            out.append(msg)
+            del self._buf[:end]
+
+    def _skip_keepalives(self) -> None:
+        stripped = self._buf.lstrip(b"\r\n")
+        if len(stripped) != len(self._buf):
+            self.keepalives += 1              # RFC 5626 CRLF keep-alive
+            self._buf = bytearray(stripped)
 
 
 def _content_length(head: bytes) -> int:
@@ -430,19 +471,8 @@ def _content_length(head: bytes) -> int:
         name, colon, value = line.partition(b":")
         if colon and name.strip().lower() in (b"content-length", b"l"):
             value = value.strip()
-            if not _is_number(value) or len(value) > 6:
+            if not value.isdigit() or len(value) > 6:      # bytes.isdigit(): ASCII digits only
                 raise SipParseError(f"bad Content-Length {value[:20]!r}")
             return int(value)
     raise SipParseError("Content-Length is required on a stream transport (RFC 3261 18.3)")
 
-
-def _lenient_body_length(head: bytes, rest: int) -> int:
-    """The body length `parse(lenient=True)` will use: Content-Length read with its folding, compact
-    form and first-occurrence rules; `rest` (all that follows) when there is none; 0 when the start
-    line is not SIP (nothing of it is read)."""
-    lines = head.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
-    start = lines[0].strip()
-    if not (_LENIENT_REQUEST.fullmatch(start) or _LENIENT_STATUS.fullmatch(start)):
-        return 0
-    text = _parse_headers(lines[1:], lenient=True).get("Content-Length")
-    return rest if text is None else _length(text, lenient=True)

@@ -295,9 +295,13 @@ def _media_line(value: str) -> MediaDescription:
     if len(parts) < 4:
         raise SdpError(f"bad m= line {value[:60]!r}")
     port_text = parts[1].split("/")[0]
-    if not _is_number(port_text) or int(port_text) > 65535:
+    try:                                      # isdigit() also takes '²', which int() refuses
+        port = int(port_text) if port_text.isdigit() else -1
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
         raise SdpError(f"bad m= port {parts[1][:20]!r}")
-    return MediaDescription(parts[0], int(port_text), parts[2], parts[3:], direction="")
+    return MediaDescription(parts[0], port, parts[2], parts[3:], direction="")
 
 
 def _attribute(session: SessionDescription, m: MediaDescription | None, value: str) -> None:
@@ -313,11 +317,14 @@ def _attribute(session: SessionDescription, m: MediaDescription | None, value: s
     if name == "rtpmap":
         pt_text, _, spec = arg.partition(" ")
         pieces = spec.strip().split("/")
-        if not _is_number(pt_text) or len(pieces) < 2 or not _is_number(pieces[1]):
+        if not pt_text.isdigit() or len(pieces) < 2 or not pieces[1].isdigit():
             raise SdpError(f"bad rtpmap {arg[:60]!r}")
-        channels = int(pieces[2]) if len(pieces) > 2 and _is_number(pieces[2]) else 1
-        pt = int(pt_text)
-        m.rtpmaps[pt] = RtpMap(pt, pieces[0], int(pieces[1]), channels)
+        try:                                  # isdigit() also takes '²', which int() refuses
+            pt, clock = int(pt_text), int(pieces[1])
+            channels = int(pieces[2]) if len(pieces) > 2 and pieces[2].isdigit() else 1
+        except ValueError:
+            raise SdpError(f"bad rtpmap {arg[:60]!r}") from None
+        m.rtpmaps[pt] = RtpMap(pt, pieces[0], clock, channels)
     elif name == "fmtp":
         pt_text, _, params = arg.partition(" ")
         if _is_number(pt_text):

@@ -48,8 +48,8 @@ def read(payload: bytes) -> list[CapturedSip]:
 
 
 class TcpSip:
-    """SIP over TCP: each flow's candidate segments framed together, so a message cut across two
-    segments is read when its end arrives."""
+    """SIP over TCP: each flow's candidate segments (those that start like SIP) framed together;
+    several messages in a segment are each read, and what is left of one waits for the next."""
 
     def __init__(self) -> None:
         self._flows: dict[tuple, StreamFramer] = {}

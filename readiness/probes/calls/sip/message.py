@@ -14,8 +14,8 @@ what was sent rather than refuse it. A message is SIP when its start line is `ME
 (method in capitals) or `SIP/2.0 NNN reason`; everything else is tolerated: header lines without a
 colon are skipped, names need not be tokens, mandatory headers may be missing, no size bounds (the
 caller bounds what it feeds), a Content-Length that is not a number reads as 0 and a missing one
-means "the rest" (the datagram, or what the stream holds so far). Such a message answers `cseq` as
-(-1, METHOD) when the number does not parse (the method in capitals), and `from_` / `to` as the text
+means "the rest" (the datagram, or what the stream holds so far). Such a message answers `cseq`
+with the method in capitals and -1 for a number that does not parse, and `from_` / `to` as the text
 before the first ';' when the value is not a name-addr. The only SipParseError is "not SIP" (or a
 body shorter than its Content-Length).
 """
@@ -275,9 +275,7 @@ def parse(data: bytes, stream: bool = False, lenient: bool = False) -> Request |
         head, body = data[:split[0]], data[split[1]:]
     if len(head) > MAX_HEADER_BYTES and not lenient:
         raise SipParseError(f"header block larger than {MAX_HEADER_BYTES} bytes")
-    lines = head.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
-    start = lines[0].strip()
-    headers = _parse_headers(lines[1:], lenient)
+    start, headers = _read_head(head, lenient)
     length_text = headers.get("Content-Length")
     if length_text is not None:
         length_text = length_text.strip()

@@ -11,11 +11,13 @@ call whose SDP announced its destination (or, for symmetric RTP, its source).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..calls.sip.message import Response
-from ..calls.sip.sdp import MediaDescription
 from .sip_payloads import CapturedSip
 from .streams import STATIC_PT, SdpBinding, Stream, address_parts
+
+if TYPE_CHECKING:
+    from ..calls.sip.sdp import MediaDescription
 
 MAX_LOGGED = 200_000     # SIP messages kept for a re-merge; a capture with more is a SIP flood
 STATUS_CLASSES = {1: "provisional", 2: "answered", 3: "redirected", 4: "failed", 5: "server error", 6: "declined"}
@@ -102,12 +104,12 @@ class CallTracker:
             if call.final_status in (401, 407):
                 call.auth_challenges += 1
                 call.final_status, call.final_reason, call.final_ns = None, "", None
-        if isinstance(msg, Response) and cseq_method == "INVITE" and cseq == call.invite_cseq:
-            if 180 <= msg.status < 190 and call.ringing_ns is None:
+        if status is not None and cseq_method == "INVITE" and cseq == call.invite_cseq:
+            if 180 <= status < 190 and call.ringing_ns is None:
                 call.ringing_ns = ts_ns
-            if msg.status >= 200 and call.final_status is None:
-                call.final_status, call.final_reason, call.final_ns = msg.status, msg.reason, ts_ns
-            if 200 <= msg.status < 300 and call.answered_ns is None:
+            if status >= 200 and call.final_status is None:
+                call.final_status, call.final_reason, call.final_ns = status, msg.reason, ts_ns
+            if 200 <= status < 300 and call.answered_ns is None:
                 call.answered_ns = ts_ns
         if method == "BYE" and call.bye_ns is None:
             call.bye_ns = ts_ns

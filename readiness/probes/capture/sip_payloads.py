@@ -12,10 +12,13 @@ framed by Content-Length across segments.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..calls.sip import sdp
-from ..calls.sip.message import Request, Response, StreamFramer
-from ..calls.sip.sdp import MediaDescription
+if TYPE_CHECKING:
+    # imported where used: the stack's package loads all of it (UAC, UAS, transports), which every
+    # `readiness` command would pay at start-up (the CLI imports the capture modules)
+    from ..calls.sip.message import Request, Response, StreamFramer
+    from ..calls.sip.sdp import MediaDescription
 
 METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UPDATE", "INFO", "NOTIFY",
            "SUBSCRIBE", "REFER", "MESSAGE", "PUBLISH")
@@ -29,22 +32,14 @@ class CapturedSip:
     """One SIP message read from a capture, with the media its SDP body announced."""
 
     message: Request | Response
+    method: str | None                      # the request method; None for a response
+    status: int | None                      # the response code; None for a request
     media: tuple[MediaDescription, ...] = ()
-
-    @property
-    def method(self) -> str | None:
-        """The request method; None for a response."""
-        return self.message.method if isinstance(self.message, Request) else None
-
-    @property
-    def status(self) -> int | None:
-        """The response code; None for a request."""
-        return self.message.status if isinstance(self.message, Response) else None
 
 
 def read(payload: bytes) -> list[CapturedSip]:
     """Every SIP message in one UDP datagram or one reassembled message."""
-    return [_captured(m) for m in StreamFramer(lenient=True).messages(payload)]
+    return [_captured(m) for m in _framer().messages(payload)]
 
 
 class TcpSip:
@@ -55,15 +50,24 @@ class TcpSip:
         self._flows: dict[tuple, StreamFramer] = {}
 
     def feed(self, flow: tuple, payload: bytes) -> list[CapturedSip]:
-        framer = self._flows.pop(flow, None) or StreamFramer(lenient=True)
+        framer = self._flows.pop(flow, None) or _framer()
         out = [_captured(m) for m in framer.messages(payload)]
         if 0 < framer.pending < MAX_TCP_PENDING:      # more is not a SIP message we can read
             self._flows[flow] = framer
         return out
 
 
+def _framer() -> StreamFramer:
+    from ..calls.sip.message import StreamFramer
+    return StreamFramer(lenient=True)
+
+
 def _captured(msg: Request | Response) -> CapturedSip:
+    from ..calls.sip import sdp
+    from ..calls.sip.message import Request
+
+    method, status = (msg.method, None) if isinstance(msg, Request) else (None, msg.status)
     # an SDP body: Content-Type names sdp, or the body starts like one (v=0) whatever it says
     if "sdp" in (msg.headers.get("Content-Type") or "").lower() or msg.body.startswith(b"v=0"):
-        return CapturedSip(msg, tuple(sdp.parse(msg.body, lenient=True).media))
-    return CapturedSip(msg)
+        return CapturedSip(msg, method, status, tuple(sdp.parse(msg.body, lenient=True).media))
+    return CapturedSip(msg, method, status)

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from ... import codecs as codec_facts
 from ...analysis import clock_rate
-from ..calls.sip.sdp import MediaDescription
 from .rtp_detect import RtpFields, _mix
+
+if TYPE_CHECKING:
+    from ..calls.sip.sdp import MediaDescription
 
 # RFC 3551 tables 4 and 5: static payload types -> (encoding name, media).
 STATIC_PT: dict[int, tuple[str, str]] = {

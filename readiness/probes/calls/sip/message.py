@@ -458,10 +458,9 @@ class StreamFramer:
             del self._buf[:end]
 
     def _skip_keepalives(self) -> None:
-        stripped = self._buf.lstrip(b"\r\n")
-        if len(stripped) != len(self._buf):
+        if self._buf[:1] in (b"\r", b"\n"):  # lstrip copies the whole buffer: only when there is one
             self.keepalives += 1              # RFC 5626 CRLF keep-alive
-            self._buf = bytearray(stripped)
+            self._buf = self._buf.lstrip(b"\r\n")
 
 
 def _content_length(head: bytes) -> int:

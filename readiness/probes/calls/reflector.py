@@ -13,20 +13,26 @@ import hmac
 import select
 import socket
 import struct
+import sys
 import threading
-from socket import SOL_SOCKET
 import time
 from dataclasses import dataclass, field
 
-from . import stamps
-from .rtp.media_process import realtime
-from .udpsock import ANC_SPACE, SCM_TIMESTAMPNS, open_udp, tos_cmsg
+from . import fastpath, mmsg, stamps
+from .fastreflect import FastSessions
+from .rtp import packet
+from .rtp.media_process import RT_PRIORITY, realtime
+from .udpsock import grow_buffers, open_udp
 
 MASK32 = 0xFFFFFFFF
 IDLE_TIMEOUT_NS = 30 * 1_000_000_000      # a session silent this long is forgotten
-MAX_PACKET = 2048
+FIN_GRACE_NS = 5 * 1_000_000_000          # after its fin (retries still get the same totals)
+BATCH = 64                                # datagrams per system call
+BUFFER_BYTES = 16 << 20                   # some 100 ms of requests at 1,000 calls
 BATCH_WAIT_S = 0.0005
-_TIMESPEC = struct.Struct("@qq")
+_SLOT = mmsg.SLOT
+_REQUEST = struct.Struct("!3xBII8xB").unpack_from      # stamps.read_request(): flags, session, seq, DSCP
+_SEQ16 = struct.Struct("!H").pack_into
 _REPLY_PACK = stamps.REPLY_FIELDS.pack_into
 _AUTH_END = stamps.AUTH_END
 _MAC_END = stamps.AUTH_END + stamps.MAC_LEN
@@ -51,6 +57,7 @@ class _Session:
     received: int = 0
     highest: int = -1
     bitmap: int = 0
+    fin_at: int = 0                       # monotonic ns of its fin: forgotten FIN_GRACE_NS later
 
 
 @dataclass
@@ -69,9 +76,11 @@ class Reflector:
 
     def __init__(self, host: str, port: int, key: bytes, limits: Limits | None = None):
         self.signer = stamps.Signer(key)
-        self._marks: dict[int, list] = {}      # DSCP -> ancillary data marking a reply with it
+        self._marks: dict[int, bytes] = {}     # DSCP -> the cmsg marking a reply with it
+        self._batch = mmsg.Batch(BATCH)
         self.limits = limits or Limits()
         self.sock = open_udp(host, port)
+        grow_buffers(self.sock, BUFFER_BYTES)
         self.family = self.sock.family
         self.address = self.sock.getsockname()[:2]
         self._sessions: dict[tuple, _Session] = {}
@@ -80,6 +89,8 @@ class Reflector:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.realtime = False
+        # the C loop when built (fastpath.py); the Python one below otherwise, and as its reference
+        self._fast = FastSessions(key, self.family, self._batch, self.limits, _source_ip) if fastpath.available() else None
 
     @property
     def port(self) -> int:
@@ -98,12 +109,18 @@ class Reflector:
 
     def stats(self) -> ReflectorStats:
         """A copy of the counters (read from another thread: plain ints, a slightly stale view is fine)."""
-        s = self._stats
+        s, fast = self._stats, self._fast
+        if fast is not None:
+            return ReflectorStats(s.reflected, s.unauthenticated, s.over_limit, s.fins, fast.active, fast.created,
+                                  dict(fast.per_source))
         return ReflectorStats(s.reflected, s.unauthenticated, s.over_limit, s.fins, len(self._sessions),
                               s.sessions_total, dict(self._per_source))
 
     def serve(self) -> None:
-        self.realtime = realtime()           # its send time stamps are only as good as its scheduling
+        # Its send time stamps are only as good as its scheduling. Below the media engine's priority:
+        # where both run on one machine, a packet due is more urgent than a reply (whose wait on
+        # this side is measured and taken out of the round trip).
+        self.realtime = realtime(RT_PRIORITY - 5)
         poller = select.poll()
         poller.register(self.sock.fileno(), select.POLLIN)
         last_sweep = time.monotonic_ns()
@@ -123,82 +140,87 @@ class Reflector:
                 last_sweep = now
 
     def _drain(self) -> int:
-        """Answer everything waiting on the socket; returns how many datagrams were read."""
-        sock, st = self.sock, self._stats
-        recvmsg, sendmsg = sock.recvmsg, sock.sendmsg
-        inner0, outer0 = self.signer.inner, self.signer.outer
-        marks = self._marks
-        n = 0
+        """Answer everything waiting on the socket, a batch per system call each way; returns how
+        many datagrams were read."""
+        batch, fd = self._batch, self.sock.fileno()
+        if self._fast is not None:
+            return self._fast.drain(fd, self._stats)
+        total = 0
         while True:
-            try:
-                data, anc, _flags, addr = recvmsg(MAX_PACKET, ANC_SPACE)
-                n += 1
-            except (BlockingIOError, InterruptedError):
-                return n
-            except OSError:
-                continue                   # e.g. ICMP errors queued on the socket
+            got = batch.recv(fd)
+            total += got
+            if got:
+                self._answer(got)
+            if got < batch.n:
+                return total
+
+    def _answer(self, got: int) -> None:
+        """Check, stamp and sign the `got` requests in the batch in place, then send the replies."""
+        b, st = self._batch, self._stats
+        data, view, lens, meta = b.data, b.view, b.lens, b.meta
+        inner0, outer0 = self.signer.inner, self.signer.outer
+        names = bytes(b.names[:got * mmsg.NAME])
+        marks, session_of, set_control = self._marks, self._session, b.set_control
+        out: list[int] = []
+        fins = 0
+        now = time.monotonic_ns()
+        for i in range(got):
+            off = i * _SLOT
             # Signer.authentic() written out: function calls cost as much as the hashing here
-            if len(data) < stamps.PACKET_MIN or data[12] != 0x52 or data[13] != 0x44 or data[14] != stamps.VERSION:
+            if lens[i] < stamps.PACKET_MIN or data[off + 12] != 0x52 or data[off + 13] != 0x44 or \
+                    data[off + 14] != stamps.VERSION:
                 st.unauthenticated += 1
                 continue
             inner = inner0.copy()
-            inner.update(memoryview(data)[:_AUTH_END])
+            inner.update(view[off:off + _AUTH_END])
             outer = outer0.copy()
             outer.update(inner.digest())
-            if not _compare(outer.digest()[:stamps.MAC_LEN], data[_AUTH_END:_MAC_END]):
+            if not _compare(outer.digest()[:stamps.MAC_LEN], view[off + _AUTH_END:off + _MAC_END]):
                 st.unauthenticated += 1
                 continue
-            flags, session_id, seq, dscp_sent = stamps.read_request(data)
+            flags, session_id, seq, dscp_sent = _REQUEST(data, off + packet.HEADER_LEN)
             if flags & stamps.FLAG_REPLY:
                 st.unauthenticated += 1    # a reply sent back to us: never answer it
                 continue
-            now = time.monotonic_ns()
-            rx_ns, tos = 0, -1
-            for level, kind, cdata in anc:        # inline udpsock.ancillary(): this loop is the hot path
-                if kind == SCM_TIMESTAMPNS and len(cdata) >= 16:
-                    sec, nsec = _TIMESPEC.unpack_from(cdata)
-                    rx_ns = sec * 1_000_000_000 + nsec
-                elif level != SOL_SOCKET and cdata:
-                    tos = cdata[0]                # IP_TOS: 1 byte; IPV6_TCLASS: an int, low byte first here
-            session = self._session(addr, session_id, now)
+            session = session_of(names[i * mmsg.NAME:(i + 1) * mmsg.NAME], session_id, now)
             if session is None:
                 st.over_limit += 1
                 continue
+            rx_ns, tos = meta(i)
             fin = flags & stamps.FLAG_FIN
-            if not fin:
+            if fin:
+                fins += 1
+                session.fin_at = now
+            else:
                 session.received += 1
                 session.reflector_seq += 1
                 _mark(session, seq)
-            buf = bytearray(data)
-            if not fin:
-                buf[2:4] = (session.reflector_seq & 0xFFFF).to_bytes(2, "big")   # RTP seq of the reply stream
-            buf[15] |= stamps.FLAG_REPLY                                      # stamps.write_reply() written out
-            _REPLY_PACK(buf, stamps.REPLY_OFFSET, tos >> 2 if tos >= 0 else 0xFF, 0,
-                        session.reflector_seq & 0xFFFFFFFF, session.received & 0xFFFFFFFF, rx_ns or time.time_ns(),
-                        time.time_ns(), session.bitmap, max(session.highest, 0) & 0xFFFFFFFF)
+                _SEQ16(data, off + 2, session.reflector_seq & 0xFFFF)     # RTP seq of the reply stream
+            data[off + 15] |= stamps.FLAG_REPLY                            # stamps.write_reply() written out
+            _REPLY_PACK(data, off + stamps.REPLY_OFFSET, tos >> 2 if tos >= 0 else 0xFF, 0,
+                        session.reflector_seq & MASK32, session.received & MASK32, rx_ns or time.time_ns(),
+                        time.time_ns(), session.bitmap, max(session.highest, 0) & MASK32)
             inner = inner0.copy()
-            inner.update(memoryview(buf)[:_AUTH_END])
+            inner.update(view[off:off + _AUTH_END])
             outer = outer0.copy()
             outer.update(inner.digest())
-            buf[_AUTH_END:_MAC_END] = outer.digest()[:stamps.MAC_LEN]
+            data[off + _AUTH_END:off + _MAC_END] = outer.digest()[:stamps.MAC_LEN]
             mark = marks.get(dscp_sent)
             if mark is None:
-                mark = marks[dscp_sent] = tos_cmsg(self.family, (dscp_sent & 0x3F) << 2)
-            try:
-                sendmsg([buf], mark, 0, addr)
-            except OSError:
-                continue
-            if fin:
-                st.fins += 1
-            else:
-                st.reflected += 1
+                mark = marks[dscp_sent] = mmsg.tos_control(self.family, (dscp_sent & 0x3F) << 2)
+            set_control(i, mark)
+            out.append(i)
+        if out:
+            failed = b.answer(self.sock.fileno(), out)
+            st.fins += fins
+            st.reflected += len(out) - fins - len(failed)   # a refused fin is rare: counted as a reflection
 
-    def _session(self, addr: tuple, session_id: int, now: int) -> _Session | None:
+    def _session(self, name: bytes, session_id: int, now: int) -> _Session | None:
         lim = self.limits
-        k = (addr[0], addr[1], session_id)
+        k = (name, session_id)
         s = self._sessions.get(k)
         if s is None:
-            source = addr[0]
+            source = _source_ip(name)
             n = self._per_source.get(source, 0)
             if n >= lim.sessions_per_source or len(self._sessions) >= lim.sessions_total:
                 return None
@@ -217,14 +239,24 @@ class Reflector:
         return s
 
     def _sweep(self, now: int) -> None:
+        if self._fast is not None:
+            self._fast.sweep(now, IDLE_TIMEOUT_NS, FIN_GRACE_NS)
+            return
         for k, s in list(self._sessions.items()):
-            if now - s.last > IDLE_TIMEOUT_NS:
+            if now - s.last > IDLE_TIMEOUT_NS or (s.fin_at and now - s.fin_at > FIN_GRACE_NS):
                 del self._sessions[k]
                 left = self._per_source.get(s.source, 1) - 1
                 if left:
                     self._per_source[s.source] = left
                 else:
                     self._per_source.pop(s.source, None)
+
+
+def _source_ip(name: bytes) -> str:
+    """The address part of a sockaddr (the per-source limits count sessions per address)."""
+    if int.from_bytes(name[:2], sys.byteorder) == socket.AF_INET6:
+        return socket.inet_ntop(socket.AF_INET6, name[8:24])
+    return socket.inet_ntop(socket.AF_INET, name[4:8])
 
 
 def _mark(s: _Session, seq: int) -> None:

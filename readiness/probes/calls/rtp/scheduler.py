@@ -1,8 +1,9 @@
 """One sender loop for every call: a timing wheel ticking every millisecond.
 
-Each stream sits in the wheel slot of its next due tick. At every tick the loop sends what is due,
-then reads whatever arrived on any stream's socket (epoll, non-blocking, drained), then sleeps until
-the next tick (time.sleep is clock_nanosleep: sub-millisecond, unlike epoll's millisecond timeout).
+Each stream sits in the wheel slot of its next due tick. At every tick the loop sends what is due
+(reflected calls: built into the batch of their shared port, port.py, all sent with one sendmmsg),
+then reads whatever arrived (the shared ports in recvmmsg batches; the sockets of calls to a
+third-party far end through epoll, non-blocking, drained), then sleeps until the next tick (time.sleep is clock_nanosleep: sub-millisecond, unlike epoll's millisecond timeout).
 No timer per packet, no asyncio task per call. Received packets carry kernel receive times, so
 reading them up to a tick late costs no accuracy.
 
@@ -22,6 +23,10 @@ from array import array
 from collections import deque
 from typing import Callable, Protocol
 
+from .. import fastpath
+from .fastport import FastPort
+from .port import SharedPort
+
 TICK_NS = 1_000_000
 SLOTS = 256                       # > the longest period a stream asks for, in ticks (ptime 120 ms, fin 100 ms)
 HIST_STEP_NS = 10_000             # schedule error histogram: 10 us bins up to 10 ms
@@ -32,6 +37,8 @@ class Stream(Protocol):
     """What the engine needs from a stream (rtp.session.MediaStream)."""
 
     def fds(self) -> list[int]: ...
+    def port_key(self) -> tuple[str, int, bytes] | None: ...                    # shared port wanted
+    def attach(self, port: "SharedPort") -> None: ...
     def on_due(self, now_mono: int, due: int, wall_offset: int) -> int: ...   # next due (mono ns) or 0 = done
     def on_readable(self, fd: int) -> None: ...
     def close(self) -> None: ...
@@ -89,6 +96,10 @@ class MediaEngine:
         self.tick_ns = tick_ns
         self._wheel: list[list[tuple[int, Stream]]] = [[] for _ in range(SLOTS)]
         self._by_fd: dict[int, Stream] = {}
+        self._ports: dict[tuple[str, int, bytes], SharedPort] = {}
+        self.ports: list[SharedPort] = []
+        self._timed: list[SharedPort] = []        # ports that send on their own schedule (C)
+        self._queued: list[SharedPort] = []       # ports the wheel queues packets on (Python)
         self._ep = select.epoll()
         self._inbox: deque = deque()
         self._stop = threading.Event()
@@ -125,6 +136,8 @@ class MediaEngine:
         for fut in self._done.values():
             if not fut.done():
                 fut.cancel()
+        for port in self.ports:
+            port.close()
         self._ep.close()
 
     # --- the loop -------------------------------------------------------------------------------
@@ -146,11 +159,14 @@ class MediaEngine:
         wheel = self._wheel
         poll = self._ep.poll
         by_fd = self._by_fd
+        ports, timed, queued = self.ports, self._timed, self._queued
         tick = mono() // tick_ns
         while not self._stop.is_set():
             t0 = mono()
             self._take_inbox(tick)
             offset = wall() - mono()
+            for port in timed:                  # packets due now go first, the wheel's chores after
+                port.tick(t0, offset)
             now_tick = t0 // tick_ns
             while tick <= now_tick:
                 slot = wheel[tick % SLOTS]
@@ -167,6 +183,10 @@ class MediaEngine:
                         else:
                             self._finish(stream)
                 tick += 1
+            for port in queued:                 # what the wheel's streams queued this tick
+                port.tick(t0, offset)
+            for port in ports:
+                port.drain()
             for fd, _ev in poll(0):
                 stream = by_fd.get(fd)
                 if stream is not None:
@@ -182,14 +202,26 @@ class MediaEngine:
         while self._inbox:
             stream, start_mono, fut = self._inbox.popleft()
             try:
+                key = stream.port_key()
+                port = None
+                if key is not None:
+                    port = self._ports.get(key)
+                    if port is None:
+                        port = FastPort(*key) if fastpath.available() else SharedPort(key[0], key[1])
+                        self._ports[key] = port
+                        self.ports.append(port)
+                        (self._timed if port.schedules else self._queued).append(port)
+                    stream.attach(port)
                 for fd in stream.fds():
                     self._ep.register(fd, select.EPOLLIN)
                     self._by_fd[fd] = stream
-            except OSError as e:
+            except Exception as e:              # ReadinessError (cannot bind) or OSError
                 fut.set_exception(e)
                 continue
             self._done[id(stream)] = fut
-            t = max(start_mono // self.tick_ns, tick)
+            t = max(start_mono // self.tick_ns, tick)       # due times on the tick grid
+            if port is not None:
+                t = port.begin(stream, t * self.tick_ns) // self.tick_ns
             self._wheel[t % SLOTS].append((t, stream))
 
     def _finish(self, stream: Stream) -> None:

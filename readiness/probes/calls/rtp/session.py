@@ -7,13 +7,13 @@ Two kinds of far end:
            and RTCP, record the RTP it sends us, and read what it saw of ours from its RTCP reports.
 
 The media engine (scheduler.py) calls `on_due` when a packet is due and `on_readable` when a socket
-has data, always from its own thread. Everything received goes to a per-call trace file (trace.py);
+has data, always from its own thread. A reflected call sends and receives through the engine's
+shared port (port.py), which builds its packets in a batch and hands its replies to its trace. Everything received goes to a per-call trace file (trace.py);
 the analysis reads it when the call is over.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import socket
 import struct
@@ -27,6 +27,8 @@ from ....codecs import Codec
 from .. import rtcp, stamps
 from ..udpsock import ANC_SPACE, SCM_TIMESTAMPNS, open_udp
 from . import packet
+from .fastport import WATCH_NS
+from .port import SharedPort
 from .scheduler import ScheduleErrors
 from .trace import TraceWriter
 
@@ -36,12 +38,7 @@ FIN_INTERVAL_NS = 100_000_000
 LINGER_NS = 150_000_000            # after the last packet: wait for replies still on the way
 RTCP_INTERVAL_NS = 5_000_000_000   # RFC 3550 6.2: 5 s minimum interval (randomised 0.5-1.5 below)
 SILENCE = {"PCMU": 0xFF, "PCMA": 0xD5}   # G.711 encodings of zero amplitude
-_PACKET_PACK = stamps.PACKET.pack_into
-_AUTH_END = stamps.AUTH_END
-_MAC_END = stamps.AUTH_END + stamps.MAC_LEN
 _TIMESPEC = struct.Struct("@qq").unpack_from
-_compare = hmac.compare_digest
-_monotonic_ns = time.monotonic_ns
 
 
 @dataclass
@@ -83,6 +80,8 @@ class StreamResult:
     schedule: ScheduleErrors = field(default_factory=ScheduleErrors)
     fin_received: int | None = None          # reflector: requests it received (from its fin reply)
     fin_replies: int | None = None           # reflector: replies it sent
+    fin_bitmap: int = 0                      # reflector: its view at the fin (see stamps.py)
+    fin_highest: int | None = None
     malformed: int = 0                       # packets that were not RTP/RTCP we could use
     malformed_sample: str = ""               # the first one's first bytes (hex), to see what it was
     unauthenticated: int = 0                 # stamped packets whose MAC did not verify
@@ -101,6 +100,7 @@ class MediaStream:
         self.local_host = local_host
         self.dscp = dscp
         self.signer = stamps.Signer(key)
+        self.key = key
         self.cname = cname
         tos = (dscp & 0x3F) << 2
         self.sock = open_udp(local_host, 0, tos)
@@ -131,7 +131,12 @@ class MediaStream:
         self._last_sr_ntp32 = 0
         self._peer_last_sr: dict[int, tuple[int, int]] = {}  # ssrc -> (ntp32 of its SR, our rx ns)
         self._peer_stats: dict[int, _PeerCounters] = {}
-        self._reflect = False
+        self._port: SharedPort | None = None    # reflected calls send and receive through it
+        self._name = 0                          # the port's sockaddr for plan.remote
+        self._pt = 0
+        self._length = 0                        # bytes of a media packet
+        self._filler = b""                      # payload after the stamp (codec-sized silence)
+        self._fill_key: tuple[int, int] = (0, 0)
 
     # --- set-up from the SIP side ------------------------------------------------------------------
 
@@ -141,7 +146,6 @@ class MediaStream:
     def start(self, plan: MediaPlan, duration_s: float, start_mono: int) -> None:
         """Fix the plan and when to stop; hand the stream to the engine right after."""
         self.plan = plan
-        self._reflect = plan.reflect
         codec = plan.codec
         self._spp = codec.clock_rate * plan.ptime_ms // 1000
         self._period = plan.ptime_ms * 1_000_000
@@ -150,8 +154,11 @@ class MediaStream:
         fill = SILENCE.get(codec.encoding.upper(), 0)
         self._buf = bytearray(packet.HEADER_LEN + size)
         self._buf[packet.HEADER_LEN:] = bytes([fill]) * size
-        self._auth_view = memoryview(self._buf)[:stamps.AUTH_END]
         self._payload_len = size
+        self._pt = plan.payload_type
+        self._length = packet.HEADER_LEN + size
+        self._filler = bytes([fill]) * max(0, self._length - stamps.PACKET_MIN)
+        self._fill_key = (fill, self._length)
         r = self.result
         r.reflect, r.ptime_ms, r.clock_rate = plan.reflect, plan.ptime_ms, codec.clock_rate
         n = max(1, int(round(duration_s * 1000 / plan.ptime_ms)))
@@ -164,10 +171,25 @@ class MediaStream:
         """Stop sending at the next tick (hang-up, BYE from the far end, Ctrl-C); safe from any thread."""
         self._stop_now = True
 
+    def port_key(self) -> tuple[str, int, bytes] | None:
+        """(local address, DSCP, key) of the shared port this stream wants, None for its own sockets."""
+        return (self.local_host, self.dscp, self.key) if self.plan is not None and self.plan.reflect else None
+
+    def attach(self, port: SharedPort) -> None:
+        """Send and receive through the engine's shared port (a reflected call; engine thread)."""
+        assert self.plan is not None
+        self._port = port
+        self._name = port.name_of(*self.plan.remote)
+        port.attach(self)
+
     def fds(self) -> list[int]:
+        if self._port is not None:
+            return []                        # the port reads for it
         return [self.sock.fileno()] + ([self.rtcp_sock.fileno()] if self.rtcp_sock else [])
 
     def close(self) -> None:
+        if self._port is not None:
+            self._port.detach(self)
         self.trace.flush()
         for s in (self.sock, self.rtcp_sock):
             if s is not None:
@@ -178,10 +200,16 @@ class MediaStream:
     def on_due(self, now_mono: int, due: int, wall_offset: int) -> int:
         state = self._state
         if state == "send":
+            port = self._port
+            if port is not None and port.schedules:     # the port sends on schedule; we watch
+                if port.sending(self):
+                    return now_mono + WATCH_NS
+                self._seq = port.sent(self)
+                return self._begin_end(now_mono, wall_offset)
             if self._stop_now or self._seq >= self._stop_at:
                 return self._begin_end(now_mono, wall_offset)
-            if self.plan.reflect:
-                self._send_stamped(due, wall_offset)
+            if self._port is not None:
+                self._port.queue(self, due, wall_offset)
             else:
                 self._send_media(due, wall_offset)
             if now_mono >= self._rtcp_due and not self.plan.reflect:
@@ -189,7 +217,7 @@ class MediaStream:
                 self._rtcp_due = now_mono + int(RTCP_INTERVAL_NS * (0.5 + secrets.randbelow(1000) / 1000))
             return due + self._period
         if state == "fin":
-            if self.result.fin_received is not None or self._fin_tries >= FIN_TRIES:
+            if self._fin_tries >= FIN_TRIES or (self._port is not None and self._port.fin_seen(self)):
                 self._state = "linger"
                 return now_mono + LINGER_NS
             self._send_fin(wall_offset)
@@ -204,22 +232,6 @@ class MediaStream:
         self._send_rtcp(wall_offset, bye=True)
         self._state = "linger"
         return now_mono + LINGER_NS
-
-    def _send_stamped(self, due: int, wall_offset: int) -> None:
-        """The hot path towards a responder: stamps.write_packet() and Signer.sign() written out
-        (a function call costs as much here as a hash continuation)."""
-        buf, seq = self._buf, self._seq
-        t = _monotonic_ns()
-        wall = t + wall_offset
-        _PACKET_PACK(buf, 0, 0x80, self.plan.payload_type | (0x80 if seq == 0 else 0), (self._seq0 + seq) & 0xFFFF,
-                     (self._ts0 + seq * self._spp) & 0xFFFFFFFF, self.ssrc, stamps.MAGIC, stamps.VERSION, 0,
-                     self.session_id, seq & 0xFFFFFFFF, wall, self.dscp, 0, 0, 0, 0, 0, 0, 0, 0)
-        inner = self.signer.inner.copy()
-        inner.update(self._auth_view)
-        outer = self.signer.outer.copy()
-        outer.update(inner.digest())
-        buf[_AUTH_END:_MAC_END] = outer.digest()[:stamps.MAC_LEN]
-        self._send(t - due, wall)
 
     def _send_media(self, due: int, wall_offset: int) -> None:
         """Plain RTP (a third-party far end): codec-sized silence, no stamp."""
@@ -251,6 +263,9 @@ class MediaStream:
                          self.ssrc)
         stamps.write_request(buf, self.session_id, self._seq, time.monotonic_ns() + wall_offset, self.dscp,
                              self.signer, flags=stamps.FLAG_FIN)
+        if self._port is not None:
+            self._port.send_one(buf, self)
+            return
         try:
             self.sock.sendto(buf, self.plan.remote)
         except OSError:
@@ -290,7 +305,8 @@ class MediaStream:
     # --- receiving (engine thread) -----------------------------------------------------------------
 
     def on_readable(self, fd: int) -> None:
-        """Read one datagram: epoll is level-triggered, so anything left is reported again next tick
+        """Read one datagram of a third-party far end (a reflected call's replies come through the
+        shared port): epoll is level-triggered, so anything left is reported again next tick
         (one packet per call per 20 ms is the normal case; this saves a failing read per packet)."""
         sock = self.sock if fd == self.sock.fileno() else self.rtcp_sock
         if sock is None:
@@ -311,37 +327,10 @@ class MediaStream:
         if not rx_ns:
             rx_ns = time.time_ns()
         dscp = tos >> 2 if tos >= 0 else 0xFF
-        if len(data) >= stamps.PACKET_MIN and self._reflect and data[1] < 192:
-            self._on_reply(data, rx_ns, dscp)
-        elif packet.is_rtcp(data):
+        if packet.is_rtcp(data):
             self._on_rtcp(data, rx_ns)
-        elif self.plan is not None and self.plan.reflect:
-            self._on_reply(data, rx_ns, dscp)
         else:
             self._on_peer_rtp(data, rx_ns, dscp)
-
-    def _on_reply(self, data: bytes, rx_ns: int, dscp: int) -> None:
-        r = self.result
-        inner = self.signer.inner.copy()                 # Signer.authentic() written out
-        inner.update(memoryview(data)[:_AUTH_END])
-        outer = self.signer.outer.copy()
-        outer.update(inner.digest())
-        if data[12] != 0x52 or data[13] != 0x44 or not _compare(outer.digest()[:stamps.MAC_LEN],
-                                                                data[_AUTH_END:_MAC_END]):
-            if packet.parse(data) is None:
-                self._malformed(data, "not RTP")
-            else:
-                r.unauthenticated += 1
-            return
-        (_, _, flags, session_id, seq, send_ns, _, dscp_up, _, rseq, count, rrx, rtx, bitmap,
-         highest) = stamps.FIELDS.unpack_from(data, packet.HEADER_LEN)
-        if not flags & stamps.FLAG_REPLY or session_id != self.session_id:
-            r.unauthenticated += 1
-            return
-        if flags & stamps.FLAG_FIN:
-            r.fin_received, r.fin_replies = count, rseq
-            return
-        self.trace.reply(seq, rseq, send_ns, rrx, rtx, rx_ns, dscp_up, dscp, bitmap, highest)
 
     def _malformed(self, data: bytes, why: str) -> None:
         r = self.result

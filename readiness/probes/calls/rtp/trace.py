@@ -71,6 +71,21 @@ class TraceWriter:
         if len(self._buf) >= FLUSH_BYTES:
             self.flush()
 
+    def add(self, record: bytes) -> None:
+        """One record already packed (REPLY or RTP): the shared port's hot path."""
+        self._buf += record
+        self.records += 1
+        if len(self._buf) >= FLUSH_BYTES:
+            self.flush()
+
+    def write_records(self, data: bytes | bytearray | memoryview, size: int) -> None:
+        """Append records packed elsewhere (the C path fills its own buffer), straight to the file."""
+        self.flush()
+        if len(data):
+            with open(self.path, "ab") as fh:
+                fh.write(data)
+            self.records += len(data) // size
+
     def flush(self) -> None:
         if self._buf:
             with open(self.path, "ab") as fh:

@@ -37,6 +37,7 @@ def test_calls_answered_and_both_directions_measured():
         assert c["dscp_received_up"] == 46 and c["dscp_received_down"] == 46
         assert c["jitter_ms_up"] < 5 and c["rtt_ms_p50"] < 5 and c["mos"] > 4.3
         assert c["one_way_estimated"] is False
+        assert c["sip_dscp_received_up"] == 24 and c["sip_dscp_received_down"] == 24     # CS3 both ways
     s = doc["summary"]
     assert (s["calls_attempted"], s["calls_answered"]) == (4, 4) and s["mos_min"] > 4.3
 
@@ -49,6 +50,25 @@ def test_calls_answered_and_both_directions_measured():
     assert len(loss_series) == 8 and all(s.step == pytest.approx(0.2) for s in loss_series)
     assert all(s.weights and sum(s.weights) > 0 for s in loss_series)
     assert all(m.tags["path"] == "site-to-far-end" for m in rec.measurements)
+
+
+def test_sip_dscp_per_direction():
+    """Our INVITE marked CS5, the responder's answers CS3: each direction reports its own marking,
+    recorded as sip.dscp_received tagged up/down. A keyless responder tells no one what it saw."""
+    cfg = LoadConfig("", calls=2, cps=20, duration_s=0.5, key=KEY, sip_dscp=40)
+    result, _ = asyncio.run(_with_responder(cfg))
+    rec = MemoryRecorder()
+    records.record(rec, result)
+    got = {(m.subject, m.tags["direction"]): m.value for m in rec.measurements if m.metric == "sip.dscp_received"}
+    assert got == {("call 1 up", "up"): 40, ("call 1 down", "down"): 24,
+                   ("call 2 up", "up"): 40, ("call 2 down", "down"): 24}
+
+    result, _ = asyncio.run(_with_responder(LoadConfig("", calls=1, cps=20, duration_s=0.5), key=None))
+    rec = MemoryRecorder()
+    records.record(rec, result)
+    assert [m.value for m in rec.measurements if m.metric == "sip.dscp_received"] == [24]
+    [missing] = [n for n in rec.missing if n.metric == "sip.dscp_received"]
+    assert missing.tags["direction"] == "up" and "readiness responder with a key" in missing.reason
 
 
 def test_wrong_key_is_refused_with_403_and_never_passes():

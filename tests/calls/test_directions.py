@@ -49,6 +49,19 @@ def test_down_loss_is_not_up_loss():
     assert np.allclose(rtt, 12.0)                               # the reflector turnaround is taken out
 
 
+def test_last_packets_reply_lost_down_is_not_up_loss():
+    """The last packet arrived but its reply was lost on the way down: no later reply's bitmap
+    says it arrived, the reflector's answer to the fin does."""
+    rec, replies = _trace(100, up_lost=set(), down_lost_rseq={99, 100})
+    c = codecs.get("pcmu")
+    up, _, _, _ = directions.reflected(rec, 100, 20, replies)
+    assert metrics.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9).packets_lost == 2
+    up, down, _, _ = directions.reflected(rec, 100, 20, replies, fin_view=(0xFFFFFFFF, 99))
+    assert up.estimated == 2
+    assert metrics.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9).packets_lost == 0
+    assert metrics.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9).packets_lost == 2
+
+
 def test_up_loss_counted_up_only_including_the_edges():
     rec, replies = _trace(300, up_lost={0, 1, 150, 299}, down_lost_rseq=set())
     up, down, _, _ = directions.reflected(rec, 300, 20, replies)

@@ -5,7 +5,7 @@ joined by a veth pair, with the kernel (or a relay we log) doing the damage.
   down must equal each rule's packet counter exactly (the rules match media-sized datagrams only,
   so the session-closing fin exchange is never dropped);
 * DSCP: an iptables DSCP rule (mangle POSTROUTING) re-marks EF to CS0 on one direction; that
-  direction, and only that one, must report CS0 and 100 % re-marked;
+  direction, and only that one, must report CS0 and 100 % re-marked; the same for SIP (CS3);
 * delay: a userspace relay (relay.py) in B holds every packet for a seeded random time and logs it;
   per-packet RTT must match the relay's two holds within RTT_TOLERANCE_MS (the veth hops and our
   own timestamps add tens of microseconds), one-way medians within ONE_WAY_TOLERANCE_MS, and the
@@ -134,6 +134,31 @@ def test_remarked_direction_only(tmp_path, direction):
         assert c[f"dscp_received_{other}"] == 46 and c[f"dscp_remarked_pct_{other}"] == 0.0
     verdict = {v["criterion"]: v for v in doc["verdicts"]}["media-marking-kept"]
     assert verdict["outcome"] == "warn" and direction in verdict["subject"]
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_sip_remarked_direction_only(tmp_path, direction):
+    """SIP marked CS3 both ways; an iptables DSCP rule re-marks it to CS0 on one direction only.
+    Down is the DSCP our INVITE's 200 OK arrived with, up what the responder says our INVITE
+    arrived with (X-Readiness-Received-DSCP)."""
+    with veth_pair("10.77.35") as pair:
+        key = write_key(tmp_path / "key")
+        if direction == "up":    # our SIP leaving A re-marked CS0
+            pair.run(pair.a, "iptables", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", "--dport", str(SIP_PORT),
+                     "-j", "DSCP", "--set-dscp", "0")
+        else:                    # the responder's SIP leaving B re-marked CS0
+            pair.run(pair.b, "iptables", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", "--sport", str(SIP_PORT),
+                     "-j", "DSCP", "--set-dscp", "0")
+        proc = _responder(pair, key, tmp_path / "responder.log")
+        try:
+            doc = _calls(pair, key, tmp_path / "calls.json", calls=2, duration=1)
+        finally:
+            _stop(proc)
+    other = "down" if direction == "up" else "up"
+    for c in doc["calls"]:
+        assert c["answered"]
+        assert c[f"sip_dscp_received_{direction}"] == 0 and c[f"sip_dscp_received_{other}"] == 24
+        assert c["dscp_received_up"] == 46 and c["dscp_received_down"] == 46     # media untouched
 
 
 def _log_jitter_ms(send_ns: np.ndarray, hold_ms: np.ndarray) -> float:

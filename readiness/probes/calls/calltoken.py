@@ -5,6 +5,10 @@
 The responder accepts a token made within MAX_AGE_S of its own clock and not seen before (a replay
 cache bounded by that window), and refuses the call with 403 otherwise: a technician with the wrong
 key learns it at once instead of waiting for a timeout. Media is authenticated per packet (stamps.py).
+
+To an authenticated INVITE over UDP the responder's 200 OK adds X-Readiness-Received-DSCP: the DSCP
+the INVITE arrived with (IP_RECVTOS), so the caller learns whether its SIP marking survived the way
+there; the 200 OK's own DSCP on arrival tells the way back.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 from collections import OrderedDict
 
 HEADER = "X-Readiness-Auth"
+RECEIVED_DSCP = "X-Readiness-Received-DSCP"   # in the responder's 200 OK: the DSCP our INVITE arrived with
 MAX_AGE_S = 300.0
 MAC_HEX = 32
 

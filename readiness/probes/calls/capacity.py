@@ -44,7 +44,7 @@ class CapacityResult:
 def call_criteria(criteria: list[Criterion]) -> list[Criterion]:
     """The criteria a call load can decide (metrics of the calls probe, except capacity itself)."""
     return [c for c in criteria if c.metric in catalog.METRICS and catalog.METRICS[c.metric].probe == "calls"
-            and c.metric not in ("call.capacity_calls", "sip.dscp_received")]
+            and c.metric != "call.capacity_calls"]
 
 
 def judge(result: LoadResult, criteria: list[Criterion]) -> list[Verdict]:

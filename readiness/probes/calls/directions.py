@@ -46,21 +46,29 @@ def _us32(ns: np.ndarray) -> np.ndarray:
     return ((ns // 1000) & 0xFFFFFFFF).astype(np.uint32)
 
 
-def _arrived_by_bitmap(rec: np.ndarray) -> np.ndarray:
-    """Sender sequences the reflector reports as arrived (its `highest` and the 32 below it)."""
-    if len(rec) == 0:
+def _arrived_by_bitmap(rec: np.ndarray, fin_view: tuple[int, int] | None = None) -> np.ndarray:
+    """Sender sequences the reflector reports as arrived (its `highest` and the 32 below it), in
+    every reply and in its answer to our fin (the only word on the last packets when their
+    replies were lost on the way down)."""
+    highest = rec["highest"].astype(np.int64)
+    bitmap = rec["bitmap"].astype(np.int64)
+    if fin_view is not None:
+        bitmap = np.append(bitmap, np.int64(fin_view[0]))
+        highest = np.append(highest, np.int64(fin_view[1]))
+    if len(highest) == 0:
         return np.zeros(0, dtype=np.int64)
     bits = np.arange(32, dtype=np.int64)
-    highest = rec["highest"].astype(np.int64)
-    present = ((rec["bitmap"].astype(np.int64)[:, None] >> bits) & 1).astype(bool)
+    present = ((bitmap[:, None] >> bits) & 1).astype(bool)
     seqs = highest[:, None] - 1 - bits
     found = np.concatenate([seqs[present & (seqs >= 0)], highest])
     return np.unique(found)
 
 
-def reflected(rec: np.ndarray, packets_sent: int, ptime_ms: int, fin_replies: int | None
+def reflected(rec: np.ndarray, packets_sent: int, ptime_ms: int, fin_replies: int | None,
+              fin_view: tuple[int, int] | None = None
               ) -> tuple[DirectionPackets, DirectionPackets, np.ndarray, np.ndarray]:
-    """(up, down, rtt_ms per reply, epoch seconds of each reply) from a trace of reply records."""
+    """(up, down, rtt_ms per reply, epoch seconds of each reply) from a trace of reply records;
+    fin_view: (bitmap, highest) of the reflector's answer to our fin, when it came."""
     rec = rec[(rec["seq"] < max(packets_sent, 1))] if packets_sent else rec
     by_reflector = rec[np.argsort(rec["rseq"], kind="stable")]
     _, first = np.unique(by_reflector["rseq"], return_index=True)   # a reply duplicated on the way down
@@ -70,7 +78,7 @@ def reflected(rec: np.ndarray, packets_sent: int, ptime_ms: int, fin_replies: in
     rrx = by_reflector["rrx_ns"].astype(np.int64)
 
     # up: replies, plus packets only the bitmap knows about (their reply was lost on the way down)
-    missing = np.setdiff1d(_arrived_by_bitmap(by_reflector), seq)
+    missing = np.setdiff1d(_arrived_by_bitmap(by_reflector, fin_view), seq)
     missing = missing[missing < max(packets_sent, 1)] if packets_sent else missing
     estimated = len(missing)
     if estimated and len(seq):

@@ -72,6 +72,9 @@ class CallRecord:
     trace: Path | None = None             # None when the traces were temporary
     stream_notes: list[str] = field(default_factory=list)
     media_result: StreamResult | None = None
+    sip_dscp_up: int | None = None        # DSCP our INVITE reached the far end with (its 200 OK says)
+    sip_dscp_down: int | None = None      # DSCP the final response reached us with (UDP only)
+    transport: str = "udp"
 
     @property
     def answered(self) -> bool:
@@ -158,6 +161,15 @@ def clocks_shared(target: str) -> bool:
         return same_host(_resolve(_target_host(target).host))
     except ReadinessError:
         return False
+
+
+def _received_dscp(resp) -> int | None:
+    """The far end's word on our INVITE's DSCP (a readiness responder's 200 OK), when it gave one."""
+    value = resp.headers.get(calltoken.RECEIVED_DSCP) if resp is not None else None
+    if value is None or not value.strip().isdigit():
+        return None
+    dscp = int(value.strip())
+    return dscp if dscp < 64 else None
 
 
 def _reflects(desc: sdp.SessionDescription | None) -> bool:
@@ -281,7 +293,7 @@ class LoadRunner:
         started = time.time()
         call = ua.call(cfg.target, offer, headers=headers, answer_timeout=cfg.answer_timeout_s)
         record = CallRecord(index, CallOutcome(call.call_id, False, "closed"), started, started, self.codec.name,
-                            cfg.ptime_ms, dscp_sent=cfg.media_dscp, trace=trace)
+                            cfg.ptime_ms, dscp_sent=cfg.media_dscp, trace=trace, transport=cfg.transport)
         began = False
         try:
             try:
@@ -290,6 +302,8 @@ class LoadRunner:
                 call.cancel()
                 outcome = CallOutcome(call.call_id, False, "timeout", detail="no final answer")
             record.outcome = outcome
+            record.sip_dscp_down = outcome.dscp_received
+            record.sip_dscp_up = _received_dscp(call.final_response) if outcome.answered else None
             if not outcome.answered or outcome.remote_media is None:
                 self.failed += 1
                 return record

@@ -189,7 +189,10 @@ def reflected_call(result: StreamResult, codec: Codec, clocks_synced: bool) -> M
                + (f" ({result.unauthenticated} packet(s) failed authentication: wrong or missing key?)"
                   if result.unauthenticated else " (wrong key, or media blocked on the way?)"))
         return MediaMetrics(None, None, None, None, [], None, p99, why)
-    up, down, rtt, rtt_t = directions.reflected(rec, result.packets_sent, result.ptime_ms, result.fin_replies)
+    fin_view = ((result.fin_bitmap, result.fin_highest)     # its highest is 0 when nothing arrived
+                if result.fin_highest is not None and result.fin_received else None)
+    up, down, rtt, rtt_t = directions.reflected(rec, result.packets_sent, result.ptime_ms, result.fin_replies,
+                                                fin_view)
     origin = result.first_send_ns / 1e9
     rtt_p50 = float(np.median(rtt))
     est = not clocks_synced

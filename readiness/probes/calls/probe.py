@@ -70,9 +70,6 @@ class CallsProbe(Probe):
                 ctx.recorder.artefact(Artefact(rel, "call-trace", self.name,
                                                f"call {c.index + 1}: per-packet media trace (readiness.probes.calls.rtp.trace)"))
         records.record(ctx.recorder, result, evidence)
-        if "sip.dscp_received" in ctx.wanted:
-            ctx.recorder.not_measured(NotMeasured("sip.dscp_received", "the far end does not report the DSCP "
-                                                  "it received on SIP (use a capture at the far end)", probe=self.name))
         if "call.capacity_calls" in ctx.wanted:
             ctx.recorder.not_measured(NotMeasured("call.capacity_calls", "capacity is searched by "
                                                   "`readiness calls --find-capacity`, not in a run", probe=self.name))

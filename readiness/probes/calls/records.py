@@ -73,6 +73,7 @@ def _record_call(rec: Recorder, c: CallRecord, path: str, evidence: list[str]) -
     base = {"call": call, "path": path}
     subject = f"call {call}"
     o = c.outcome
+    _record_sip_dscp(rec, c, subject, base, evidence)
     if not o.answered:
         reason = f"call not answered: {o.cause}" + (f" ({o.detail})" if o.detail else "")
         for metric in CALL_METRICS + ("call.post_dial_delay_ms",):
@@ -111,6 +112,29 @@ def _record_call(rec: Recorder, c: CallRecord, path: str, evidence: list[str]) -
                 rec.not_measured(NotMeasured(metric, m.reason or "not measured", dsubject, PROBE, dtags))
             continue
         _record_direction(rec, d, dsubject, dtags, evidence)
+
+
+def _record_sip_dscp(rec: Recorder, c: CallRecord, subject: str, base: dict[str, str], evidence: list[str]) -> None:
+    """sip.dscp_received per direction: down is the DSCP our INVITE's final response arrived with,
+    up what a readiness responder says our INVITE arrived with (X-Readiness-Received-DSCP)."""
+    o = c.outcome
+    for direction, value in (("up", c.sip_dscp_up), ("down", c.sip_dscp_down)):
+        tags = dict(base, direction=direction)
+        if value is not None:
+            rec.measurement(Measurement("sip.dscp_received", value, "dscp", f"{subject} {direction}", PROBE,
+                                        c.started, c.ended, tags, evidence))
+            continue
+        if c.transport != "udp":
+            why = f"SIP over {c.transport.upper()}: the DSCP of received SIP is read on UDP only"
+        elif o.status is None:
+            why = f"no final response ({o.cause})"
+        elif direction == "down":
+            why = "the final response's DSCP was not read"
+        elif not o.answered:
+            why = f"call not answered ({o.status}): the far end reports what it received only in its 200 OK"
+        else:
+            why = "the far end does not report the DSCP our INVITE arrived with (a readiness responder with a key does)"
+        rec.not_measured(NotMeasured("sip.dscp_received", why, f"{subject} {direction}", PROBE, tags))
 
 
 def _record_direction(rec: Recorder, d: DirectionMetrics, subject: str, tags: dict[str, str],
@@ -168,6 +192,7 @@ def call_json(c: CallRecord) -> dict[str, Any]:
         "mouth_to_ear_ms_up": _r(up.mouth_to_ear_ms) if up else None,
         "mouth_to_ear_ms_down": _r(down.mouth_to_ear_ms) if down else None,
         "dscp_sent": c.dscp_sent,
+        "sip_dscp_received_up": c.sip_dscp_up, "sip_dscp_received_down": c.sip_dscp_down,
         "dscp_received_up": up.dscp_received if up else None, "dscp_received_down": down.dscp_received if down else None,
         "dscp_remarked_pct_up": _r(up.dscp_remarked_pct) if up else None,
         "dscp_remarked_pct_down": _r(down.dscp_remarked_pct) if down else None,

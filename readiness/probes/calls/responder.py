@@ -113,11 +113,14 @@ class Responder:
                 "packets_unauthenticated": r.unauthenticated, "packets_over_limit": r.over_limit}
 
     async def _decide(self, call: IncomingCall) -> Accept | Reject:
+        headers: dict[str, str] = {}
         if self._tokens is not None:
             why = self._tokens.check(call.header(calltoken.HEADER))
             if why is not None:
                 self.calls_refused += 1
                 return Reject(403, "Forbidden", {"Warning": f'399 readiness "{why}"'})
+            if call.dscp_received is not None:          # told only to a caller that holds the key
+                headers[calltoken.RECEIVED_DSCP] = str(call.dscp_received)
         if call.offer is None:
             self.calls_refused += 1
             return Reject(488, "Not Acceptable Here", {"Warning": '399 readiness "an INVITE without SDP offer"'})
@@ -132,4 +135,4 @@ class Responder:
             if m.port:
                 m.other.append(f"{stamps.SDP_ATTRIBUTE}:1")
         self.calls_answered += 1
-        return Accept(answer, ring_ms=self.config.ring_ms)
+        return Accept(answer, headers, ring_ms=self.config.ring_ms)

@@ -117,6 +117,7 @@ class Call(Session):
         self.answer_timeout = answer_timeout
         self.from_tag = os.urandom(4).hex()
         self.outcome: CallOutcome | None = None
+        self.final_response: Response | None = None     # the INVITE's final response (its headers)
         self.provisional: list[int] = []
         self._done: asyncio.Future[CallOutcome] = asyncio.get_running_loop().create_future()
         self._invite: Request | None = None
@@ -288,6 +289,7 @@ class Call(Session):
         return ch.header_name, authorization(ch, creds, "INVITE", req.uri)
 
     def _final(self, req: Request, resp: Response) -> None:
+        self.final_response = resp
         if resp.status >= 300:
             cause = "cancelled" if self._cancel_wanted and resp.status == 487 else cause_for_status(resp.status)
             self._finish(cause, resp.status, resp.reason, f"{resp.status} {resp.reason}", resp)

@@ -1,5 +1,5 @@
 """The parsers' lenient mode (reading SIP and SDP found in captures) and the strict mode's refusals of
-non-ASCII digits. Expected values are written out from RFC 3261 / RFC 4566 grammar, not computed."""
+non-ASCII digits. Expected values are written out by hand from the rules the modules' docstrings state."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from readiness.probes.calls.sip.message import Request, Response, SipParseError,
 
 from .test_message import TORTUOUS, _LINES, invite
 
-# Shaped like what real phones put on the wire and the strict parser refuses: no Via, a header line
-# without a colon, a non-token header name, a CSeq without a number, an unbalanced To.
+# What the strict parser refuses and a capture may still hold: no Via, a header line without a colon,
+# a non-token header name, a CSeq without a number, an unbalanced To, no Content-Length.
 SLOPPY = (b"INVITE sip:bob@192.0.2.2 SIP/2.0\r\n"
           b"From: Alice <sip:alice@192.0.2.1>;tag=a1\r\n"
           b"To: <sip:bob@192.0.2.2\r\n"

@@ -3,11 +3,14 @@ loopback, G.711 20 ms. Prints, per concurrency level: loss, sender schedule erro
 jitter, CPU seconds per 1,000 packets (generator and responder), memory per call; then the most
 concurrent calls sustained with zero loss, schedule error p99 < 1 ms and jitter < 1 ms.
 
-    python benchmarks/bench_calls.py                         # levels 100 200 400 600 800 1000, 20 s each
+    python benchmarks/bench_calls.py                         # levels 100 400 700 1000 1200 1500, 20 s each
     python benchmarks/bench_calls.py --levels 50,100 --duration 10
+    python benchmarks/bench_calls.py --python --levels 200,400  # the Python media path (no C loops)
     python benchmarks/bench_calls.py --long 30               # 100 calls for 30 min: memory growth
 
-The machine's load is printed with the figures: other work on the same cores changes them.
+The machine's load is printed with the figures: other work on the same cores changes them. CPU is
+what the kernel accounts to each process (user + system, the loopback's work for the packets it
+sends included); "per 1,000 packets" counts packets sent up, each of which is also reflected.
 """
 
 from __future__ import annotations
@@ -84,6 +87,7 @@ def machine_load() -> str:
 
 
 def run_level(port: int, key: Path, calls: int, duration: float, cps: float, rpid: int) -> dict:
+    """One load: figures of the generator (SIP side, media process) and of the responder."""
     cfg = LoadConfig(f"sip:bench@127.0.0.1:{port}", calls=calls, cps=cps, duration_s=duration,
                      key=key.read_bytes().strip(), clocks_synced=True)
     gc.collect()
@@ -116,6 +120,7 @@ def run_level(port: int, key: Path, calls: int, duration: float, cps: float, rpi
     return {
         "calls": calls, "answered": len(answered), "packets_up": sent, "lost": lost,
         "sched_p99_ms": result.schedule.quantile_ms(0.99) or 0.0,
+        "sched_p50_ms": result.schedule.quantile_ms(0.5) or 0.0,
         "jitter_max_ms": max(jitter) if jitter else None,
         "jitter_p50_ms": sorted(jitter)[len(jitter) // 2] if jitter else None,
         "media_cpu_per_1k": 1000 * media_cpu / max(sent, 1), "sip_cpu_per_1k": 1000 * sip_cpu / max(sent, 1),
@@ -128,27 +133,36 @@ def run_level(port: int, key: Path, calls: int, duration: float, cps: float, rpi
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))     # stop the lab responder on kill/timeout too
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--levels", default="100,200,400,600,800,1000")
+    ap.add_argument("--levels", default="100,400,700,1000,1200,1500")
     ap.add_argument("--duration", type=float, default=20.0, help="seconds each call is held")
     ap.add_argument("--cps", type=float, default=100.0)
     ap.add_argument("--long", type=float, default=0.0, metavar="MINUTES",
-                    help="instead: 100 calls held this long, RSS sampled (memory growth)")
+                    help="instead: --long-calls calls held this long, RSS sampled (memory growth)")
+    ap.add_argument("--long-calls", type=int, default=100)
+    ap.add_argument("--python", action="store_true",
+                    help="the Python media path at both ends (READINESS_MEDIA_PYTHON=1), not the C loops")
     args = ap.parse_args()
+    if args.python:
+        os.environ["READINESS_MEDIA_PYTHON"] = "1"       # the media process and the responder inherit it
     print(f"machine: {machine_load()}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp, responder_process(Path(tmp)) as (port, key):
+    print(f"media path: {media_path()}", flush=True)
+    # a responder for this many calls from one address (its default bound is below the top levels)
+    extra = ["--max-calls-per-source", "5000"]
+    with tempfile.TemporaryDirectory() as tmp, responder_process(Path(tmp), extra=extra) as (port, key):
         rpid = responder_pid(port)
         if args.long:
-            long_run(port, key, args.long, rpid)
+            long_run(port, key, args.long, rpid, args.long_calls)
             return
         rows = []
         print("CPU seconds per 1,000 packets sent (each is reflected): media = the generator's media process,")
         print("SIP+score = its SIP side and the scoring after the calls, responder = SIP + reflector.")
-        print(f"{'calls':>6} {'answered':>8} {'lost':>6} {'sched p99':>9} {'jitter p50/max':>15} "
+        print(f"{'calls':>6} {'answered':>8} {'lost':>6} {'sched p50/p99':>14} {'jitter p50/max':>15} "
               f"{'media':>7} {'SIP+score':>9} {'responder':>9} {'gen RSS':>8} {'engine busy':>11} {'load':>5}")
         for n in [int(x) for x in args.levels.split(",")]:
             row = run_level(port, key, n, args.duration, args.cps, rpid)
             rows.append(row)
-            print(f"{row['calls']:>6} {row['answered']:>8} {row['lost']:>6} {row['sched_p99_ms']:>7.2f}ms "
+            print(f"{row['calls']:>6} {row['answered']:>8} {row['lost']:>6} "
+                  f"{row['sched_p50_ms']:>5.2f}/{row['sched_p99_ms']:<5.2f}ms "
                   f"{row['jitter_p50_ms'] or 0:>6.3f}/{row['jitter_max_ms'] or 0:<6.3f}ms "
                   f"{row['media_cpu_per_1k']:>6.3f}s {row['sip_cpu_per_1k']:>8.3f}s {row['resp_cpu_per_1k']:>8.3f}s "
                   f"{row['peak_rss_mb']:>5.0f} MiB "
@@ -163,7 +177,16 @@ def main() -> None:
         print(f"machine after: {machine_load()}")
 
 
-def long_run(port: int, key: Path, minutes: float, rpid: int) -> None:
+def media_path() -> str:
+    from readiness.probes.calls import fastpath
+
+    if os.environ.get("READINESS_MEDIA_PYTHON") or not fastpath.available():
+        return f"Python ({fastpath.why_not or 'READINESS_MEDIA_PYTHON is set'})"
+    sha = fastpath.use_sha_extensions(True)
+    return f"C loops (_fastmedia), SHA-256 {'with the CPU SHA extensions' if sha else 'portable C'}"
+
+
+def long_run(port: int, key: Path, minutes: float, rpid: int, calls: int) -> None:
     samples: list[tuple[float, float, float]] = []
     stop = threading.Event()
 
@@ -175,9 +198,9 @@ def long_run(port: int, key: Path, minutes: float, rpid: int) -> None:
                   f"responder RSS {samples[-1][2]:7.1f} MiB  ({machine_load()})", flush=True)
 
     threading.Thread(target=sample, daemon=True).start()
-    row = run_level(port, key, 100, minutes * 60, 50.0, rpid)
+    row = run_level(port, key, calls, minutes * 60, 50.0, rpid)
     stop.set()
-    print(f"100 calls for {minutes:g} min: lost {row['lost']} of {row['packets_up']}, sched p99 "
+    print(f"{calls} calls for {minutes:g} min: lost {row['lost']} of {row['packets_up']}, sched p99 "
           f"{row['sched_p99_ms']:.2f} ms, jitter max {row['jitter_max_ms']:.3f} ms")
     if len(samples) >= 3:
         a, b = samples[1], samples[-1]           # from the first minute on: ramp-up is not growth

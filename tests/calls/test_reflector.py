@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readiness.probes.calls import stamps
+from readiness.probes.calls import fastpath, reflector as reflector_mod, stamps
 from readiness.probes.calls.reflector import Limits, Reflector
 from readiness.probes.calls.rtp import packet
 from readiness.probes.calls.udpsock import ANC_SPACE, ancillary, open_udp
@@ -19,9 +19,13 @@ from readiness.probes.calls.udpsock import ANC_SPACE, ancillary, open_udp
 KEY = b"reflector-test-key-0123456789"
 
 
-@pytest.fixture
-def reflector():
+@pytest.fixture(params=["C", "Python"])
+def reflector(request, monkeypatch):
+    """Each test against both implementations of the answer loop (fastpath.py)."""
+    real = fastpath.available()
+    monkeypatch.setattr(reflector_mod.fastpath, "available", lambda: request.param == "C" and real)
     r = Reflector("127.0.0.1", 0, KEY, Limits(sessions_per_source=3, rate_pps=50.0)).start()
+    assert (r._fast is not None) == (request.param == "C")
     yield r
     r.stop()
 
@@ -131,9 +135,14 @@ def test_rate_bounded_per_session(reflector):
         c.close()
 
 
-@pytest.fixture(scope="module")
-def fuzz_reflector():
-    r = Reflector("127.0.0.1", 0, KEY).start()
+@pytest.fixture(scope="module", params=["C", "Python"])
+def fuzz_reflector(request):
+    real = reflector_mod.fastpath.available
+    reflector_mod.fastpath.available = lambda: request.param == "C" and real()
+    try:
+        r = Reflector("127.0.0.1", 0, KEY).start()
+    finally:
+        reflector_mod.fastpath.available = real
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     yield r, s
     s.close()

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ....errors import ReadinessError
 from .scheduler import MediaEngine
+from . import trace as trace_files
 from .session import MediaPlan, MediaStream, StreamResult
 
 RT_PRIORITY = 10
@@ -209,11 +210,29 @@ class _ChildLink:
     def send(self, msg: tuple) -> None:
         self.out.put(msg)
 
+    def boost(self, priority: int) -> None:
+        """Real-time priority for the writer thread too (see _child)."""
+        self.out.put(("__boost__", priority))
+
+    def append(self, path: Path, data: bytes) -> None:
+        """Append to a trace file in the writer thread, in order with the messages (a call's last
+        records are on disk before its "done" leaves)."""
+        self.out.put(("__append__", path, data))
+
     def _write_all(self) -> None:
         while True:
             msg = self.out.get()
             if msg is None:
                 return
+            if msg[0] == "__boost__":
+                realtime(msg[1])
+                continue
+            if msg[0] == "__append__":
+                try:
+                    trace_files.append(msg[1], msg[2])
+                except OSError as e:            # a full disk: the call's analysis will say what is missing
+                    self.out.put(("failed", 0, f"cannot write {msg[1]}: {e.strerror or e}"))
+                continue
             data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
             try:
                 self.sock.sendall(_FRAME.pack(len(data)) + data)
@@ -242,6 +261,13 @@ def _child(fd: int) -> None:
     engine.on_thread_start = boost
     engine.start()
     started.wait(5)
+    # The control and writer threads share the GIL with the engine: were one of them preempted by
+    # some other program while holding it, the engine would wait (priority inversion, seen as
+    # 1 ms late ticks while calls are set up). Real-time just below the engine, they run their
+    # short turns to the end; the engine still preempts them.
+    realtime(RT_PRIORITY - 1)
+    link.boost(RT_PRIORITY - 1)
+    trace_files.set_sink(link.append)
     streams: dict[int, MediaStream] = {}
     t0 = time.monotonic_ns()
     try:

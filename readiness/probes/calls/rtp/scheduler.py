@@ -28,6 +28,7 @@ from .fastport import FastPort
 from .port import SharedPort
 
 TICK_NS = 1_000_000
+SWITCH_INTERVAL_S = 0.0001        # another thread holding the GIL delays a tick by at most about this
 SLOTS = 256                       # > the longest period a stream asks for, in ticks (ptime 120 ms, fin 100 ms)
 HIST_STEP_NS = 10_000             # schedule error histogram: 10 us bins up to 10 ms
 HIST_BINS = 1000
@@ -113,8 +114,8 @@ class MediaEngine:
 
     def start(self) -> "MediaEngine":
         # A shorter GIL switch interval lets the loop take the GIL back quickly from the SIP thread.
-        if sys.getswitchinterval() > 0.0005:
-            sys.setswitchinterval(0.0005)
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._thread = threading.Thread(target=self._run, name="media-engine", daemon=True)
         self._thread.start()
         return self
@@ -163,10 +164,10 @@ class MediaEngine:
         tick = mono() // tick_ns
         while not self._stop.is_set():
             t0 = mono()
-            self._take_inbox(tick)
             offset = wall() - mono()
             for port in timed:                  # packets due now go first, the wheel's chores after
                 port.tick(t0, offset)
+            self._take_inbox(tick + 1)          # new streams start at the next tick
             now_tick = t0 // tick_ns
             while tick <= now_tick:
                 slot = wheel[tick % SLOTS]

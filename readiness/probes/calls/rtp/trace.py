@@ -44,6 +44,21 @@ RTP_DTYPE = np.dtype([
 FLUSH_BYTES = 16384
 assert REPLY.size == REPLY_DTYPE.itemsize and RTP.size == RTP_DTYPE.itemsize
 
+_sink = None          # (path, bytes) -> None: who appends to the files (set_sink), else the caller
+
+
+def set_sink(sink) -> None:
+    """Hand every append to `sink(path, data)` instead of writing in the calling thread (the media
+    process gives them to its writer thread, so the engine never waits on the disk). The sink
+    must append in the order it is given."""
+    global _sink
+    _sink = sink
+
+
+def append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as fh:
+        fh.write(data)
+
 
 class TraceWriter:
     """Append-only file of fixed-size records, buffered; the file is opened only to flush."""
@@ -79,17 +94,15 @@ class TraceWriter:
             self.flush()
 
     def write_records(self, data: bytes | bytearray | memoryview, size: int) -> None:
-        """Append records packed elsewhere (the C path fills its own buffer), straight to the file."""
+        """Append records packed elsewhere (the C path fills its own buffer) after our own."""
         self.flush()
         if len(data):
-            with open(self.path, "ab") as fh:
-                fh.write(data)
+            (_sink or append)(self.path, bytes(data))
             self.records += len(data) // size
 
     def flush(self) -> None:
         if self._buf:
-            with open(self.path, "ab") as fh:
-                fh.write(self._buf)
+            (_sink or append)(self.path, bytes(self._buf))
             self._buf = bytearray()
 
 

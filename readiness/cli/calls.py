@@ -224,7 +224,8 @@ def _print_capacity(cap) -> None:
 @click.option("--key-file", type=click.Path(dir_okay=False), help="Shared key: callers must hold the same file.")
 @click.option("--media-port", type=int, default=0, show_default=True, help="UDP port of the reflector (0: any).")
 @click.option("--transport", "transports", default="udp,tcp", show_default=True, help="SIP transports to listen on.")
-@click.option("--max-calls-per-source", type=int, default=1000, show_default=True)
+@click.option("--max-calls-per-source", type=int, default=2000, show_default=True,
+              help="Concurrent calls (and media sessions) from one address.")
 @click.option("--max-rate", type=float, default=200.0, show_default=True, help="Packets/s per media session.")
 @click.option("--max-duration", type=float, default=4 * 3600.0, show_default=True, help="Seconds per call.")
 @click.option("--ring-ms", type=float, default=0.0, show_default=True, help="Ring this long before answering.")

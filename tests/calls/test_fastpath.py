@@ -1,4 +1,4 @@
-"""The C loops of the media path (_fastmedia.c) against their Python reference: the same HMAC as
+"""The C loops of the media path (csrc/, module _fastmedia) against their Python reference: the same HMAC as
 hashlib (with and without the CPU's SHA extensions), the same replies from both reflectors, and
 either sender working with either reflector over real loopback sockets."""
 

@@ -112,16 +112,19 @@ def test_loss_per_direction_equals_nftables_counters(tmp_path):
     assert sum(c["packets_sent_down"] for c in calls) == 4 * 400 - up_drops
 
 
+def _remark_cs0(pair: Pair, direction: str, port: int) -> None:
+    """An iptables DSCP rule re-marking to CS0 what leaves A for the responder's `port` (up) or
+    what leaves B from it (down)."""
+    ns, match = (pair.a, "--dport") if direction == "up" else (pair.b, "--sport")
+    pair.run(ns, "iptables", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", match, str(port),
+             "-j", "DSCP", "--set-dscp", "0")
+
+
 @pytest.mark.parametrize("direction", ["up", "down"])
 def test_remarked_direction_only(tmp_path, direction):
     with veth_pair("10.77.32") as pair:
         key = write_key(tmp_path / "key")
-        if direction == "up":    # our packets leaving A re-marked CS0
-            pair.run(pair.a, "iptables", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", "--dport", str(MEDIA_PORT),
-                     "-j", "DSCP", "--set-dscp", "0")
-        else:                    # the reflector's replies leaving B re-marked CS0
-            pair.run(pair.b, "iptables", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", "--sport", str(MEDIA_PORT),
-                     "-j", "DSCP", "--set-dscp", "0")
+        _remark_cs0(pair, direction, MEDIA_PORT)
         proc = _responder(pair, key, tmp_path / "responder.log")
         try:
             doc = _calls(pair, key, tmp_path / "calls.json", calls=2, duration=3)
@@ -143,12 +146,7 @@ def test_sip_remarked_direction_only(tmp_path, direction):
     arrived with (X-Readiness-Received-DSCP)."""
     with veth_pair("10.77.35") as pair:
         key = write_key(tmp_path / "key")
-        if direction == "up":    # our SIP leaving A re-marked CS0
-            pair.run(pair.a, "iptables", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", "--dport", str(SIP_PORT),
-                     "-j", "DSCP", "--set-dscp", "0")
-        else:                    # the responder's SIP leaving B re-marked CS0
-            pair.run(pair.b, "iptables", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", "--sport", str(SIP_PORT),
-                     "-j", "DSCP", "--set-dscp", "0")
+        _remark_cs0(pair, direction, SIP_PORT)
         proc = _responder(pair, key, tmp_path / "responder.log")
         try:
             doc = _calls(pair, key, tmp_path / "calls.json", calls=2, duration=1)

@@ -1,6 +1,6 @@
-"""The C loops of the media path (_fastmedia.c), reached through ctypes, when the module was built.
+"""The C loops of the media path (csrc/, module _fastmedia), reached through ctypes, when built.
 
-`pip install` compiles _fastmedia.c as an optional extension: without a C compiler the install
+`pip install` compiles csrc/*.c as an optional extension: without a C compiler the install
 still succeeds and the media path runs its Python implementations (rtp/port.py SharedPort,
 reflector.py), which are the reference for what the C code does. With it, the per-packet work of
 the generator (build, sign, send; read, verify, trace) and of the reflector (read, verify, stamp,
@@ -83,7 +83,6 @@ def _load() -> None:
             ("fm_index_rebuild", [_P, _U32, _P, _U32], None),
             ("fm_index_put", [_P, _U32, _P, _U32], None),
             ("fm_recv", [_I, _P, _P, ctypes.c_uint, _SZ, _SZ], _I),
-            ("fm_sendmmsg", [_I, _P, _I, _P], _I),
             ("fm_use_sha_extensions", [_I], _I)):
         fn = getattr(lib, name)
         fn.argtypes = args

@@ -1,4 +1,4 @@
-"""The reflector's per-packet loop in C (_fastmedia.c fm_reflect), its sessions in a numpy table.
+"""The reflector's per-packet loop in C (csrc/fastmedia.c fm_reflect), its sessions in a numpy table.
 
 Same behaviour as Reflector._answer (reflector.py), the reference: which requests are answered,
 what a reply carries, the limits per session and per source. C finds a request's session in an
@@ -85,14 +85,8 @@ class FastSessions:
         """Answer everything waiting on the socket; returns how many datagrams were read."""
         b = self._batch
         rmsg, riov, _, _ = self._ptrs
-        total = 0
-        while True:
-            got = self._lib.fm_recv(fd, rmsg, riov, b.n, mmsg.SLOT, mmsg.CONTROL)
-            total += got
-            if got:
-                self._answer(fd, got, stats)
-            if got < b.n:
-                return total
+        return b.read_all(fd, lambda got: self._answer(fd, got, stats),
+                          lambda fd: self._lib.fm_recv(fd, rmsg, riov, b.n, mmsg.SLOT, mmsg.CONTROL))
 
     def _pass(self, fd: int, only: np.ndarray | None, k: int, now: int) -> None:
         rmsg, _, data, control = self._ptrs

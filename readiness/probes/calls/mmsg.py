@@ -157,6 +157,19 @@ class Batch:
                 raise OSError(err, "recvmmsg on a closed socket")
         return 0
 
+    def read_all(self, fd: int, handle, recv=None) -> int:
+        """recv() (or the `recv(fd)` given: the C one) until the socket is empty, `handle(got)`
+        after each batch; how many datagrams were read."""
+        recv = recv or self.recv
+        total = 0
+        while True:
+            got = recv(fd)
+            total += got
+            if got:
+                handle(got)
+            if got < self.n:
+                return total
+
     def meta(self, i: int) -> tuple[int, int]:
         """(kernel receive time, ns since epoch or 0; TOS / traffic class byte or -1) of slot i."""
         off = i * CONTROL

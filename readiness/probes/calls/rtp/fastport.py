@@ -1,4 +1,4 @@
-"""The shared port with its per-packet loops in C (_fastmedia.c fm_tick / fm_replies).
+"""The shared port with its per-packet loops in C (csrc/fastmedia.c fm_tick / fm_replies).
 
 Same behaviour as SharedPort (port.py), which stays the reference: what a stream's packets carry,
 where its replies go, how its schedule error is counted. The difference is where a call's send

@@ -113,13 +113,7 @@ class SharedPort:
         self._names.append(s._name)
         self._lengths.append(s._length)
         self.queued = i + 1
-        r = s.result
-        if seq == 0:
-            r.first_send_ns = wall
-        r.last_send_ns = wall
-        r.packets_sent += 1
-        r.octets_sent += s._payload_len
-        s._seq = seq + 1
+        s._count_sent(wall)
 
     def tick(self, now: int, wall_offset: int) -> None:
         """Once per tick, after the wheel's streams queued their packets: send them."""
@@ -158,15 +152,7 @@ class SharedPort:
 
     def drain(self) -> int:
         """Read every reply waiting and append it to its call's trace; returns how many were read."""
-        b, fd = self.inb, self.fd
-        total = 0
-        while True:
-            got = b.recv(fd)
-            total += got
-            if got:
-                self._replies(got)
-            if got < b.n:
-                return total
+        return self.inb.read_all(self.fd, self._replies)
 
     def _replies(self, got: int) -> None:
         b = self.inb

@@ -242,13 +242,18 @@ class MediaStream:
         self._send(t - due, t + wall_offset)
 
     def _send(self, late_ns: int, wall: int) -> None:
-        r, seq = self.result, self._seq
+        r = self.result
         r.schedule.add(late_ns)
         try:
             self.sock.sendto(self._buf, self.plan.remote)
         except OSError as e:                                    # counted: the packet is lost at our end
             r.send_errors += 1
             r.last_send_error = e.strerror or str(e)
+        self._count_sent(wall)
+
+    def _count_sent(self, wall: int) -> None:
+        """A media packet went out (its stamp says `wall`): the next one is due."""
+        r, seq = self.result, self._seq
         if seq == 0:
             r.first_send_ns = wall
         r.last_send_ns = wall

@@ -1,15 +1,22 @@
-"""SIP the bulk path cannot read by itself, dissected by tshark through pyshark.
+"""SIP the bulk path cannot read by itself, dissected by tshark and read through pyshark's packets.
 
 An INVITE with a large SDP (many codecs, ICE candidates) exceeds the MTU and travels as IP fragments.
 tshark reassembles them; rather than re-implement IP reassembly, the frames where a fragmented SIP
-message completes are read through pyshark (only when the bulk pass saw such fragments: pyshark costs
-about a millisecond a packet, environment.md), and the reassembled message bytes go through the same
-SIP parser as everything else.
+message completes are dissected by tshark (only when the bulk pass saw such fragments: dissection
+costs about a millisecond a packet, environment.md), and the reassembled message bytes go through
+the same SIP parser as everything else.
+
+We run tshark ourselves and hand its JSON to pyshark's packet model, rather than letting
+pyshark.FileCapture run it: FileCapture kills tshark after end of file, and when tshark has already
+exited, that kill's poll() reaps it before asyncio's child watcher can, which then reports exit
+status 255 and FileCapture raises TSharkCrashException (seen here in about one run in ten).
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,30 +36,30 @@ class Dissected:
     message: sip_payloads.CapturedSip
 
 
-def fragmented_sip(path: Path) -> list[Dissected]:
-    import pyshark   # imported here: only captures with fragmented SIP pay for it
+def fragmented_sip(path: Path, timeout_s: float = 300.0) -> list[Dissected]:
+    """The SIP messages tshark rebuilt from IP fragments in the capture at `path`."""
+    # imported here: only captures with fragmented SIP pay for it
+    from pyshark.tshark.output_parser.tshark_json import packet_from_json_packet
 
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        raise FileNotFoundError("tshark is not installed (apt install tshark)")
+    r = subprocess.run([tshark, "-n", "-r", str(path), "-Y", REASSEMBLED_SIP, "-T", "json", "-x",
+                        "--no-duplicate-keys"], capture_output=True, timeout=timeout_s)
+    if r.returncode != 0:
+        lines = r.stderr.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"tshark exited with {r.returncode}: {lines[-1] if lines else 'no message'}")
     out: list[Dissected] = []
-    # its own event loop: pyshark would otherwise want the thread's current one, which a worker
-    # thread (the probe analyses in one) or a finished asyncio.run() does not have
-    loop = asyncio.new_event_loop()
-    cap = pyshark.FileCapture(str(path), display_filter=REASSEMBLED_SIP, include_raw=True, use_json=True,
-                              keep_packets=False, eventloop=loop)
-    try:
-        for pkt in cap:
-            raw = getattr(pkt, "sip_raw", None)
-            if raw is None:
-                continue
-            msgs = sip_payloads.read(bytes.fromhex(str(raw.value)))
-            ts_ns = int(round(float(pkt.sniff_timestamp) * 1e9))
-            # DSCP: upper six bits of the ToS / traffic class byte (RFC 2474)
-            dscp = int(str(pkt.ip.dsfield), 16) >> 2 if hasattr(pkt, "ip") else (
-                int(str(pkt.ipv6.tclass), 16) >> 2 if hasattr(pkt, "ipv6") else -1)
-            vlan, pcp = (int(pkt.vlan.id), int(pkt.vlan.priority)) if hasattr(pkt, "vlan") else (-1, -1)
-            out += [Dissected(int(pkt.number), ts_ns, dscp, vlan, pcp, m) for m in msgs]
-    finally:
-        try:
-            cap.close()
-        finally:
-            loop.close()
+    for doc in json.loads(r.stdout or b"[]"):
+        pkt = packet_from_json_packet(json.dumps(doc).encode(), deduplicate_fields=False)
+        raw = getattr(pkt, "sip_raw", None)
+        if raw is None:
+            continue
+        msgs = sip_payloads.read(bytes.fromhex(str(raw.value)))
+        ts_ns = int(round(float(pkt.sniff_timestamp) * 1e9))
+        # DSCP: upper six bits of the ToS / traffic class byte (RFC 2474)
+        dscp = int(str(pkt.ip.dsfield), 16) >> 2 if hasattr(pkt, "ip") else (
+            int(str(pkt.ipv6.tclass), 16) >> 2 if hasattr(pkt, "ipv6") else -1)
+        vlan, pcp = (int(pkt.vlan.id), int(pkt.vlan.priority)) if hasattr(pkt, "vlan") else (-1, -1)
+        out += [Dissected(int(pkt.number), ts_ns, dscp, vlan, pcp, m) for m in msgs]
     return out

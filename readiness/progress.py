@@ -61,7 +61,8 @@ class RichProgress(NullProgress):
 
     def say(self, message: str) -> None:
         stamp = time.strftime("%H:%M:%S")
-        self._p.console.print(f"[dim]{stamp}[/] {message}", highlight=False)
+        # one message, one line: a log read later (or a script's grep) should not find it broken up
+        self._p.console.print(f"[dim]{stamp}[/] {message}", highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         self._p.stop()

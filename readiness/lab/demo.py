@@ -14,6 +14,7 @@ from ..config import site as site_mod
 from ..progress import NullProgress, Progress
 from ..runner import execute
 from .iperf_server import iperf3_server
+from .ports import free_port
 from .responder import responder_process
 from .snmp_agent import demo_agent as _snmp
 
@@ -31,8 +32,10 @@ def _iperf(workdir: Path) -> Iterator[dict[str, str]]:
 
 @contextlib.contextmanager
 def _responder(workdir: Path) -> Iterator[dict[str, str]]:
-    with responder_process(workdir) as (port, key_file):
-        yield {"RESPONDER_PORT": str(port), "RESPONDER_KEY_FILE": str(key_file)}
+    media_port = free_port(also_udp=True)    # fixed, so the demo's capture can filter on it
+    with responder_process(workdir, extra=["--media-port", str(media_port)]) as (port, key_file):
+        yield {"RESPONDER_PORT": str(port), "RESPONDER_MEDIA_PORT": str(media_port),
+               "RESPONDER_KEY_FILE": str(key_file)}
 
 
 COMPONENTS: list[Component] = [_iperf, _snmp, _responder]

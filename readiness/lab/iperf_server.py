@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import time
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import ReadinessError
 from ..probes.process import require
 from .ports import free_port, listening
+from .process import running
 
 
 @contextlib.contextmanager
@@ -19,22 +17,7 @@ def iperf3_server(workdir: Path, port: int | None = None, timeout: float = 10.0)
     require("iperf3")
     port = port or free_port(also_udp=True)
     log = Path(workdir) / f"iperf3-{port}.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(["iperf3", "-s", "-B", "127.0.0.1", "-p", str(port)], stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while not listening(port):
-            if proc.poll() is not None:
-                raise ReadinessError(f"iperf3 server on port {port} exited: {log.read_text(errors='replace').strip()}")
-            if time.monotonic() > deadline:
-                raise ReadinessError(f"iperf3 server on port {port} did not start within {timeout:g} s")
-            time.sleep(0.05)
+    log.write_text("")
+    with running(["iperf3", "-s", "-B", "127.0.0.1", "-p", str(port)], f"iperf3 server on port {port}",
+                 lambda: listening(port), log, timeout):
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

@@ -7,15 +7,12 @@ import base64
 import contextlib
 import os
 import secrets
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import ReadinessError
 from .ports import free_port, listening
+from .process import running
 
 
 def write_key(path: Path) -> Path:
@@ -34,25 +31,9 @@ def responder_process(workdir: Path, key_file: Path | None = None, port: int | N
     key_file = key_file or write_key(workdir / "responder.key")
     port = port or free_port(also_udp=True)
     log = workdir / f"responder-{port}.log"
+    log.write_text("")
     argv = [sys.executable, "-m", "readiness", "responder", "--listen", f"127.0.0.1:{port}",
             "--key-file", str(key_file), "--quiet"] + (extra or [])
-    with open(log, "w") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while not listening(port):
-            if proc.poll() is not None:
-                raise ReadinessError(f"responder on port {port} exited: {log.read_text(errors='replace').strip()}")
-            if time.monotonic() > deadline:
-                raise ReadinessError(f"responder on port {port} did not start within {timeout:g} s")
-            time.sleep(0.05)
+    # SIGTERM: the responder hangs up what is left, which can take a few seconds
+    with running(argv, f"responder on port {port}", lambda: listening(port), log, timeout, stop_wait_s=10):
         yield port, key_file
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()

@@ -28,6 +28,7 @@ from ..errors import ReadinessError, ToolMissing
 from ..probes.snmp.mibs import dotted
 from ..probes.snmp.walk import COUNTER32, GAUGE32, INTEGER, OBJECT_ID, OCTETS, TIMETICKS, Walk
 from .ports import free_port
+from .process import start, stop, wait_ready
 
 START_TIMEOUT_S = 30.0
 _SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
@@ -89,13 +90,12 @@ def snmpsim_agent(walks: Mapping[str, Path | str], port: int | None = None, max_
         if owner:
             argv += ["--process-user=nobody", "--process-group=nogroup"]
         log = log or root / "snmpsim.log"
-        with open(log, "w") as out:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
-        _wait_ready(proc, port, next(iter(walks)), timeout, log)
+        log.write_text("")
+        proc = start(argv, log)
+        wait_ready(proc, f"snmpsim on UDP port {port}", _answers(port, next(iter(walks))), timeout, log)
         yield port
     finally:
-        _stop([proc] if proc is not None else [])
+        stop([proc] if proc is not None else [])
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -172,49 +172,32 @@ def snmpd_agents(walks: Mapping[str, str], timeout: float = START_TIMEOUT_S) -> 
             # only the override and community modules: nothing of this machine's own MIB shows through
             argv = [binary, "-f", "-C", "-c", str(conf), "-r", "-I", "override,vacm_conf", "-LF", "0-4", str(log),
                     f"--persistentDir={folder / 'persist'}"]
-            procs.append((subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.DEVNULL, env={**os.environ, "MIBS": ""}),
-                          port, community, log))
+            procs.append((start(argv, log, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={**os.environ, "MIBS": ""}), port, community, log))
             ports[community] = port
         for proc, port, community, log in procs:
-            log.touch()
-            _wait_ready(proc, port, community, timeout, log)
+            wait_ready(proc, f"snmpd on UDP port {port}", _answers(port, community), timeout, log)
         yield ports
     finally:
-        _stop([proc for proc, *_ in procs])
+        stop([proc for proc, *_ in procs])
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _stop(procs: list[subprocess.Popen]) -> None:
-    """Terminate all first (they stop in parallel), then wait for each; kill what does not stop."""
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_ready(proc: subprocess.Popen, port: int, community: str, timeout: float, log: Path) -> None:
-    """Until the agent answers a real SNMP GET (it indexes the walks before it listens)."""
+def _answers(port: int, community: str):
+    """A readiness check: does the agent answer a real SNMP GET? (snmpsim indexes its walks before
+    it listens, so an open port is not enough.)"""
     request = _get_request(community)
-    deadline = time.monotonic() + timeout
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(0.2)
-        while True:
-            if proc.poll() is not None:
-                text = log.read_text(errors="replace").strip().splitlines()
-                raise ReadinessError(f"snmpsim on UDP port {port} exited: {text[-1] if text else 'no output'}")
-            if time.monotonic() > deadline:
-                raise ReadinessError(f"snmpsim on UDP port {port} did not answer within {timeout:g} s")
+
+    def ready() -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.2)
             try:
                 s.sendto(request, ("127.0.0.1", port))
                 s.recv(65535)
-                return
-            except OSError:  # timeout, or port unreachable before it binds
-                time.sleep(0.1)
+                return True
+            except OSError:   # timeout, or port unreachable before it binds
+                return False
+    return ready
 
 
 def _get_request(community: str) -> bytes:

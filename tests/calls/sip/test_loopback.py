@@ -10,7 +10,7 @@ import time
 import pytest
 
 from readiness.errors import ReadinessError
-from readiness.probes.calls.sip import (Accept, IncomingCall, Limits, Reject, SipConfig, Timers, UasLimits, UserAgent,
+from readiness.probes.calls.sip import (IncomingCall, Limits, Reject, SipConfig, Timers, UasLimits, UserAgent,
                                         UserAgentServer, sdp)
 
 from .conftest import answering, pcmu_offer, run, tls_contexts

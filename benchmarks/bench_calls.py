@@ -202,10 +202,15 @@ def long_run(port: int, key: Path, minutes: float, rpid: int, calls: int) -> Non
     stop.set()
     print(f"{calls} calls for {minutes:g} min: lost {row['lost']} of {row['packets_up']}, sched p99 "
           f"{row['sched_p99_ms']:.2f} ms, jitter max {row['jitter_max_ms']:.3f} ms")
-    if len(samples) >= 3:
-        a, b = samples[1], samples[-1]           # from the first minute on: ramp-up is not growth
-        print(f"memory growth after ramp-up: generator {b[1] - a[1]:+.1f} MiB, responder {b[2] - a[2]:+.1f} MiB "
-              f"over {b[0] - a[0]:.1f} min")
+    held = [x for x in samples if x[0] <= minutes]    # while the calls were up
+    if len(held) >= 3:
+        a, b = held[1], held[-1]                 # from the first minute on: ramp-up is not growth
+        print(f"memory growth while the calls were up (after ramp-up): generator {b[1] - a[1]:+.1f} MiB, "
+              f"responder {b[2] - a[2]:+.1f} MiB over {b[0] - a[0]:.1f} min")
+    after = [x for x in samples if x[0] > minutes]
+    if after:
+        # scoring reads each call's trace and keeps its 200 ms / 1 s series until the run is written
+        print(f"generator peak while scoring after the calls: {max(x[1] for x in after):.1f} MiB")
 
 
 if __name__ == "__main__":

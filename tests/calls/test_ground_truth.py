@@ -120,16 +120,21 @@ def _remark_cs0(pair: Pair, direction: str, port: int) -> None:
              "-j", "DSCP", "--set-dscp", "0")
 
 
-@pytest.mark.parametrize("direction", ["up", "down"])
-def test_remarked_direction_only(tmp_path, direction):
-    with veth_pair("10.77.32") as pair:
+def _remarked_calls(tmp_path, subnet: str, direction: str, port: int, duration: float) -> dict:
+    """Two calls across a veth pair whose `direction` re-marks UDP on `port` to CS0; the JSON."""
+    with veth_pair(subnet) as pair:
         key = write_key(tmp_path / "key")
-        _remark_cs0(pair, direction, MEDIA_PORT)
+        _remark_cs0(pair, direction, port)
         proc = _responder(pair, key, tmp_path / "responder.log")
         try:
-            doc = _calls(pair, key, tmp_path / "calls.json", calls=2, duration=3)
+            return _calls(pair, key, tmp_path / "calls.json", calls=2, duration=duration)
         finally:
             _stop(proc)
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_remarked_direction_only(tmp_path, direction):
+    doc = _remarked_calls(tmp_path, "10.77.32", direction, MEDIA_PORT, duration=3)
     other = "down" if direction == "up" else "up"
     for c in doc["calls"]:
         assert c["answered"] and c["dscp_sent"] == 46
@@ -144,14 +149,7 @@ def test_sip_remarked_direction_only(tmp_path, direction):
     """SIP marked CS3 both ways; an iptables DSCP rule re-marks it to CS0 on one direction only.
     Down is the DSCP our INVITE's 200 OK arrived with, up what the responder says our INVITE
     arrived with (X-Readiness-Received-DSCP)."""
-    with veth_pair("10.77.35") as pair:
-        key = write_key(tmp_path / "key")
-        _remark_cs0(pair, direction, SIP_PORT)
-        proc = _responder(pair, key, tmp_path / "responder.log")
-        try:
-            doc = _calls(pair, key, tmp_path / "calls.json", calls=2, duration=1)
-        finally:
-            _stop(proc)
+    doc = _remarked_calls(tmp_path, "10.77.35", direction, SIP_PORT, duration=1)
     other = "down" if direction == "up" else "up"
     for c in doc["calls"]:
         assert c["answered"]

@@ -35,7 +35,7 @@ _ALL = [
     _m("call.mos", "MOS", "calls", "ITU-T G.107 E-model MOS (Annex B) per call and direction"),
     _m("call.r_factor", "R", "calls", "ITU-T G.107 E-model rating factor R per call and direction"),
     _m("call.mouth_to_ear_ms", "ms", "calls",
-       "one-way delay + jitter buffer + packetisation + codec lookahead (standards.md 1.10)"),
+       "one-way delay + jitter buffer + packetisation + codec lookahead (ITU-T G.107 input Ta)"),
     _m("call.capacity_calls", "calls", "calls", "largest concurrency that still met every criterion"),
     _m("rtp.loss_pct", "%", "calls", "RTP packets lost per direction", "weighted_mean"),
     _m("rtp.burst_ratio", "count", "calls", "loss burst ratio (BurstR, Gilbert model)", "max"),

@@ -149,6 +149,19 @@ class Artefact(_Record):
     description: str = ""
 
 
+@dataclass(frozen=True)
+class Detail(_Record):
+    """A probe's own account of what it saw, beside the metrics: the per-call table of a call load, the
+    devices of an SNMP audit, the streams of a capture. Stored as plain JSON under `key` in the run
+    document (`calls`, `summary`, `devices`, `rtp_streams`, ...); `append` adds one item to a list, so
+    long runs write each item as it is done."""
+
+    key: str
+    value: Any
+    probe: str = ""
+    append: bool = False
+
+
 @dataclass
 class RunInfo(_Record):
     """What a run was: which profile, which site, when. Written first in events.jsonl."""
@@ -162,6 +175,7 @@ class RunInfo(_Record):
     site_file: str = ""
     tool_version: str = ""
     host: str = ""
+    command: str = "run"              # the command that made the run: run, calls, snmp audit, analyze, ...
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

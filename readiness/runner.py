@@ -1,5 +1,8 @@
-"""`readiness run`: start the probes the site file configures, in their phases, record everything
-as it arrives, then judge the run from its own log.
+"""Every command's run: start the probes the site configures, in their phases, record everything as it
+arrives; the run is then judged from its own log (results.py) and rendered (reports/).
+
+`readiness run` runs every probe of a site file; `calls`, `snmp audit`, `capture` and `analyze` run
+one probe with a site built from their options (config/options.py) and the criteria it can decide.
 
 Order: audits (SNMP before) -> background probes start (capture) -> traffic probes one after another
 (calls, iperf3) -> background probes stop -> after-probes (SNMP counters again).
@@ -9,6 +12,7 @@ A probe that fails marks its metrics not measured with the reason; the others go
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import signal
@@ -21,18 +25,15 @@ from typing import Any, Iterable
 from . import __version__
 from . import metrics as metric_catalog
 from . import store
+from .acceptance.evaluate import evaluate
 from .config.profile import Profile
 from .config.site import SiteSpec
 from .errors import ReadinessError
-from .model import Artefact, Measurement, NotMeasured, RunInfo, Series
+from .model import Artefact, Criterion, Detail, Measurement, NotMeasured, RunInfo, Series, Verdict
 from .probes import Probe, ProbeContext, load_all
 from .progress import NullProgress, Progress
 
 BACKGROUND_STOP_TIMEOUT_S = 60.0
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C: stop the probes, keep what was recorded."""
 
 
 class _Tracking:
@@ -58,6 +59,9 @@ class _Tracking:
     def artefact(self, a: Artefact) -> None:
         self._w.artefact(a)
 
+    def detail(self, d: Detail) -> None:
+        self._w.detail(d)
+
     def note(self, probe: str, level: str, message: str) -> None:
         self._w.note(probe, level, message)
 
@@ -68,35 +72,73 @@ class _Tracking:
         return self._w.relative(path)
 
 
+def probe_criteria(criteria: Iterable[Criterion], probes: Iterable[str],
+                   leave_out: Iterable[str] = ()) -> list[Criterion]:
+    """The criteria a run of only these probes can decide (a one-probe command judges nothing else)."""
+    names, skip = set(probes), set(leave_out)
+    return [c for c in criteria if c.metric in metric_catalog.METRICS
+            and metric_catalog.METRICS[c.metric].probe in names and c.metric not in skip]
+
+
+class _Stop:
+    """SIGTERM, handled like Ctrl-C: the handler only notes it and cancels the probes' task, so the
+    signal can never raise in the middle of writing the log; the run is then finalised as usual."""
+
+    def __init__(self) -> None:
+        self.reason = ""
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task | None = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.reason = self.reason or "stopped by SIGTERM"
+        loop, task = self.loop, self.task
+        if loop is not None and task is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(task.cancel)
+
+
 def execute(profile: Profile, site: SiteSpec, out_parent: Path, progress: Progress | None = None,
-            only: Iterable[str] | None = None, debug: bool = False) -> Path:
-    """Run every configured probe against `site`, judge against `profile`; return the run folder."""
+            only: Iterable[str] | None = None, debug: bool = False, *, command: str = "run",
+            criteria: list[Criterion] | None = None) -> Path:
+    """Run every configured probe against `site`, judge against `criteria` (default: the profile's);
+    return the run folder. Every command is a run: `calls`, `snmp audit`, `capture` and `analyze`
+    come here with a site built from their options and the criteria their probe can decide."""
     progress = progress or NullProgress()
+    criteria = list(profile.criteria if criteria is None else criteria)
     run_dir = store.new_run_dir(Path(out_parent), profile.name, site.site)
     writer = store.RunWriter(run_dir)
     _keep_inputs(run_dir, profile, site)
     info = RunInfo(run_id=uuid.uuid4().hex[:12], profile=profile.name, site=site.site,
-                   started=store.utc_iso(), criteria=profile.criteria, profile_file=profile.file,
-                   site_file=site.file, tool_version=__version__, host=socket.gethostname())
+                   started=store.utc_iso(), criteria=criteria, profile_file=profile.file,
+                   site_file=site.file, tool_version=__version__, host=socket.gethostname(), command=command)
     writer.started(info)
-    interrupted, reason = False, ""
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    stop = _Stop()
+    previous = signal.signal(signal.SIGTERM, stop)
+    reason = ""
     try:
-        asyncio.run(_run_probes(site, writer, profile, progress, set(only) if only else None, debug))
-    except Terminated:
-        interrupted, reason = True, "stopped by SIGTERM"
+        if not stop.reason:
+            asyncio.run(_main(stop, site, writer, criteria, profile.criteria, progress, set(only) if only else None,
+                              debug))
+    except asyncio.CancelledError:
+        reason = stop.reason or "cancelled"
     except KeyboardInterrupt:
-        interrupted, reason = True, "interrupted (Ctrl-C)"
+        reason = stop.reason or "interrupted (Ctrl-C)"
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        writer.finished(interrupted, reason)
+        reason = reason or stop.reason
+        writer.finished(bool(reason), reason)
         writer.close()
+        signal.signal(signal.SIGTERM, previous)
     return run_dir
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated()
+async def _main(stop: _Stop, site: SiteSpec, writer: store.RunWriter, criteria: list[Criterion],
+                profile_criteria: list[Criterion], progress: Progress, only: set[str] | None, debug: bool) -> None:
+    stop.loop, stop.task = asyncio.get_running_loop(), asyncio.current_task()
+    try:
+        if stop.reason:          # SIGTERM came while the loop started
+            raise asyncio.CancelledError
+        await _run_probes(site, writer, criteria, profile_criteria, progress, only, debug)
+    finally:
+        stop.loop = stop.task = None
 
 
 def _keep_inputs(run_dir: Path, profile: Profile, site: SiteSpec) -> None:
@@ -104,17 +146,26 @@ def _keep_inputs(run_dir: Path, profile: Profile, site: SiteSpec) -> None:
     inputs = run_dir / "inputs"
     inputs.mkdir(exist_ok=True)
     for f in [site.file] + profile.chain:
+        if not f:
+            continue  # a site built from command-line options has no file
         try:
             shutil.copy(f, inputs / os.path.basename(f))
         except OSError:
             pass
 
 
-async def _run_probes(site: SiteSpec, writer: store.RunWriter, profile: Profile, progress: Progress,
-                      only: set[str] | None, debug: bool) -> None:
-    wanted = {c.metric for c in profile.criteria}
+async def _run_probes(site: SiteSpec, writer: store.RunWriter, criteria: list[Criterion],
+                      profile_criteria: list[Criterion], progress: Progress, only: set[str] | None,
+                      debug: bool) -> None:
+    wanted = {c.metric for c in criteria}
     probes, broken = load_all()
-    ctx = ProbeContext(site=site, recorder=writer, progress=progress, wanted=wanted)
+
+    def judge(measurements: list[Measurement], series: list[Series], missing: list[NotMeasured],
+              probe: str) -> list[Verdict]:
+        """The profile's criteria on `probe`'s metrics (a capacity step is judged by all of them)."""
+        return evaluate(probe_criteria(profile_criteria, [probe]), measurements, series, missing)
+
+    ctx = ProbeContext(site=site, recorder=writer, progress=progress, wanted=wanted, judge=judge)
     registered = {p.name for p in probes} | {_entry_name(e) for e, _ in broken}
 
     for entry, error in broken:
@@ -139,6 +190,7 @@ async def _run_probes(site: SiteSpec, writer: store.RunWriter, profile: Profile,
     def phase(name: str) -> list[Probe]:
         return [p for p in active if p.phase == name]
 
+    ctx.traffic_planned = bool(phase("traffic"))
     await asyncio.gather(*(_guarded(p, ctx, writer, progress, wanted, debug) for p in phase("audit")))
     background = [asyncio.create_task(_guarded(p, ctx, writer, progress, wanted, debug))
                   for p in phase("background")]
@@ -151,7 +203,9 @@ async def _run_probes(site: SiteSpec, writer: store.RunWriter, profile: Profile,
     finally:
         ctx.traffic_done.set()
         if background:
-            done, pending = await asyncio.wait(background, timeout=BACKGROUND_STOP_TIMEOUT_S)
+            # Without traffic probes a background probe (a capture for --duration) ends by itself.
+            timeout = BACKGROUND_STOP_TIMEOUT_S if ctx.traffic_planned else None
+            done, pending = await asyncio.wait(background, timeout=timeout)
             for t in pending:
                 t.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -162,9 +216,7 @@ async def _run_probes(site: SiteSpec, writer: store.RunWriter, profile: Profile,
 async def _guarded(probe: Probe, ctx: ProbeContext, writer: store.RunWriter, progress: Progress,
                    wanted: set[str], debug: bool) -> None:
     tracking = _Tracking(writer, probe.name)
-    own = ProbeContext(site=ctx.site, recorder=tracking, progress=ctx.progress,
-                       traffic_started=ctx.traffic_started, traffic_done=ctx.traffic_done,
-                       shared=ctx.shared, wanted=ctx.wanted)
+    own = dataclasses.replace(ctx, recorder=tracking)
     writer.probe_started(probe.name)
     try:
         await probe.run(own)

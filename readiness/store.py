@@ -12,12 +12,13 @@ import os
 import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .model import Artefact, Measurement, NotMeasured, RunInfo, Series
+from .model import Artefact, Detail, Measurement, NotMeasured, RunInfo, Series
 
 EVENTS = "events.jsonl"
 RESULTS = "results.json"
@@ -28,10 +29,23 @@ def utc_iso(epoch: float | None = None) -> str:
     return datetime.fromtimestamp(time.time() if epoch is None else epoch, timezone.utc).isoformat(timespec="seconds")
 
 
+# What a German reader expects a name without umlauts to read as (DIN 5007-2): Köln -> koeln.
+_TRANSLITERATE = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss",
+                                "ẞ": "SS"})
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A folder-name form of a site name: 'Testfirma GmbH, Köln' -> 'testfirma-gmbh-koeln'. Other
+    accented letters lose their accent (é -> e); anything else becomes a dash."""
+    plain = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return re.sub(r"[^A-Za-z0-9]+", "-", plain).strip("-").lower()[:limit].strip("-")
+
+
 def new_run_dir(parent: Path, profile: str, site: str) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", site).strip("-").lower()[:40] or "site"
-    base = parent / f"{stamp}-{profile}-{slug}"
+    slug_ = slug(site) or "site"
+    base = parent / f"{stamp}-{profile}-{slug_}"
     path, n = base, 1
     while path.exists():
         n += 1
@@ -82,6 +96,9 @@ class RunWriter:
     def artefact(self, a: Artefact) -> None:
         self.event("artefact", record=a.to_json())
 
+    def detail(self, d: Detail) -> None:
+        self.event("detail", record=d.to_json())
+
     def note(self, probe: str, level: str, message: str) -> None:
         self.event("note", probe=probe, level=level, message=message)
 
@@ -126,6 +143,7 @@ class RunLog:
     not_measured: list[NotMeasured] = field(default_factory=list)
     artefacts: list[Artefact] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
     probes: dict[str, dict[str, Any]] = field(default_factory=dict)
     finished: dict[str, Any] | None = None
     first_t: float | None = None
@@ -176,6 +194,12 @@ def _apply(log: RunLog, ev: dict[str, Any]) -> None:
         log.not_measured.append(NotMeasured.from_json(ev["record"]))
     elif kind == "artefact":
         log.artefacts.append(Artefact.from_json(ev["record"]))
+    elif kind == "detail":
+        d = Detail.from_json(ev["record"])
+        if d.append:
+            log.details.setdefault(d.key, []).append(d.value)
+        else:
+            log.details[d.key] = d.value
     elif kind == "note":
         log.notes.append({"probe": ev.get("probe", ""), "level": ev.get("level", "info"),
                           "message": ev.get("message", ""), "t": t})

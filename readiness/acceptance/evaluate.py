@@ -10,6 +10,7 @@ Rules that keep a report honest:
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -88,26 +89,55 @@ def _verdict(c: Criterion, outcome: str, **kw: Any) -> Verdict:
 
 def _missing_reason(c: Criterion, missing: list[NotMeasured]) -> str:
     if missing:
-        reasons = []
-        for n in missing:
-            text = f"{n.subject}: {n.reason}" if n.subject else n.reason
-            if text not in reasons:
-                reasons.append(text)
-        more = f" (+{len(reasons) - 5} more)" if len(reasons) > 5 else ""
-        return "; ".join(reasons[:5]) + more
+        return reasons([(n.subject, n.reason) for n in missing])
     probe = metric_catalog.METRICS[c.metric].probe if c.metric in metric_catalog.METRICS else "?"
     sel = f" with {c.select}" if c.select else ""
     return f"no measurement of {c.metric}{sel} in this run (probe '{probe}' did not report it)"
+
+
+MAX_REASONS = 5
+_CALL_DIRECTION = re.compile(r"call \d+ (up|down)")
+_CALL = re.compile(r"call \d+")
+
+
+def reasons(absent: list[tuple[str, str]], total: int | None = None) -> str:
+    """Why subjects were not measured, subjects with the same reason counted on one line:
+    "8 of 8 call directions: call not answered: refused (...)"."""
+    by_reason: dict[str, list[str]] = {}
+    for subject, reason in absent:
+        by_reason.setdefault(reason, [])
+        if subject not in by_reason[reason]:
+            by_reason[reason].append(subject)
+    total = total if total is not None else len({s for s, _ in absent})
+    texts = []
+    for reason, subjects in by_reason.items():
+        named = [s for s in subjects if s]
+        if len(named) > 1:
+            texts.append(f"{len(named)} of {max(total, len(named))} {_kind(named)}: {reason}")
+        elif named:
+            texts.append(f"{named[0]}: {reason}")
+        else:
+            texts.append(reason)
+    more = f" (+{len(texts) - MAX_REASONS} more)" if len(texts) > MAX_REASONS else ""
+    return "; ".join(texts[:MAX_REASONS]) + more
+
+
+def _kind(subjects: list[str]) -> str:
+    if all(_CALL_DIRECTION.fullmatch(s) for s in subjects):
+        return "call directions"
+    if all(_CALL.fullmatch(s) for s in subjects):
+        return "calls"
+    return "subjects"
 
 
 def _judge(c: Criterion, ms: list[Measurement], ss: list[Series], missing: list[NotMeasured]) -> Verdict:
     if c.window_s:
         return _judge_windowed(c, ms, ss, missing)
     present = [m for m in ms if m.value is not None]
-    absent = [f"{m.subject or m.metric}: {m.reason or 'no value'}" for m in ms if m.value is None]
-    absent += [f"{n.subject}: {n.reason}" if n.subject else n.reason for n in missing]
+    absent = [(m.subject or m.metric, m.reason or "no value") for m in ms if m.value is None]
+    absent += [(n.subject, n.reason) for n in missing]
     if not present:
-        reason = "; ".join(dict.fromkeys(absent)) if absent else _missing_reason(c, missing)
+        reason = reasons(absent) if absent else _missing_reason(c, missing)
         return _verdict(c, "not_measured", explanation=reason)
 
     if c.aggregate == "each":
@@ -131,7 +161,7 @@ def _judge_windowed(c: Criterion, ms: list[Measurement], ss: list[Series], missi
         return _verdict(c, "not_measured", explanation=_missing_reason(c, missing))
     combine = metric_catalog.METRICS[c.metric].window
     judged: list[_Judged] = []
-    absent = [f"{n.subject}: {n.reason}" if n.subject else n.reason for n in missing]
+    absent = [(n.subject, n.reason) for n in missing]
     partial = False
     evidence_by_subject: dict[str, list[str]] = {}
     for m in ms:
@@ -142,19 +172,19 @@ def _judge_windowed(c: Criterion, ms: list[Measurement], ss: list[Series], missi
         except WindowTooShort as e:
             return _verdict(c, "not_measured", explanation=str(e))
         if not ws:
-            absent.append(f"{s.subject}: no samples")
+            absent.append((s.subject, "no samples"))
             continue
         partial = partial or ws[0].partial
         worst = _worst(c, ws, lambda w: w.value)
         judged.append(_Judged(s.subject, worst.value, operators.holds(worst.value, c.op, c.threshold),
                               evidence_by_subject.get(s.subject, []), (worst.start, worst.end)))
     if not judged:
-        return _verdict(c, "not_measured", explanation="; ".join(dict.fromkeys(absent)) or "no samples")
+        return _verdict(c, "not_measured", explanation=reasons(absent) or "no samples")
     note = f" (the run was shorter than {c.window_s:g} s: judged over the whole run)" if partial else ""
     return _conclude(c, judged, absent, what="subject", note=note)
 
 
-def _conclude(c: Criterion, judged: list[_Judged], absent: list[str], what: str,
+def _conclude(c: Criterion, judged: list[_Judged], absent: list[tuple[str, str]], what: str,
               subjects: int | None = None, note: str = "") -> Verdict:
     failing = [j for j in judged if not j.ok]
     worst = _worst(c, judged, lambda j: j.value)
@@ -170,9 +200,9 @@ def _conclude(c: Criterion, judged: list[_Judged], absent: list[str], what: str,
         scope = f"{len(failing)} of {len(judged)} {what}s missed it; " if what == "subject" and len(judged) > 1 else ""
         return _verdict(c, "fail", explanation=f"{scope}{win}{value}{where}, needs {cmp}{note}", **common)
     if absent:
-        reasons = "; ".join(dict.fromkeys(absent))
+        why = reasons(absent, len(judged) + len({s for s, _ in absent}))
         return _verdict(c, "not_measured",
-                        explanation=f"{len(judged)} {what}(s) met {cmp}, but not all were measured: {reasons}", **common)
+                        explanation=f"{len(judged)} {what}(s) met {cmp}, but not all were measured: {why}", **common)
     label = "worst" if what == "subject" and len(judged) > 1 else "measured"
     return _verdict(c, "pass", explanation=f"{label}: {win}{value}{where}, {cmp}{note}", **common)
 

@@ -6,9 +6,9 @@ import json
 
 import click
 
-from ..analysis.call_rating import CallRating, rate_call, rate_mouth_to_ear
-from ..analysis.emodel import satisfaction
+from ..analysis.call_rating import rate_call, rate_mouth_to_ear
 from ..errors import ReadinessError
+from ..reports.rating import render
 
 
 @click.command(short_help="What-if E-model (G.107) R and MOS, with every impairment term.")
@@ -19,7 +19,7 @@ from ..errors import ReadinessError
               help="One-way delay in ms. Mouth-to-ear (what the listener experiences) unless --network.")
 @click.option("--network", is_flag=True,
               help="--one-way-ms is the network delay only; readiness adds jitter buffer, ptime and the "
-                   "codec's lookahead to get mouth-to-ear (standards.md 1.10).")
+                   "codec's lookahead to get mouth-to-ear (ITU-T G.107 Ta).")
 @click.option("--jitter-buffer-ms", type=float, default=None,
               help="Jitter-buffer nominal depth in ms (with --network; default 40).")
 @click.option("--ptime-ms", type=float, default=20.0, show_default=True, help="Packetisation interval (with --network).")
@@ -60,27 +60,3 @@ def mos(codec: str, one_way_ms: float, network: bool, jitter_buffer_ms: float | 
         click.echo(render(rating))
     return 0
 
-
-def render(rating: CallRating) -> str:
-    r = rating.result
-    codec = rating.codec.upper() + ("" if rating.plc else " without PLC")
-    lines = [f"E-model (ITU-T G.107 06/2015, narrowband), codec {codec}"
-             + (" - ESTIMATE (no ITU-T codec values)" if rating.estimate else ""),
-             f"  R {r.R:6.1f}   MOS {r.MOS:.2f}   ({satisfaction(r.R)})", ""]
-    if rating.network_delay_ms is not None:
-        ta = (f"{r.Ta_ms:.1f} ms = network {rating.network_delay_ms:g} + jitter buffer {rating.jitter_buffer_ms:g}"
-              f" + ptime {rating.ptime_ms:g} + lookahead {rating.lookahead_ms:g}")
-    else:
-        ta = f"{r.Ta_ms:.1f} ms (as given)"
-    rows = [
-        ("Ro", r.Ro, "basic signal-to-noise ratio"),
-        ("Is", r.Is, "simultaneous impairments (loudness, sidetone, quantisation)"),
-        ("Id", r.Id, f"delay: talker echo {r.Idte:.2f} + listener echo {r.Idle:.2f} + pure delay {r.Idd:.2f}"),
-        ("Ie_eff", r.Ie_eff, f"codec and loss: Ie {r.Ie:g}, Bpl {r.Bpl:g}, Ppl {r.Ppl:g} %, BurstR {r.BurstR:g}"),
-        ("A", r.A, "advantage factor"),
-    ]
-    lines.append(f"  mouth-to-ear Ta {ta}")
-    lines.append("  R = Ro - Is - Id - Ie_eff + A")
-    lines += [f"  {name:<7}{value:7.2f}  {what}" for name, value, what in rows]
-    lines += [f"  note: {n}" for n in rating.notes]
-    return "\n".join(lines)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from ..config import profile as profile_mod
 from ..config import site as site_mod
 from ..errors import ReadinessError
-from ..progress import NullProgress, RichProgress
-from ..results import exit_status
+from .run_options import SECRET_HELP, conduct, load_profile, progress_for, run_outputs
 
-SECRET_HELP = "env:VARIABLE or file:PATH (never the value itself)"
+DEFAULT_PROFILE = "site-lan"
 
 
 @click.group()
@@ -48,21 +45,22 @@ def snmp() -> None:
 @click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True, help="With --host.")
 @click.option("--profile", "profile_name", help="Profile whose SNMP criteria to judge "
               "(default: the site file's profile, else site-lan).")
-@click.option("--json", "json_out", metavar="OUT", help="Write the audit as JSON to OUT ('-': stdout).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress, no tables.")
+@run_outputs
 def audit(site_file: str | None, devices: tuple[str, ...], host: str | None, role: str | None,
           community: str | None, v3_user: str | None, auth_protocol: str, auth_key: str | None,
           priv_protocol: str, priv_key: str | None, voice_vlan: int | None, phone_ports: tuple[str, ...],
           uplink_ports: tuple[str, ...], phones: int | None, poe_class: int, timeout: str, retries: int,
-          profile_name: str | None, json_out: str | None, quiet: bool) -> int:
-    """Judge every switch and UPS against the plan.
+          profile_name: str | None, out: str, no_keep: bool, json_out: str | None, quiet: bool) -> int:
+    """Judge every switch and UPS against the plan: a run of the SNMP probe alone.
 
     Polls all devices concurrently and prints, per device, what it found and each criterion's
     verdict. Either --site SITE.yaml, or --host HOST[:PORT] --role switch|ups with --community REF or
     --v3-user USER --auth-key REF --priv-key REF. Exit 0 all passed, 1 a criterion failed,
     2 something could not be measured or run.
     """
-    from ..probes.snmp.standalone import DEFAULT_PROFILE, audit_site, one_device_site
+    from ..config import options
+    from ..probes.snmp.audit import role_of
+    from ..runner import execute, probe_criteria
 
     if bool(site_file) == bool(host):
         raise click.UsageError("give either --site SITE.yaml or --host HOST[:PORT] --role ROLE")
@@ -71,28 +69,24 @@ def audit(site_file: str | None, devices: tuple[str, ...], host: str | None, rol
             raise click.UsageError("--host needs --role switch|ups")
         if not community and not v3_user:
             raise click.UsageError("--host needs --community REF or --v3-user USER")
-        site = one_device_site(host, role, community, v3_user, auth_protocol, auth_key, priv_protocol, priv_key,
-                               timeout, retries, voice_vlan, phone_ports, uplink_ports, phones, poe_class)
+        site = options.snmp_site(host, role, community=options.secret(community, "--community"), user=v3_user,
+                                 auth_protocol=auth_protocol, auth_key=options.secret(auth_key, "--auth-key"),
+                                 priv_protocol=priv_protocol, priv_key=options.secret(priv_key, "--priv-key"),
+                                 timeout=timeout, retries=retries, voice_vlan=voice_vlan, phone_ports=phone_ports,
+                                 uplink_ports=uplink_ports, phones=phones, poe_class=poe_class)
     else:
         site = site_mod.load(site_file)  # type: ignore[arg-type]
-    profile = profile_mod.load(profile_name or site.profile or DEFAULT_PROFILE)
-    progress = NullProgress() if quiet or json_out == "-" else RichProgress()
-    try:
-        result = audit_site(site, profile, devices or None, progress, only_present_roles=bool(host))
-    finally:
-        progress.close()
-    doc = result.to_json()
-    if json_out == "-":
-        click.echo(json.dumps(doc, indent=2, default=str))
-    elif json_out:
-        _write(Path(json_out), doc)
-    if not quiet and json_out != "-":
-        from ..probes.snmp.console import print_audit
-
-        print_audit(result)
-        if json_out:
-            click.echo(f"JSON: {json_out}")
-    return exit_status(result.verdict)
+        if devices:
+            if site.snmp is None:
+                raise ReadinessError(f"{site.file}: the site file has no snmp: section")
+            site.snmp.only = list(devices)
+    profile = load_profile(profile_name or site.profile or DEFAULT_PROFILE)
+    # The counters during the test need traffic between two polls: only `readiness run` has it.
+    criteria = probe_criteria(profile.criteria, ["snmp"], leave_out=["if.errors_during_test"])
+    if host:  # one device: criteria about the other kind of device do not apply
+        criteria = [c for c in criteria if role_of(c.metric) in (role, None)]
+    return conduct(lambda parent, progress: execute(profile, site, parent, progress, command="snmp audit",
+                                                    criteria=criteria), out, no_keep, json_out, quiet)
 
 
 @snmp.command()
@@ -107,14 +101,13 @@ def snapshot(site_file: str, out: str, devices: tuple[str, ...], as_json: bool, 
     One .snmprec per device plus snapshot.json. Evidence behind verdicts and the base of before/after comparisons; snmpsim can serve the files
     again. Exit 0 if every device answered, 2 otherwise.
     """
-    from ..probes.snmp.standalone import take_snapshot
+    from ..probes.snmp import snapshot as snapshot_mod
 
     site = site_mod.load(site_file)
-    progress = NullProgress() if quiet or as_json else RichProgress()
-    try:
-        index, polled = take_snapshot(site, Path(out), devices or None, progress)
-    finally:
-        progress.close()
+    if devices and site.snmp is not None:
+        site.snmp.only = list(devices)
+    with progress_for("-" if as_json else None, quiet) as progress:
+        index, polled = snapshot_mod.take(site, Path(out), progress)
     if as_json:
         click.echo(index.read_text())
     elif not quiet:
@@ -125,10 +118,3 @@ def snapshot(site_file: str, out: str, devices: tuple[str, ...], as_json: bool, 
         click.echo(f"Snapshot: {index}")
     return 0 if all(p.reachable for p in polled) else 2
 
-
-def _write(path: Path, doc: dict) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(doc, indent=2, default=str))
-    except OSError as e:
-        raise ReadinessError(f"cannot write {path}: {e.strerror or e}") from None

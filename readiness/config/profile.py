@@ -13,7 +13,7 @@ A profile file (profiles/NAME.yaml):
         threshold: 1 %
         window: 15 s                 # optional: judged in every sliding 15 s window
         severity: must               # must | should (a failed should is a warning)
-        source: Cisco voice QoS guidance (standards.md 3.2)
+        source: Cisco Enterprise QoS SRND (the standard or guidance, as the customer reads it)
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The site file: what is at this customer's site and where the far ends are.
 
-Secrets are never written into the file: a credential is a reference, `{env: NAME}` or `{file: PATH}`
-(a path relative to the site file). readiness reads it only when a probe needs it.
+Secrets are never written into the file: a credential is a reference, `env:NAME` or `file:PATH` (a path
+relative to the site file) - the same syntax as on the command line; the mapping forms `{env: NAME}`
+and `{file: PATH}` are read too. readiness reads the secret only when a probe needs it.
 """
 
 from __future__ import annotations
@@ -22,24 +23,46 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+SECRET_SYNTAX = "env:VARIABLE or file:PATH"
+
+
 class SecretRef(_Strict):
-    """Where a secret lives: an environment variable or a file. Never the secret itself."""
+    """Where a secret lives: an environment variable or a file. Never the secret itself.
+
+    Written `env:NAME` or `file:PATH`, in site files and on the command line alike."""
 
     env: str | None = Field(None, description="name of an environment variable holding the secret")
     file: str | None = Field(None, description="file holding the secret (relative to the site file)")
 
     @model_validator(mode="before")
     @classmethod
-    def _not_inline(cls, v):
+    def _from_text(cls, v):
+        if isinstance(v, str):
+            kind, _, where = v.partition(":")
+            if kind in ("env", "file") and where.strip():
+                return {kind: where.strip()}
         if isinstance(v, (str, int, float)) and not isinstance(v, bool):
-            raise ValueError("secrets are not written into the site file: use {env: VARIABLE} or {file: PATH}")
+            raise ValueError(f"secrets are not written into the site file: use {SECRET_SYNTAX}")
         return v
+
+    @classmethod
+    def parse(cls, text: str, option: str) -> "SecretRef":
+        """A command-line reference. A bare value is refused: it would show in `ps` and in shell history."""
+        kind, _, where = text.partition(":")
+        if kind in ("env", "file") and where.strip():
+            return cls(**{kind: where.strip()})
+        raise ReadinessError(f"{option} takes {SECRET_SYNTAX}, never the secret itself "
+                             "(a value on the command line shows in ps and in shell history)")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "SecretRef":
         if (self.env is None) == (self.file is None):
             raise ValueError("give exactly one of env: or file:")
         return self
+
+    def check(self, base_dir: Path | None = None) -> None:
+        """Fail now, with the reason, if the secret cannot be read later (the value is not kept)."""
+        self.resolve(base_dir)
 
     def describe(self) -> str:
         return f"environment variable {self.env}" if self.env else f"file {self.file}"
@@ -49,15 +72,18 @@ class SecretRef(_Strict):
         if self.env is not None:
             value = os.environ.get(self.env)
             if value is None:
-                raise ReadinessError(f"environment variable {self.env} is not set (the site file refers to it)")
+                raise ReadinessError(f"environment variable {self.env} is not set (a secret is to be read from it)")
             return value
         path = Path(self.file)
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         try:
-            return path.read_text(encoding="utf-8").strip()
+            value = path.read_text(encoding="utf-8").strip()
         except OSError as e:
             raise ReadinessError(f"cannot read secret file {path}: {e.strerror or e}") from None
+        if not value:
+            raise ReadinessError(f"secret file {path} is empty")
+        return value
 
 
 def _duration(v: str | float | int) -> str | float | int:
@@ -143,6 +169,9 @@ class Calls(_Strict):
     synced_clocks: bool = Field(False, description="both ends' clocks are synchronised (NTP/PTP): report one-way "
                                 "delay as measured; otherwise RTT/2, flagged as an estimate (a far end on this "
                                 "machine always counts as synchronised)")
+    find_capacity: bool = Field(False, description="search the largest concurrency that meets the profile's call "
+                                "criteria (starting at `concurrent`) instead of one load")
+    max_calls: int = Field(500, ge=1, le=10000, description="upper bound of the capacity search")
 
 
 class Iperf(_Strict):
@@ -189,7 +218,7 @@ class SnmpDevice(_Strict):
     @model_validator(mode="after")
     def _credentials(self) -> "SnmpDevice":
         if self.version == "2c" and self.community is None:
-            raise ValueError("SNMPv2c needs community: {env: NAME} or {file: PATH}")
+            raise ValueError(f"SNMPv2c needs community: {SECRET_SYNTAX}")
         if self.version == "3" and not self.user:
             raise ValueError("SNMPv3 needs user:")
         return self
@@ -202,12 +231,23 @@ class Snmp(_Strict):
     timeout: Duration = Field("2 s", description="per request")
     retries: int = Field(1, ge=0, le=10)
     devices: list[SnmpDevice] = Field(default_factory=list)
+    only: list[str] = Field(default_factory=list, description="poll only these devices (by name); the others "
+                            "still count in the plan (phones spread over the switches)")
 
 
 class Capture(_Strict):
-    interface: str = Field(description="interface to capture on (the phone port or a mirror port)")
+    interface: str | None = Field(None, description="interface to capture on (the phone port or a mirror port)")
+    file: str | None = Field(None, description="analyse this pcap/pcapng file instead of capturing "
+                             "(relative to the site file)")
     duration: Duration | None = Field(None, description="default: as long as the traffic tests run")
     filter: str | None = Field(None, description="extra BPF capture filter")
+    snaplen: int | None = Field(None, ge=64, le=262144, description="bytes kept per packet (default: all)")
+
+    @model_validator(mode="after")
+    def _source(self) -> "Capture":
+        if (self.interface is None) == (self.file is None):
+            raise ValueError("give exactly one of interface: (capture live) or file: (analyse a capture)")
+        return self
 
 
 class SiteSpec(_Strict):
@@ -239,6 +279,11 @@ class SiteSpec(_Strict):
 
     def secret(self, ref: SecretRef) -> str:
         return ref.resolve(self._base_dir)
+
+    def path(self, relative: str) -> Path:
+        """A file the site file names, relative to the site file's folder."""
+        p = Path(relative)
+        return p if p.is_absolute() or self._base_dir is None else self._base_dir / p
 
 
 def load(path: str | Path) -> SiteSpec:

@@ -64,4 +64,4 @@ def run_demo(out_parent: Path, progress: Progress | None = None) -> Path:
     profile = profile_mod.load(DEMO_PROFILE)
     with tempfile.TemporaryDirectory(prefix="readiness-lab-") as tmp, lab(Path(tmp), progress) as site_file:
         site = site_mod.load(site_file)
-        return execute(profile, site, out_parent, progress)
+        return execute(profile, site, out_parent, progress, command="demo")

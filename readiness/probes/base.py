@@ -10,11 +10,11 @@ import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from .. import metrics as metric_catalog
 from ..config.site import SiteSpec
-from ..model import Artefact, Measurement, NotMeasured, Series
+from ..model import Artefact, Detail, Measurement, NotMeasured, Series, Verdict
 from ..progress import Progress, NullProgress
 
 
@@ -23,6 +23,7 @@ class Recorder(Protocol):
     def series(self, s: Series) -> None: ...
     def not_measured(self, n: NotMeasured) -> None: ...
     def artefact(self, a: Artefact) -> None: ...
+    def detail(self, d: Detail) -> None: ...
     def note(self, probe: str, level: str, message: str) -> None: ...
     def artefact_dir(self, probe: str) -> Path: ...
     def relative(self, path: Path) -> str: ...
@@ -37,6 +38,7 @@ class MemoryRecorder:
         self.missing: list[NotMeasured] = []
         self.artefacts: list[Artefact] = []
         self.notes: list[tuple[str, str, str]] = []
+        self.details: list[Detail] = []
         self._dir = artefacts
 
     def measurement(self, m: Measurement) -> None:
@@ -53,6 +55,9 @@ class MemoryRecorder:
 
     def note(self, probe: str, level: str, message: str) -> None:
         self.notes.append((probe, level, message))
+
+    def detail(self, d: Detail) -> None:
+        self.details.append(d)
 
     def artefact_dir(self, probe: str) -> Path:
         if self._dir is None:
@@ -76,6 +81,11 @@ class ProbeContext:
     traffic_done: asyncio.Event = field(default_factory=asyncio.Event)
     shared: dict[str, Any] = field(default_factory=dict)   # state handed between probes (snapshots)
     wanted: set[str] = field(default_factory=set)           # metrics the profile judges
+    traffic_planned: bool = True                            # traffic probes run (else background ones end by themselves)
+    # The run's judge, for a probe that must know a verdict to go on (the capacity search's next step):
+    # judge(measurements, series, not_measured, probe) -> verdicts of the profile's criteria on that
+    # probe's metrics. Probes never judge themselves.
+    judge: Callable[[list[Measurement], list[Series], list[NotMeasured], str], list[Verdict]] | None = None
 
 
 class Probe(ABC):

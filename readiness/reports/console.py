@@ -1,56 +1,62 @@
-"""The summary table printed at the end of a run: one row per criterion, then why anything did not pass."""
+"""A run on the terminal: the probe's own section (a one-probe command), then one row per criterion,
+why anything did not pass (equal reasons grouped), and the verdict."""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from ..results import CriterionResult, RunResults
 from ..units import format_value
+from .sections import console_sections
+from .text import required, styled
 
-_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "not_measured": "dim", "error": "magenta",
-          "incomplete": "bold yellow"}
-
-
-def _required(c: dict[str, Any]) -> str:
-    need = f"{c['op']} {format_value(c['threshold'], c['unit'])}"
-    if c.get("window"):
-        need += f" in any {c['window']}"
-    if c.get("aggregate", "each") != "each":
-        need += f" ({c['aggregate']})"
-    if c.get("severity") == "should":
-        need += " (should)"
-    return need
+# Commands whose console output is the verdict table alone; the sections are in the report.
+SUMMARY_ONLY = ("run", "demo")
 
 
-def print_summary(results: dict[str, Any], console: Console | None = None) -> None:
-    # Piped output (logs, CI) gets a width that fits the table instead of the 80-column default.
-    console = console or (Console() if sys.stdout.isatty() else Console(width=120))
-    table = Table(title=f"{results['site']} - profile {results['profile']}")
+def console() -> Console:
+    # Piped output (logs, CI) gets a width that fits the tables instead of the 80-column default.
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def print_run(results: RunResults, out: Console | None = None) -> None:
+    out = out or console()
+    if results.command not in SUMMARY_ONLY:
+        for section in console_sections(results):
+            section(results, out)
+    print_summary(results, out)
+
+
+def print_summary(results: RunResults, out: Console | None = None) -> None:
+    out = out or console()
+    table = Table(title=f"{results.site} - profile {results.profile}")
     table.add_column("criterion", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("measured", justify="right")
     table.add_column("required")
     table.add_column("worst / where", overflow="fold")
-    for c in results["criteria"]:
-        verdict = c["verdict"].replace("_", " ")
-        where = c.get("subject") or ""
-        if c.get("subjects", 0) > 1:
-            where += f" (of {c['subjects']})"
-        table.add_row(c["id"],
-                      f"[{_STYLE.get(c['verdict'], '')}]{verdict}[/]",
-                      format_value(c["measured"], c["unit"]), _required(c), where)
-    console.print(table)
-    problems = [c for c in results["criteria"] if c["verdict"] != "pass"]
-    for c in problems:
-        label = c["verdict"].replace("_", " ")
-        console.print(f"  [{_STYLE.get(c['verdict'], '')}]{label}[/] {c['id']}: {c['explanation']}", highlight=False)
-    counts = results["counts"]
-    verdict = results["verdict"]
-    console.print(f"Verdict: [{_STYLE.get(verdict, '')}]{verdict.upper()}[/]  "
-                  f"({counts['pass']} passed, {counts['fail']} failed, {counts['warn']} warnings, "
-                  f"{counts['not_measured']} not measured, {counts['error']} errors)")
-    if not results.get("complete", True):
-        console.print(f"[bold yellow]Incomplete:[/] {results.get('interrupted_reason', '')}")
+    for c in results.criteria:
+        where = c.subject + (f" (of {c.subjects})" if c.subjects > 1 else "")
+        table.add_row(c.id, styled(c.verdict), format_value(c.measured, c.unit), required(c), where)
+    if results.criteria:
+        out.print(table)
+    for verdict, ids, explanation in grouped_problems(results.criteria):
+        out.print(f"  {styled(verdict)} {', '.join(ids)}: {explanation}", highlight=False)
+    counts = results.counts
+    out.print(f"Verdict: {styled(results.verdict, results.verdict.upper())}  "
+              f"({counts['pass']} passed, {counts['fail']} failed, {counts['warn']} warnings, "
+              f"{counts['not_measured']} not measured, {counts['error']} errors)")
+    if not results.complete:
+        out.print(f"[bold yellow]Incomplete:[/] {results.interrupted_reason}")
+
+
+def grouped_problems(criteria: list[CriterionResult]) -> list[tuple[str, list[str], str]]:
+    """Criteria that did not pass, those with the same verdict and explanation on one line."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for c in criteria:
+        if c.verdict != "pass":
+            groups.setdefault((c.verdict, c.explanation), []).append(c.id)
+    return [(verdict, ids, explanation) for (verdict, explanation), ids in groups.items()]

@@ -8,13 +8,17 @@ password, path) and `responder:` (address, key). Markings: `markings.media` on R
 
 from __future__ import annotations
 
+import time
+
 from ...config.site import SiteSpec
+from ...details.calls import CAPACITY
 from ...errors import ReadinessError
-from ...model import Artefact, NotMeasured
+from ...model import Artefact, Detail, Measurement, NotMeasured, Verdict
 from ...units import parse_duration_s
-from ..base import Probe, ProbeContext
+from ..base import MemoryRecorder, Probe, ProbeContext
 from . import records
-from .load import LoadConfig, LoadRunner, clocks_shared
+from .capacity import find_capacity
+from .load import LoadConfig, LoadResult, LoadRunner, clocks_shared
 from .sip import Credentials
 
 
@@ -35,7 +39,7 @@ def load_config(site: SiteSpec) -> LoadConfig:
     creds = None
     if calls.username:
         if calls.password is None:
-            raise ReadinessError("calls.username is set but calls.password is not ({env: NAME} or {file: PATH})")
+            raise ReadinessError("calls.username is set but calls.password is not (env:NAME or file:PATH)")
         creds = Credentials(calls.username, site.secret(calls.password))
     signalling = site.markings.signalling_dscps()
     return LoadConfig(target=target, calls=calls.concurrent, cps=calls.cps,
@@ -58,9 +62,11 @@ class CallsProbe(Probe):
 
     async def run(self, ctx: ProbeContext) -> None:
         cfg = load_config(ctx.site)
-        out = ctx.recorder.artefact_dir(self.name) / "traces"
-        cfg.trace_dir = out
         cfg.clocks_synced = ctx.site.calls.synced_clocks or clocks_shared(cfg.target)
+        if ctx.site.calls.find_capacity:
+            await self._capacity(ctx, cfg)
+            return
+        cfg.trace_dir = ctx.recorder.artefact_dir(self.name) / "traces"
         result = await LoadRunner(cfg, ctx.progress).run()
         evidence = {}
         for c in result.calls:
@@ -71,9 +77,32 @@ class CallsProbe(Probe):
                                                f"call {c.index + 1}: per-packet media trace (readiness.probes.calls.rtp.trace)"))
         records.record(ctx.recorder, result, evidence)
         if "call.capacity_calls" in ctx.wanted:
-            ctx.recorder.not_measured(NotMeasured("call.capacity_calls", "capacity is searched by "
-                                                  "`readiness calls --find-capacity`, not in a run", probe=self.name))
+            ctx.recorder.not_measured(NotMeasured("call.capacity_calls", "the capacity is searched with "
+                                                  "calls.find_capacity (readiness calls --find-capacity)",
+                                                  probe=self.name))
         failed = result.failures_by_cause()
         if failed:
             ctx.recorder.note(self.name, "warning", "calls not answered: " +
                               ", ".join(f"{k}: {v}" for k, v in sorted(failed.items())))
+
+    async def _capacity(self, ctx: ProbeContext, cfg: LoadConfig) -> None:
+        """Steps of call loads, each judged by the run's judge on the call criteria; the largest that
+        passed is call.capacity_calls. The steps' own calls are not the run's records."""
+        calls = ctx.site.calls
+        judge = ctx.judge
+        if judge is None:
+            raise ReadinessError("a capacity search needs the run's criteria to judge each step")
+
+        def step_verdicts(result: LoadResult) -> list[Verdict]:
+            rec = MemoryRecorder()
+            records.record(rec, result, details=False)
+            verdicts = judge(rec.measurements, rec.series_list, rec.missing, self.name)
+            return [v for v in verdicts if v.metric != "call.capacity_calls"]
+
+        started = time.time()
+        search = await find_capacity(cfg, step_verdicts, calls.max_calls, calls.concurrent, ctx.progress)
+        ctx.recorder.detail(Detail(CAPACITY, search.to_json(), self.name))
+        more = " (the upper bound: it may carry more)" if search.limited_by_max else ""
+        ctx.recorder.measurement(Measurement("call.capacity_calls", search.capacity_calls, "calls",
+                                             f"capacity search, {len(search.steps)} steps{more}", self.name,
+                                             started, time.time(), {"path": cfg.label}))

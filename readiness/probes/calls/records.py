@@ -1,5 +1,5 @@
-"""A call load's result as the run's records (Measurement, Series, NotMeasured) and as the
-`readiness calls --json` document. Probes record, never judge: nothing here compares a threshold.
+"""A call load's result as the run's records (Measurement, Series, NotMeasured) and its details (one
+CallRow per call, the LoadSummary). Probes record, never judge: nothing here compares a threshold.
 
 Tags on every per-call record: `call` (1-based), `direction` (up = towards the far end, down =
 back), `path` (the site file's calls.path, which profiles `select`). An unanswered call records its
@@ -16,7 +16,9 @@ import numpy as np
 
 from ... import dscp as dscp_names
 from ... import metrics as catalog
-from ...model import Measurement, NotMeasured, Series
+from ...details import calls as detail
+from ...details.calls import CallRow, LoadSummary
+from ...model import Detail, Measurement, NotMeasured, Series
 from ..base import Recorder
 from .load import CallRecord, LoadResult
 from .metrics import SECOND, DirectionMetrics
@@ -26,6 +28,8 @@ DIRECTION_METRICS = ("rtp.loss_pct", "rtp.burst_ratio", "rtp.burst_density_pct",
                      "rtp.one_way_delay_ms", "rtp.reorder_pct", "rtp.duplicate_pct", "rtp.dscp_received",
                      "rtp.dscp_remarked_pct", "call.mos", "call.r_factor", "call.mouth_to_ear_ms")
 CALL_METRICS = ("call.setup_ms", "rtp.rtt_ms", "rtp.schedule_error_ms")
+# Causes that mean no call reached a far end: the path could not be measured at all (not a failed test).
+UNREACHED = ("dns", "unreachable", "refused")
 
 
 def _unit(metric: str) -> str:
@@ -48,15 +52,26 @@ def _why_missing(metric: str, d: DirectionMetrics) -> str:
     return "not measured on this direction"
 
 
-def record(rec: Recorder, result: LoadResult, evidence: dict[int, str] | None = None) -> None:
-    """Write every call's records, then the load-wide ones."""
+def record(rec: Recorder, result: LoadResult, evidence: dict[int, str] | None = None, details: bool = True) -> None:
+    """Write every call's records (and with `details` its row), then the load-wide ones."""
     path = result.config.label
     evidence = evidence or {}
+    rows = []
     for c in result.calls:
         _record_call(rec, c, path, [evidence[c.index]] if c.index in evidence else [])
+        rows.append(call_row(c))
+        if details:
+            rec.detail(Detail(detail.CALLS, rows[-1].to_json(), PROBE, append=True))
+    if details:
+        rec.detail(Detail(detail.SUMMARY, load_summary(result, rows).to_json(), PROBE))
     n = len(result.calls)
     answered = len(result.answered())
     tags = {"path": path}
+    if n and not answered and all(c.outcome.cause in UNREACHED for c in result.calls):
+        why = f"no call reached the far end: {_causes(result)}"
+        rec.not_measured(NotMeasured("call.answered_pct", why, "all calls", PROBE, tags))
+        rec.not_measured(NotMeasured("call.failed", why, "all calls", PROBE, tags))
+        return
     rec.measurement(Measurement("call.answered_pct", 100.0 * answered / n if n else None, "%", "all calls", PROBE,
                                 result.started, result.ended, tags,
                                 reason="" if n else "no call was placed"))
@@ -157,87 +172,86 @@ def _record_direction(rec: Recorder, d: DirectionMetrics, subject: str, tags: di
                           None, tags))
 
 
-# --- the --json document -----------------------------------------------------------------------------
+# --- details: a row per call and the load's summary ------------------------------------------------------
 
 def _r(x: float | None, nd: int = 3) -> float | None:
     return None if x is None else round(float(x), nd)
 
 
-def call_json(c: CallRecord) -> dict[str, Any]:
+def call_row(c: CallRecord) -> CallRow:
     o = c.outcome
     m = c.media
     up = m.up if m else None
     down = m.down if m else None
     moses = [d.mos for d in (up, down) if d is not None and d.mos is not None]
     rs = [d.r_factor for d in (up, down) if d is not None and d.r_factor is not None]
-    return {
-        "call_id": o.call_id, "index": c.index + 1, "answered": o.answered, "sip_status": o.status,
-        "cause": o.cause, "detail": o.detail, "setup_ms": _r(o.setup_ms), "post_dial_delay_ms": _r(o.post_dial_delay_ms),
-        "codec": c.codec, "ptime_ms": c.ptime_ms, "far_end": "responder" if c.reflected else "rtp-peer",
-        "mos": _r(min(moses), 4) if moses else None, "r_factor": _r(min(rs)) if rs else None,
-        "mos_up": _r(up.mos, 4) if up else None, "mos_down": _r(down.mos, 4) if down else None,
-        "packets_sent_up": up.packets_expected if up else (c.packets_sent if o.answered else 0),
-        "packets_lost_up": up.packets_lost if up else None,
-        "packets_sent_down": down.packets_expected if down else None,
-        "packets_lost_down": down.packets_lost if down else None,
-        "loss_pct_up": _r(up.loss_pct) if up else None, "loss_pct_down": _r(down.loss_pct) if down else None,
-        "jitter_ms_up": _r(up.jitter_ms) if up else None, "jitter_ms_down": _r(down.jitter_ms) if down else None,
-        "burst_ratio_up": _r(up.burst_ratio) if up else None, "burst_ratio_down": _r(down.burst_ratio) if down else None,
-        "reorder_pct_up": _r(up.reorder_pct) if up else None, "reorder_pct_down": _r(down.reorder_pct) if down else None,
-        "duplicate_pct_up": _r(up.duplicate_pct) if up else None,
-        "duplicate_pct_down": _r(down.duplicate_pct) if down else None,
-        "rtt_ms_p50": _r(m.rtt_p50_ms) if m else None, "rtt_ms_p95": _r(m.rtt_p95_ms) if m else None,
-        "one_way_ms_up": _r(up.one_way_ms) if up else None, "one_way_ms_down": _r(down.one_way_ms) if down else None,
-        "one_way_estimated": bool(up.one_way_estimated) if up else None,
-        "mouth_to_ear_ms_up": _r(up.mouth_to_ear_ms) if up else None,
-        "mouth_to_ear_ms_down": _r(down.mouth_to_ear_ms) if down else None,
-        "dscp_sent": c.dscp_sent,
-        "sip_dscp_received_up": c.sip_dscp_up, "sip_dscp_received_down": c.sip_dscp_down,
-        "dscp_received_up": up.dscp_received if up else None, "dscp_received_down": down.dscp_received if down else None,
-        "dscp_remarked_pct_up": _r(up.dscp_remarked_pct) if up else None,
-        "dscp_remarked_pct_down": _r(down.dscp_remarked_pct) if down else None,
-        "schedule_error_ms_p99": _r(m.schedule_error_p99_ms) if m else None,
-        "media_note": (m.reason if m else "") or "; ".join((up.notes if up else []) + (down.notes if down else [])),
-    }
+    return CallRow(
+        call_id=o.call_id, index=c.index + 1, answered=o.answered, sip_status=o.status,
+        cause=o.cause, detail=o.detail, setup_ms=_r(o.setup_ms), post_dial_delay_ms=_r(o.post_dial_delay_ms),
+        codec=c.codec, ptime_ms=c.ptime_ms, far_end="responder" if c.reflected else "rtp-peer",
+        mos=_r(min(moses), 4) if moses else None, r_factor=_r(min(rs)) if rs else None,
+        mos_up=_r(up.mos, 4) if up else None, mos_down=_r(down.mos, 4) if down else None,
+        packets_sent_up=up.packets_expected if up else (c.packets_sent if o.answered else 0),
+        packets_lost_up=up.packets_lost if up else None,
+        packets_sent_down=down.packets_expected if down else None,
+        packets_lost_down=down.packets_lost if down else None,
+        loss_pct_up=_r(up.loss_pct) if up else None, loss_pct_down=_r(down.loss_pct) if down else None,
+        jitter_ms_up=_r(up.jitter_ms) if up else None, jitter_ms_down=_r(down.jitter_ms) if down else None,
+        burst_ratio_up=_r(up.burst_ratio) if up else None, burst_ratio_down=_r(down.burst_ratio) if down else None,
+        reorder_pct_up=_r(up.reorder_pct) if up else None, reorder_pct_down=_r(down.reorder_pct) if down else None,
+        duplicate_pct_up=_r(up.duplicate_pct) if up else None,
+        duplicate_pct_down=_r(down.duplicate_pct) if down else None,
+        rtt_ms_p50=_r(m.rtt_p50_ms) if m else None, rtt_ms_p95=_r(m.rtt_p95_ms) if m else None,
+        one_way_ms_up=_r(up.one_way_ms) if up else None, one_way_ms_down=_r(down.one_way_ms) if down else None,
+        one_way_estimated=bool(up.one_way_estimated) if up else None,
+        mouth_to_ear_ms_up=_r(up.mouth_to_ear_ms) if up else None,
+        mouth_to_ear_ms_down=_r(down.mouth_to_ear_ms) if down else None,
+        dscp_sent=c.dscp_sent,
+        sip_dscp_received_up=c.sip_dscp_up, sip_dscp_received_down=c.sip_dscp_down,
+        dscp_received_up=up.dscp_received if up else None, dscp_received_down=down.dscp_received if down else None,
+        dscp_remarked_pct_up=_r(up.dscp_remarked_pct) if up else None,
+        dscp_remarked_pct_down=_r(down.dscp_remarked_pct) if down else None,
+        schedule_error_ms_p99=_r(m.schedule_error_p99_ms) if m else None,
+        media_note=(m.reason if m else "") or "; ".join((up.notes if up else []) + (down.notes if down else [])),
+    )
 
 
 def _pct(values: list[float], q: float) -> float | None:
     return _r(float(np.percentile(values, q)), 4) if values else None
 
 
-def summary_json(result: LoadResult, calls: list[dict[str, Any]]) -> dict[str, Any]:
-    answered = [c for c in calls if c["answered"]]
-    mos = [c["mos"] for c in answered if c["mos"] is not None]
-    setup = [c["setup_ms"] for c in answered if c["setup_ms"] is not None]
-    return {
-        "target": result.config.target, "codec": result.config.codec, "ptime_ms": result.config.ptime_ms,
-        "calls_attempted": len(calls), "calls_answered": len(answered), "calls_failed": len(calls) - len(answered),
-        "answered_pct": _r(100.0 * len(answered) / len(calls)) if calls else None,
-        "failures_by_cause": result.failures_by_cause(), "peak_concurrent": result.peak_concurrent,
-        "mos_min": _r(min(mos), 4) if mos else None, "mos_p05": _pct(mos, 5),
-        "mos_median": _r(statistics.median(mos), 4) if mos else None,
-        "setup_ms_p50": _pct(setup, 50), "setup_ms_p95": _pct(setup, 95),
-        "loss_pct_up_max": _max(answered, "loss_pct_up"), "loss_pct_down_max": _max(answered, "loss_pct_down"),
-        "jitter_ms_up_max": _max(answered, "jitter_ms_up"), "jitter_ms_down_max": _max(answered, "jitter_ms_down"),
-        "rtt_ms_p50_median": _median(answered, "rtt_ms_p50"),
-        "dscp_sent": dscp_names.name(result.config.media_dscp),
-        "dscp_remarked_pct_up_max": _max(answered, "dscp_remarked_pct_up"),
-        "dscp_remarked_pct_down_max": _max(answered, "dscp_remarked_pct_down"),
-        "schedule_error_ms_p99": _r(result.schedule.quantile_ms(0.99)),
-        "started": result.started, "ended": result.ended,
-    }
+def load_summary(result: LoadResult, rows: list[CallRow]) -> LoadSummary:
+    answered = [c for c in rows if c.answered]
+    mos = [c.mos for c in answered if c.mos is not None]
+    setup = [c.setup_ms for c in answered if c.setup_ms is not None]
 
+    def values(field: str) -> list[float]:
+        return [v for v in (getattr(c, field) for c in answered) if v is not None]
 
-def _max(calls: list[dict[str, Any]], key: str) -> float | None:
-    vals = [c[key] for c in calls if c.get(key) is not None]
-    return max(vals) if vals else None
+    def most(field: str) -> float | None:
+        return max(values(field), default=None)
 
-
-def _median(calls: list[dict[str, Any]], key: str) -> float | None:
-    vals = [c[key] for c in calls if c.get(key) is not None]
-    return _r(statistics.median(vals)) if vals else None
+    median = values("rtt_ms_p50")
+    return LoadSummary(
+        target=result.config.target, codec=result.config.codec, ptime_ms=result.config.ptime_ms,
+        calls_attempted=len(rows), calls_answered=len(answered), calls_failed=len(rows) - len(answered),
+        answered_pct=_r(100.0 * len(answered) / len(rows)) if rows else None,
+        failures_by_cause=result.failures_by_cause(), peak_concurrent=result.peak_concurrent,
+        mos_min=_r(min(mos), 4) if mos else None, mos_p05=_pct(mos, 5),
+        mos_median=_r(statistics.median(mos), 4) if mos else None,
+        setup_ms_p50=_pct(setup, 50), setup_ms_p95=_pct(setup, 95),
+        loss_pct_up_max=most("loss_pct_up"), loss_pct_down_max=most("loss_pct_down"),
+        jitter_ms_up_max=most("jitter_ms_up"), jitter_ms_down_max=most("jitter_ms_down"),
+        rtt_ms_p50_median=_r(statistics.median(median)) if median else None,
+        dscp_sent=dscp_names.name(result.config.media_dscp),
+        dscp_remarked_pct_up_max=most("dscp_remarked_pct_up"),
+        dscp_remarked_pct_down_max=most("dscp_remarked_pct_down"),
+        schedule_error_ms_p99=_r(result.schedule.quantile_ms(0.99)),
+        started=result.started, ended=result.ended,
+    )
 
 
 def to_json(result: LoadResult) -> dict[str, Any]:
-    calls = [call_json(c) for c in result.calls]
-    return {"calls": calls, "summary": summary_json(result, calls)}
+    """`calls` and `summary` of a load, as the run document holds them (benchmarks and tests)."""
+    rows = [call_row(c) for c in result.calls]
+    return {detail.CALLS: [r.to_json() for r in rows], detail.SUMMARY: load_summary(result, rows).to_json()}

@@ -48,13 +48,14 @@ class Analysis:
     markings: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The capture's part of the run document (readiness.details.capture types it)."""
         return {
-            "file": self.file, "format": self.format, "packets": self.packets,
-            "start": self.first_ns / 1e9 if self.first_ns is not None else None,
-            "end": self.last_ns / 1e9 if self.last_ns is not None else None,
-            "link_types": self.linktypes, "problems": self.problems,
+            "capture": {"file": self.file, "format": self.format, "packets": self.packets,
+                        "start": self.first_ns / 1e9 if self.first_ns is not None else None,
+                        "end": self.last_ns / 1e9 if self.last_ns is not None else None,
+                        "link_types": self.linktypes, "problems": self.problems},
             "rtp_streams": [s.to_json() for s in self.streams],
-            "sip": self.sip, "calls": self.calls,
+            "sip": self.sip, "sip_calls": self.calls,
             "lldp": self.lldp, "cdp": self.cdp, "markings": self.markings,
         }
 

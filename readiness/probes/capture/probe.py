@@ -1,9 +1,11 @@
 """The capture probe: records on the site's interface while the traffic probes run, keeps the pcapng
-as the run's evidence, analyses it and records what it shows. It measures; acceptance judges.
+as the run's evidence, analyses it and records what it shows; or analyses a capture file the
+technician brings (`capture.file`, `readiness analyze`). It measures; acceptance judges.
 
 Phase `background`: started before the traffic probes; stops when `ctx.traffic_done` is set (or
-after the site file's `capture.duration`, whichever comes first). dumpcap is stopped and reaped in
-every case, also when the run is cancelled (Ctrl-C); a file cut short by that is still analysed.
+after the site file's `capture.duration`, whichever comes first; without traffic probes, after the
+duration). dumpcap is stopped and reaped in every case, also when the run is cancelled (Ctrl-C); a
+file cut short by that is still analysed.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import asyncio
 from typing import Any
 
 from ...config.site import SiteSpec
-from ...model import Artefact, Measurement, NotMeasured
+from ...details import capture as detail
+from ...model import Artefact, Detail, Measurement, NotMeasured
 from ...units import parse_duration_s
 from ..base import Probe, ProbeContext
 from .analyze import Analysis, analyse
 from .live import LiveCapture
 from .markings import VOICE_KINDS
+from .pcap import CaptureFileError
 from .stream_stats import StreamResult
 
 # After the traffic ends, keep capturing briefly: the last packets may still be in flight or in the
@@ -40,14 +44,28 @@ class CaptureProbe(Probe):
         cfg = ctx.site.capture
         assert cfg is not None
         rec = ctx.recorder
+        if cfg.file is not None:
+            path = ctx.site.path(cfg.file).resolve()
+            if not path.is_file():
+                raise CaptureFileError(f"{path}: no such file")
+            rec.artefact(Artefact(str(path), "pcap", self.name, "the capture analysed (not copied into the run)"))
+            task = ctx.progress.task(f"reading {path.name}", total=max(path.stat().st_size, 1))
+            analysis = await asyncio.to_thread(analyse, path, ctx.site.markings, lambda done, total: ctx.progress.update(
+                task, completed=done, info=f"{done / 1e6:.0f} MB"))
+            start = analysis.first_ns / 1e9 if analysis.first_ns is not None else 0.0
+            end = analysis.last_ns / 1e9 if analysis.last_ns is not None else start
+            self._conclude(ctx, analysis, str(path), start, end, task)
+            return
         path = rec.artefact_dir(self.name) / "capture.pcapng"
         limit = parse_duration_s(cfg.duration) if cfg.duration else None
         task = ctx.progress.task(f"capture on {cfg.interface}")
-        cap = LiveCapture(cfg.interface, path, cfg.filter, limit)
+        cap = LiveCapture(cfg.interface, path, cfg.filter, limit, cfg.snaplen)
         await cap.start()
         try:
             ctx.progress.update(task, info="recording")
-            stops = [asyncio.ensure_future(ctx.traffic_done.wait()), asyncio.ensure_future(cap.wait())]
+            stops = [asyncio.ensure_future(cap.wait())]
+            if ctx.traffic_planned or limit is None:
+                stops.append(asyncio.ensure_future(ctx.traffic_done.wait()))
             try:
                 await asyncio.wait(stops, return_when=asyncio.FIRST_COMPLETED)
                 if cap.running:
@@ -62,9 +80,16 @@ class CaptureProbe(Probe):
         ctx.progress.update(task, info="analysing")
         analysis = await asyncio.to_thread(analyse, path, ctx.site.markings)
         analysis.problems.extend(cap.rec.problems())
+        self._conclude(ctx, analysis, rel, cap.rec.started, cap.rec.stopped, task)
+
+    def _conclude(self, ctx: ProbeContext, analysis: Analysis, rel: str, start: float, end: float, task: int) -> None:
+        rec = ctx.recorder
         for problem in analysis.problems:
             rec.note(self.name, "warning", problem)
-        self._record(ctx, analysis, rel, cap.rec.started, cap.rec.stopped)
+        doc = analysis.to_json()
+        for key in detail.KEYS:
+            rec.detail(Detail(key, doc[key], self.name))
+        self._record(ctx, analysis, rel, start, end)
         ctx.progress.done(task, f"{analysis.packets} packets, {len(analysis.streams)} RTP streams")
 
     # --- what the capture shows -----------------------------------------------------------------

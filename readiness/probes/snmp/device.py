@@ -1,12 +1,11 @@
 """One device's findings: the raw poll parsed into interfaces, VLANs, PoE, LLDP and UPS status, with
-what could not be read and why. `to_json` is the per-device object of `readiness snmp audit --json`."""
+what could not be read and why. `to_json` is the per-device object of the run document's `devices`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...model import Verdict
 from . import lldp as lldp_mod
 from . import poe as poe_mod
 from . import switch
@@ -38,7 +37,6 @@ class DeviceReport:
     ups: ups_mod.UpsStatus | None = None
     voice_vlan: int | None = None
     checks: list[Check] = field(default_factory=list)
-    verdicts: list[Verdict] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -94,13 +92,13 @@ class DeviceReport:
             "reachable": self.reachable, "error": self.polled.error or None,
             "interfaces": [i.to_json() for i in sorted(self.interfaces.values(), key=lambda i: i.if_index)],
             "vlans": self.vlans.to_json(names) if self.vlans else [],
+            "vlan_source": self.vlans.source if self.vlans else "",
             "voice_vlan": self.voice_vlan, "poe": poe,
             "ups": self.ups.to_json() if self.ups and not self.ups.reason else None,
             "lldp": self.lldp.to_json() if self.lldp else None,
             "checks": [{"metric": c.metric, "value": c.value, "ports": c.ports, "detail": c.detail,
                         "reason": c.reason} for c in self.checks],
             "not_measured": self.not_measured(),
-            "criteria": [v.to_json() for v in self.verdicts],
         }
 
 

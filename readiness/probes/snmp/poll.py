@@ -58,6 +58,20 @@ def targets(site: SiteSpec) -> list[Target]:
     return out
 
 
+def chosen(site: SiteSpec) -> list[Target]:
+    """The targets to poll: every device, or those the site's `snmp.only` names."""
+    every = targets(site)
+    names = site.snmp.only if site.snmp else []
+    if not names:
+        return every
+    known = {t.label for t in every}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ReadinessError(f"no device named {', '.join(unknown)} in the site file "
+                             f"(it has: {', '.join(sorted(known))})")
+    return [t for t in every if t.label in names]
+
+
 def _resolver(site: SiteSpec, dev: SnmpDevice) -> Callable[[], Credentials]:
     def resolve() -> Credentials:
         if dev.version == "3":

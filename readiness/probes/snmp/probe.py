@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 from ...config.site import SiteSpec
-from ...model import Artefact, Measurement, NotMeasured
+from ...details.snmp import DEVICES
+from ...model import Artefact, Detail, Measurement, NotMeasured
 from ..base import Probe, ProbeContext
 from . import audit, counters, device, poll, snapshot
 
@@ -31,8 +32,8 @@ class SnmpAuditProbe(Probe):
         return _configured(site)
 
     async def run(self, ctx: ProbeContext) -> None:
-        targets = poll.targets(ctx.site)
-        plans = audit.plans(ctx.site, targets)
+        plans = audit.plans(ctx.site, poll.targets(ctx.site))
+        targets = poll.chosen(ctx.site)
         out = ctx.recorder.artefact_dir(self.name)
         task = ctx.progress.task("SNMP audit", total=len(targets))
         done: list[str] = []
@@ -50,9 +51,11 @@ class SnmpAuditProbe(Probe):
             report = device.build(p)
             plan = plans[p.target.label]
             audit.assess(report, plan)
+            doc = report.to_json()
             path = out / f"{snapshot.file_name(p.target.label)}.json"
-            path.write_text(json.dumps(report.to_json(), indent=2, default=str))
+            path.write_text(json.dumps(doc, indent=2, default=str))
             rel = ctx.recorder.relative(path)
+            ctx.recorder.detail(Detail(DEVICES, doc, self.name, append=True))
             ctx.recorder.artefact(Artefact(rel, "snmp-device", self.name, f"SNMP audit of {p.target.label}"))
             for rec in audit.records(report, [rel]):
                 (ctx.recorder.measurement if isinstance(rec, Measurement) else ctx.recorder.not_measured)(rec)

@@ -4,11 +4,15 @@ before/after comparisons. A folder with `snapshot.json` (what was polled, when, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...config.site import SiteSpec
+from ...progress import NullProgress, Progress
+from . import poll
 from .poll import Polled, Target
 from .walk import Walk
 
@@ -51,6 +55,22 @@ class Stored:
     started: float
     finished: float
     walk: Walk
+
+
+def take(site: SiteSpec, out: Path, progress: Progress | None = None) -> tuple[Path, list[Polled]]:
+    """`readiness snmp snapshot`: poll the site's devices (or its `snmp.only`) and store the raw values."""
+    progress = progress or NullProgress()
+    targets = poll.chosen(site)
+    task = progress.task("SNMP", total=len(targets))
+    done: list[str] = []
+
+    def tick(p: Polled) -> None:
+        done.append(p.target.label)
+        progress.update(task, completed=len(done), info=p.target.label)
+
+    polled = asyncio.run(poll.poll_all(targets, False, tick))
+    progress.done(task, f"{sum(p.reachable for p in polled)} of {len(polled)} devices answered")
+    return write(out, polled, "snapshot"), polled
 
 
 def read(folder: Path) -> list[Stored]:

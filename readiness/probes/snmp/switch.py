@@ -32,6 +32,7 @@ class Interface:
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("if_type")
+        d["physical"] = self.physical
         d["not_measured"] = d.pop("problems")
         return d
 

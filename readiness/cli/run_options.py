@@ -1,0 +1,89 @@
+"""What every run command shares: the options for the run folder and its output, and the end of every
+run (judge the folder, print, write the JSON, exit status). One place, so `run`, `calls`, `snmp audit`,
+`capture` and `analyze` behave alike."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import click
+
+from ..config import profile as profile_mod
+from ..config.profile import Profile
+from ..errors import ReadinessError
+from ..progress import NullProgress, Progress, RichProgress
+from ..reports.console import print_run
+from ..reports.document import finalise, write_json
+from ..results import exit_status
+
+DEFAULT_OUT = Path("reports")
+SECRET_HELP = "env:VARIABLE or file:PATH (never the secret itself)"
+
+
+def run_outputs(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--out, --no-keep, --json [OUT], --quiet."""
+    for option in reversed([
+        click.option("--out", "out", type=click.Path(file_okay=False), default=str(DEFAULT_OUT), show_default=True,
+                     help="Folder to create the run folder in."),
+        click.option("--no-keep", is_flag=True, help="Do not keep the run folder (print or --json only)."),
+        click.option("--json", "json_out", is_flag=False, flag_value="-", default=None, metavar="[OUT]",
+                     help="Write the run document (schema readiness.run/1) to OUT; without OUT or with '-', "
+                          "print it instead of the tables."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress, no tables."),
+    ]):
+        f = option(f)
+    return f
+
+
+def load_profile(name: str) -> Profile:
+    profile = profile_mod.load(name)
+    if profile.abstract:
+        raise ReadinessError(f"profile {profile.name} is a base for other profiles; pick one that extends it")
+    return profile
+
+
+@contextmanager
+def run_place(out: str, no_keep: bool) -> Iterator[Path]:
+    """The parent folder of the run folder; with --no-keep a temporary one, removed afterwards."""
+    if not no_keep:
+        yield Path(out)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="readiness-run-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def progress_for(json_out: str | None, quiet: bool) -> Iterator[Progress]:
+    progress: Progress = NullProgress() if quiet or json_out == "-" else RichProgress()
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
+def conduct(start: Callable[[Path, Progress], Path], out: str, no_keep: bool, json_out: str | None,
+            quiet: bool) -> int:
+    """Start a run (`start(parent_folder, progress)` returns its folder), then finish it."""
+    with run_place(out, no_keep) as parent:
+        with progress_for(json_out, quiet) as progress:
+            run_dir = start(parent, progress)
+        return finish(run_dir, json_out, quiet, keep=not no_keep)
+
+
+def finish(run_dir: Path, json_out: str | None, quiet: bool, keep: bool = True) -> int:
+    """Judge the stored run, render it, write its JSON; the exit status of the run's verdict."""
+    results = finalise(run_dir)
+    if json_out:
+        write_json(results, json_out)
+    if not quiet and json_out != "-":
+        print_run(results)
+        if keep:
+            click.echo(f"Run folder: {run_dir}  (results.json, summary.html, events.jsonl)")
+    return exit_status(results.verdict)

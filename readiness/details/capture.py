@@ -1,0 +1,168 @@
+"""A capture's details: the file (`capture`), every RTP stream (`rtp_streams`, agreeing with
+Wireshark's RTP analysis), SIP (`sip`, `sip_calls`), what the switch advertises (`lldp`, `cdp`) and
+the markings against the site's expectations (`markings`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import typed, typed_list
+
+CAPTURE, STREAMS, SIP, SIP_CALLS, LLDP, CDP, MARKINGS = ("capture", "rtp_streams", "sip", "sip_calls", "lldp", "cdp",
+                                                         "markings")
+KEYS = (CAPTURE, STREAMS, SIP, SIP_CALLS, LLDP, CDP, MARKINGS)
+
+
+@dataclass(frozen=True)
+class CaptureFile:
+    file: str = ""
+    format: str = ""
+    packets: int = 0
+    start: float | None = None
+    end: float | None = None
+    link_types: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StreamRow:
+    src: str = ""
+    sport: int = 0
+    dst: str = ""
+    dport: int = 0
+    ssrc: str = ""
+    codec: str = ""
+    kind: str = ""
+    call_id: str | None = None
+    packets: int = 0
+    lost: int | None = None
+    lost_pct: float | None = None
+    max_delta_ms: float | None = None
+    mean_jitter_ms: float | None = None
+    max_jitter_ms: float | None = None
+    dscp_name: str | None = None
+    vlan: int | None = None
+    pcp: int | None = None
+    mos: float | None = None
+    clock_note: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SipCall:
+    call_id: str = ""
+    caller: str = ""
+    callee: str = ""
+    setup_ms: float | None = None
+    final_status: int | None = None
+    final_reason: str | None = None
+    outcome: str = ""
+    streams: list[int] = field(default_factory=list)     # SSRCs bound to the call
+
+
+@dataclass(frozen=True)
+class MedPolicy:
+    application: str = ""
+    vlan: int | None = None
+    priority: int | None = None
+    dscp: int | None = None
+    tagged: bool | None = None
+    unknown: bool | None = None
+
+
+@dataclass(frozen=True)
+class LldpNeighbour:
+    system_name: str | None = None
+    chassis_id: str | None = None
+    port_id: str | None = None
+    port_vlan: int | None = None
+    med_policies: list[MedPolicy] = field(default_factory=list)
+    location_format: str = ""
+    location: str = ""                                    # ELIN, civic address or coordinate, as text
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CdpNeighbour:
+    device_id: str | None = None
+    platform: str | None = None
+    port_id: str | None = None
+    native_vlan: int | None = None
+    voice_vlan: int | None = None
+
+
+@dataclass(frozen=True)
+class MediaViolation:
+    stream: str = ""
+    ssrc: str = ""
+    wrong_dscp_packets: int = 0
+    dscp_seen: dict[str, int] = field(default_factory=dict)
+    first_wrong_frames: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Markings:
+    expected_media: str = ""
+    expected_signalling: list[str] = field(default_factory=list)
+    expected_voice_pcp: int | None = None
+    media_dscp_ok_pct: float | None = None
+    media_packets: int = 0
+    media_dscp_seen: dict[str, int] = field(default_factory=dict)
+    signalling_dscp_ok_pct: float | None = None
+    signalling_packets: int = 0
+    signalling_dscp_seen: dict[str, int] = field(default_factory=dict)
+    voice_pcp_ok_pct: float | None = None
+    voice_tagged_packets: int = 0
+    media_violations: list[MediaViolation] = field(default_factory=list)
+    signalling_violations: int = 0
+    signalling_violation_frames: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaptureDetails:
+    file: CaptureFile
+    streams: list[StreamRow]
+    sip_messages: int
+    calls: list[SipCall]
+    lldp: list[LldpNeighbour]
+    cdp: list[CdpNeighbour]
+    markings: Markings | None
+
+
+def of(details: dict[str, Any]) -> CaptureDetails | None:
+    if CAPTURE not in details:
+        return None
+    calls = [SipCall(call_id=c.get("call_id", ""), caller=c.get("from", ""), callee=c.get("to", ""),
+                     setup_ms=c.get("setup_ms"), final_status=c.get("final_status"), final_reason=c.get("final_reason"),
+                     outcome=c.get("outcome", ""), streams=list(c.get("streams") or []))
+             for c in details.get(SIP_CALLS) or []]
+    return CaptureDetails(file=typed(CaptureFile, details[CAPTURE]), streams=typed_list(StreamRow, details.get(STREAMS)),
+                          sip_messages=int((details.get(SIP) or {}).get("messages") or 0), calls=calls,
+                          lldp=[_lldp(n) for n in details.get(LLDP) or []],
+                          cdp=typed_list(CdpNeighbour, details.get(CDP)), markings=_markings(details.get(MARKINGS)))
+
+
+def _lldp(n: dict[str, Any]) -> LldpNeighbour:
+    loc = n.get("location") or {}
+    where = loc.get("elin") or loc.get("civic") or loc.get("coordinate") or ""
+    return LldpNeighbour(system_name=n.get("system_name"), chassis_id=n.get("chassis_id"), port_id=n.get("port_id"),
+                         port_vlan=n.get("port_vlan"), med_policies=typed_list(MedPolicy, n.get("med_policies")),
+                         location_format=loc.get("format", ""), location=str(where) if where else "",
+                         problems=list(n.get("problems") or []))
+
+
+def _markings(m: dict[str, Any] | None) -> Markings | None:
+    if not m:
+        return None
+    expected, dscp, violations = m.get("expected") or {}, m.get("dscp") or {}, m.get("violations") or {}
+    return Markings(expected_media=expected.get("media", ""), expected_signalling=list(expected.get("signalling") or []),
+                    expected_voice_pcp=expected.get("voice_pcp"), media_dscp_ok_pct=m.get("media_dscp_ok_pct"),
+                    media_packets=m.get("media_packets", 0), media_dscp_seen=dict(dscp.get("voice_media") or {}),
+                    signalling_dscp_ok_pct=m.get("signalling_dscp_ok_pct"),
+                    signalling_packets=m.get("signalling_packets", 0),
+                    signalling_dscp_seen=dict(dscp.get("signalling") or {}),
+                    voice_pcp_ok_pct=m.get("voice_pcp_ok_pct"), voice_tagged_packets=m.get("voice_tagged_packets", 0),
+                    media_violations=typed_list(MediaViolation, violations.get("media")),
+                    signalling_violations=violations.get("signalling_count", 0),
+                    signalling_violation_frames=[v.get("frame") for v in violations.get("signalling") or []])

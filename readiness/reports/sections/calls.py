@@ -1,0 +1,63 @@
+"""The calls section: every call in both directions (the worst when there are many), the load's
+summary, and the steps of a capacity search."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ... import dscp as dscp_names
+from ...details import calls as detail
+from ...results import RunResults
+from ..text import number
+
+MAX_ROWS = 40          # more calls than this: the 20 worst are shown (the run document has them all)
+
+
+def console_section(results: RunResults):
+    if detail.capacity(results.details) is not None:
+        return print_capacity
+    if detail.CALLS in results.details or detail.SUMMARY in results.details:
+        return print_calls
+    return None
+
+
+def print_calls(results: RunResults, out: Console) -> None:
+    rows = detail.calls(results.details)
+    if rows:
+        worst = sorted(rows, key=lambda c: (c.answered, c.mos if c.mos is not None else 0))
+        shown = rows if len(rows) <= MAX_ROWS else worst[:20]
+        t = Table(title="calls" if len(rows) <= MAX_ROWS else f"the 20 worst of {len(rows)} calls")
+        for col in ("call", "SIP", "setup ms", "MOS up/down", "loss % up/down", "jitter ms up/down", "RTT ms",
+                    "DSCP up/down"):
+            t.add_column(col, justify="left" if col == "SIP" else "right", no_wrap=True)
+        for c in shown:
+            status = str(c.sip_status) if c.answered else f"{c.sip_status or '-'} {c.cause}"
+            t.add_row(str(c.index), status, number(c.setup_ms, 1), f"{number(c.mos_up)}/{number(c.mos_down)}",
+                      f"{number(c.loss_pct_up)}/{number(c.loss_pct_down)}",
+                      f"{number(c.jitter_ms_up, 3)}/{number(c.jitter_ms_down, 3)}", number(c.rtt_ms_p50, 3),
+                      f"{_dscp(c.dscp_received_up)}/{_dscp(c.dscp_received_down)}")
+        out.print(t)
+    s = detail.summary(results.details)
+    if s is None:
+        return
+    out.print(f"{s.calls_answered}/{s.calls_attempted} answered, MOS min {number(s.mos_min)} p05 {number(s.mos_p05)} "
+              f"median {number(s.mos_median)}, setup p95 {number(s.setup_ms_p95, 1)} ms, sender schedule error p99 "
+              f"{number(s.schedule_error_ms_p99, 3)} ms", highlight=False)
+    if s.failures_by_cause:
+        out.print("failed: " + ", ".join(f"{k} x{v}" for k, v in s.failures_by_cause.items()), highlight=False)
+
+
+def print_capacity(results: RunResults, out: Console) -> None:
+    cap = detail.capacity(results.details)
+    assert cap is not None
+    for s in cap.steps:
+        mark = "[green]pass[/]" if s.passed else "[red]fail[/]"
+        why = "" if s.passed else " (" + ", ".join(s.failed_criteria) + ")"
+        out.print(f"{s.calls:>6} calls: {mark}, {s.answered} answered, MOS min {number(s.mos_min)}{why}")
+    more = " (the limit given by --max-calls; it may carry more)" if cap.limited_by_max else ""
+    out.print(f"Capacity: [bold]{cap.capacity_calls}[/] concurrent calls met every call criterion{more}")
+
+
+def _dscp(v: int | None) -> str:
+    return "-" if v is None else dscp_names.name(v)

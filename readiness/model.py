@@ -100,9 +100,10 @@ class Criterion(_Record):
     description: str = ""
     threshold_text: str = ""          # as written in the profile, for reports
     origin: str = ""                  # "profiles/x.yaml:12"
+    optional: bool = False            # nothing to judge at all (no SIP in a capture) is not applicable, not incomplete
 
 
-OUTCOMES = ("pass", "fail", "warn", "not_measured", "error")
+OUTCOMES = ("pass", "fail", "warn", "not_measured", "not_applicable", "error")
 
 
 @dataclass(frozen=True)

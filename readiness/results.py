@@ -147,6 +147,9 @@ class RunResults:
         # as the one-probe commands printed them before they were runs.
         for key, value in self.details.items():
             doc.setdefault(key, value)
+        if self.by_device and isinstance(doc.get("devices"), list):
+            doc["devices"] = [dict(d, criteria=[c.to_json() for c in self.by_device.get(d.get("name"), [])])
+                              for d in doc["devices"]]
         return doc
 
 

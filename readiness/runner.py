@@ -183,7 +183,7 @@ async def _run_probes(site: SiteSpec, writer: store.RunWriter, criteria: list[Cr
         if why:
             _not_measured(writer, wanted, p.name, why)
             continue
-        if not any(metric_catalog.METRICS[m].probe == p.name for m in wanted):
+        if not any(m in wanted for m in p.metrics()):
             continue  # the profile judges nothing this probe measures
         active.append(p)
 
@@ -202,15 +202,24 @@ async def _run_probes(site: SiteSpec, writer: store.RunWriter, criteria: list[Cr
             await _guarded(p, ctx, writer, progress, wanted, debug)
     finally:
         ctx.traffic_done.set()
-        if background:
-            # Without traffic probes a background probe (a capture for --duration) ends by itself.
-            timeout = BACKGROUND_STOP_TIMEOUT_S if ctx.traffic_planned else None
-            done, pending = await asyncio.wait(background, timeout=timeout)
-            for t in pending:
-                t.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        # Without traffic probes a background probe (a capture for --duration) ends by itself.
+        await _stop_background(background, BACKGROUND_STOP_TIMEOUT_S if ctx.traffic_planned else None)
     for p in phase("after"):
         await _guarded(p, ctx, writer, progress, wanted, debug)
+
+
+async def _stop_background(tasks: list[asyncio.Task], wait_s: float | None) -> None:
+    """Let the background probes finish; after `wait_s`, or when the run is stopped (Ctrl-C, SIGTERM)
+    while waiting, cancel them: each keeps what it has recorded."""
+    if not tasks:
+        return
+    try:
+        await asyncio.wait(tasks, timeout=wait_s)
+    finally:
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _guarded(probe: Probe, ctx: ProbeContext, writer: store.RunWriter, progress: Progress,

@@ -5,7 +5,8 @@ Rules that keep a report honest:
   the criterion fails if another subject failed, else it is not measured, with the reason;
 - a windowed criterion is judged on every sliding window of each subject's time series;
 - the run passes only if every criterion passed (should-criteria may warn); anything not measured
-  makes it incomplete.
+  makes it incomplete. An optional criterion with nothing at all to judge (no SIP in a capture) is
+  not applicable instead, and does not.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def _selected(c: Criterion, tags: dict[str, str], lenient: bool = False) -> bool
 def _verdict(c: Criterion, outcome: str, **kw: Any) -> Verdict:
     if outcome == "fail" and c.severity == "should":
         outcome = "warn"
+    if outcome == "not_measured" and c.optional and not kw.get("subjects"):
+        outcome = "not_applicable"  # nothing of the kind in this run: not a gap in the measurement
     return Verdict(criterion=c.id, metric=c.metric, outcome=outcome, unit=c.unit, threshold=c.threshold,
                    op=c.op, severity=c.severity, window_s=c.window_s, source=c.source, **kw)
 

@@ -61,7 +61,8 @@ def show(name: str, as_json: bool) -> int:
         window = f" in any {c.window_s:g} s" if c.window_s else ""
         agg = f" [{c.aggregate}]" if c.aggregate != "each" else ""
         sel = f" where {c.select}" if c.select else ""
-        click.echo(f"  {c.id:<28} {c.severity:<6} {c.metric} {need}{window}{agg}{sel}")
+        opt = " (optional: not applicable when there is nothing to judge)" if c.optional else ""
+        click.echo(f"  {c.id:<28} {c.severity:<6} {c.metric} {need}{window}{agg}{sel}{opt}")
         click.echo(f"  {'':<28} source: {c.source}   ({c.origin})")
     return 0
 

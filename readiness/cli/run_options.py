@@ -39,9 +39,10 @@ def run_outputs(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def load_profile(name: str) -> Profile:
+def load_profile(name: str, base_ok: bool = False) -> Profile:
+    """A profile by name or file. A base profile (abstract) judges a one-probe command, never a whole run."""
     profile = profile_mod.load(name)
-    if profile.abstract:
+    if profile.abstract and not base_ok:
         raise ReadinessError(f"profile {profile.name} is a base for other profiles; pick one that extends it")
     return profile
 

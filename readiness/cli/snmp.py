@@ -80,7 +80,7 @@ def audit(site_file: str | None, devices: tuple[str, ...], host: str | None, rol
             if site.snmp is None:
                 raise ReadinessError(f"{site.file}: the site file has no snmp: section")
             site.snmp.only = list(devices)
-    profile = load_profile(profile_name or site.profile or DEFAULT_PROFILE)
+    profile = load_profile(profile_name or site.profile or DEFAULT_PROFILE, base_ok=True)
     # The counters during the test need traffic between two polls: only `readiness run` has it.
     criteria = probe_criteria(profile.criteria, ["snmp"], leave_out=["if.errors_during_test"])
     if host:  # one device: criteria about the other kind of device do not apply

@@ -57,6 +57,8 @@ class CriterionSpec(BaseModel):
     severity: Literal["must", "should"] = Field(description="must: failing fails the run; should: failing warns")
     source: str = Field(min_length=3, description="the standard or source of the threshold")
     description: str = ""
+    optional: bool = Field(False, description="when the run holds nothing this criterion could judge (no SIP in "
+                           "a capture, no tagged frames), it is not applicable instead of not measured")
 
     @field_validator("metric")
     @classmethod
@@ -287,6 +289,7 @@ def _criterion(c: CriterionSpec, src: yamlsrc.Source, i: int) -> Criterion:
         description=c.description,
         threshold_text=_threshold_text(c.threshold),
         origin=src.where(("criteria", i)),
+        optional=c.optional,
     )
 
 

@@ -46,9 +46,10 @@ def print_summary(results: RunResults, out: Console | None = None) -> None:
     for verdict, ids, explanation in grouped_problems(results.criteria):
         out.print(f"  {styled(verdict)} {', '.join(ids)}: {explanation}", highlight=False)
     counts = results.counts
+    na = f", {counts['not_applicable']} not applicable" if counts["not_applicable"] else ""
     out.print(f"Verdict: {styled(results.verdict, results.verdict.upper())}  "
               f"({counts['pass']} passed, {counts['fail']} failed, {counts['warn']} warnings, "
-              f"{counts['not_measured']} not measured, {counts['error']} errors)")
+              f"{counts['not_measured']} not measured{na}, {counts['error']} errors)")
     if not results.complete:
         out.print(f"[bold yellow]Incomplete:[/] {results.interrupted_reason}")
 

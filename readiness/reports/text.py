@@ -8,8 +8,8 @@ from ..results import CriterionResult
 from ..units import format_value
 
 # rich styles per verdict (criterion outcomes and run verdicts)
-STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "not_measured": "dim", "error": "magenta",
-         "incomplete": "bold yellow"}
+STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "not_measured": "dim", "not_applicable": "dim",
+         "error": "magenta", "incomplete": "bold yellow"}
 
 
 def verdict_word(verdict: str) -> str:

@@ -58,10 +58,13 @@ def dumpcaps_writing(folder: Path) -> list[str]:
     return [line for line in out.splitlines() if str(folder) in line]
 
 
+RUN_PCAP = "*/artefacts/capture/capture.pcapng"      # where a capture run keeps its file
+
+
 def capture_while(proc: subprocess.Popen, folder: Path, send) -> tuple[str, str]:
     """Once `readiness capture` has its file open, run `send()`, then stop it with Ctrl-C (SIGINT)."""
     try:
-        wait_for("capture-*.pcapng", folder)
+        wait_for(RUN_PCAP, folder)
         time.sleep(0.3)
         send()
         time.sleep(1.0)                 # let the last packets reach the capture
@@ -82,9 +85,9 @@ def test_capture_command_sees_ef_and_remarked_media(tmp_path):
     good, bad = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     out = tmp_path / "analysis.json"
     proc = readiness("capture", "-i", "lo", "-d", "8 s", "-f", f"udp port {good} or udp port {bad}",
-                     "-o", str(tmp_path / "caps"), "--json", str(out))
+                     "--out", str(tmp_path / "caps"), "--json", str(out))
     try:
-        wait_for("capture-lo-*.pcapng", tmp_path / "caps")
+        wait_for(RUN_PCAP, tmp_path / "caps")
         time.sleep(0.3)
         send_rtp(good, 100, EF_TOS, 0x1111)
         send_rtp(bad, 50, 0, 0x2222)
@@ -94,6 +97,10 @@ def test_capture_command_sees_ef_and_remarked_media(tmp_path):
             proc.kill()
     assert proc.returncode == 1, stderr            # the CS0 stream breaks the expected EF marking
     doc = json.loads(out.read_text())
+    assert doc["schema"] == "readiness.run/1" and doc["command"] == "capture" and doc["verdict"] == "fail"
+    verdicts = {c["id"]: c["verdict"] for c in doc["criteria"]}
+    assert verdicts == {"captured-media-marking": "fail", "captured-signalling-marking": "not_applicable",
+                        "captured-voice-priority": "not_applicable"}
     streams = {int(s["ssrc"], 16): s for s in doc["rtp_streams"]}
     assert streams[0x1111]["packets"] == 100 and streams[0x1111]["dscp"] == 46 and streams[0x1111]["lost"] == 0
     assert streams[0x2222]["packets"] == 50 and streams[0x2222]["dscp"] == 0
@@ -107,20 +114,28 @@ def test_capture_command_sees_ef_and_remarked_media(tmp_path):
 
 def test_capture_on_a_missing_interface_is_one_clear_line(tmp_path):
     need_tool("dumpcap")
-    proc = readiness("capture", "-i", "nosuch0", "-d", "2 s", "-o", str(tmp_path))
+    proc = readiness("capture", "-i", "nosuch0", "-d", "2 s", "--out", str(tmp_path))
     stdout, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 2
-    errors = [line for line in stderr.splitlines() if line.startswith("readiness: error")]
-    assert errors == ['readiness: error: cannot capture on nosuch0: There is no device named "nosuch0".']
+    assert proc.returncode == 2 and "Traceback" not in stderr + stdout
+    why = 'cannot capture on nosuch0: There is no device named "nosuch0".'
+    assert len([line for line in stderr.splitlines() if why in line]) == 1, stderr    # one line, said once
+    (run_dir,) = tmp_path.iterdir()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["verdict"] == "incomplete"
+    assert why in next(c for c in results["criteria"] if c["id"] == "captured-media-marking")["explanation"]
 
 
 def test_ctrl_c_stops_the_capture_and_still_analyses(tmp_path):
     need_tool("dumpcap")
     port = free_port(socket.SOCK_DGRAM)
-    proc = readiness("capture", "-i", "lo", "-d", "5 min", "-f", f"udp port {port}", "-o", str(tmp_path))
+    proc = readiness("capture", "-i", "lo", "-d", "5 min", "-f", f"udp port {port}", "--out", str(tmp_path))
     stdout, stderr = capture_while(proc, tmp_path, lambda: send_rtp(port, 30, EF_TOS, 0x3333))
-    assert proc.returncode == 0, stderr
+    assert proc.returncode == 2, stderr              # stopped by the user: analysed, but incomplete
     assert "stopped early" in stderr and "0x00003333" in stdout and "30 packets" in stdout
+    (run_dir,) = tmp_path.iterdir()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert not results["complete"] and "Ctrl-C" in results["interrupted_reason"]
+    assert next(c for c in results["criteria"] if c["id"] == "captured-media-marking")["verdict"] == "pass"
     assert dumpcaps_writing(tmp_path) == []
 
 
@@ -220,7 +235,7 @@ def test_lldp_med_and_tagged_voice_over_a_veth_pair(tmp_path):
     with veth_pair("10.78.0") as pair:
         # `ip netns exec` execs readiness itself, so Ctrl-C (SIGINT) reaches it once everything was sent
         proc = subprocess.Popen(["ip", "netns", "exec", pair.b, sys.executable, "-m", "readiness", "capture",
-                                 "-i", pair.b_if, "-d", "2 min", "-o", str(tmp_path / "caps"), "--json", str(out)],
+                                 "-i", pair.b_if, "-d", "2 min", "--out", str(tmp_path / "caps"), "--json", str(out)],
                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
         def send() -> None:
@@ -229,8 +244,10 @@ def test_lldp_med_and_tagged_voice_over_a_veth_pair(tmp_path):
             assert sent.returncode == 0, sent.stderr
 
         stdout, stderr = capture_while(proc, tmp_path / "caps", send)
-    assert proc.returncode == 1, stderr                          # 10 voice frames lost their priority
+    assert proc.returncode == 2, stderr                          # stopped with Ctrl-C: incomplete
     doc = json.loads(out.read_text())
+    # 10 voice frames lost their priority
+    assert next(c for c in doc["criteria"] if c["id"] == "captured-voice-priority")["verdict"] == "fail"
     (switch,) = doc["lldp"]
     voice = next(p for p in switch["med_policies"] if p["application"] == "voice")
     assert (voice["vlan"], voice["priority"], voice["dscp"], voice["tagged"]) == (20, 5, 46, True)

@@ -62,8 +62,22 @@ def test_inline_secret_is_refused_with_its_line(tmp_path):
     with pytest.raises(ConfigError) as e:
         site_mod.load(f)
     (problem,) = e.value.problems
-    assert problem.startswith(f"{f}:13:") and "{env: VARIABLE} or {file: PATH}" in problem
+    assert problem.startswith(f"{f}:13:") and "env:VARIABLE or file:PATH" in problem
     assert "public" not in problem   # the secret is not echoed back
+
+
+def test_secrets_are_written_as_on_the_command_line(tmp_path, monkeypatch):
+    """env:VAR and file:PATH in a site file, as on the command line; the mapping form still reads."""
+    (tmp_path / "community").write_text("s3cret\n")
+    f = write(tmp_path, GOOD.replace("community: {env: SITE_SNMP_COMMUNITY}", "community: file:community"))
+    site = site_mod.load(f)
+    ref = site.snmp.devices[0].community
+    assert ref.file == "community" and ref.env is None and site.secret(ref) == "s3cret"
+    monkeypatch.setenv("SITE_SNMP_COMMUNITY", "from-env")
+    f = write(tmp_path, GOOD.replace("community: {env: SITE_SNMP_COMMUNITY}", "community: env:SITE_SNMP_COMMUNITY"))
+    site = site_mod.load(f)
+    assert site.secret(site.snmp.devices[0].community) == "from-env"
+    assert site_mod.load(write(tmp_path, GOOD)).snmp.devices[0].community.env == "SITE_SNMP_COMMUNITY"
 
 
 def test_every_problem_with_its_line(tmp_path):
@@ -81,7 +95,7 @@ def test_site_validate_cli(tmp_path):
     f = write(tmp_path, "site: x\nsnmp:\n  devices:\n    - host: 10.0.0.2\n      role: switch\n")
     r = subprocess.run([sys.executable, "-m", "readiness", "site", "validate", str(f)], capture_output=True, text=True)
     assert r.returncode == 2
-    assert r.stderr.strip() == f"{f}:4: snmp.devices[0]: SNMPv2c needs community: {{env: NAME}} or {{file: PATH}}"
+    assert r.stderr.strip() == f"{f}:4: snmp.devices[0]: SNMPv2c needs community: env:VARIABLE or file:PATH"
 
 
 def test_yaml_error_in_site(tmp_path):

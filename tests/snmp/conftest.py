@@ -3,17 +3,66 @@ and walks from readiness.lab.snmp_walks; net-snmp's snmpd for SNMPv3."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 import yaml
 
+from readiness.acceptance.evaluate import evaluate, run_verdict
+from readiness.config.profile import Profile
+from readiness.config.site import SiteSpec
 from readiness.lab.snmp_agent import snmpsim_agent
+from readiness.model import Measurement, NotMeasured, Verdict
+from readiness.probes.snmp import audit
+from readiness.probes.snmp.device import DeviceReport
+from readiness.reports.document import finalise
+from readiness.runner import execute, probe_criteria
 
 from ..conftest import need_tool  # noqa: F401  (re-exported for the tests here)
+
+
+@dataclass
+class Audited:
+    """What `readiness snmp audit` found and judged, with the device reports themselves."""
+
+    reports: list[DeviceReport]
+    verdicts: list[Verdict]
+    by_device: dict[str, list[Verdict]] = field(default_factory=dict)
+    verdict: str = "incomplete"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"devices": [r.to_json() for r in self.reports], "criteria": [v.to_json() for v in self.verdicts]}
+
+
+def audit_run(site: SiteSpec, profile: Profile, parent: Path) -> dict[str, Any]:
+    """The same audit as a user's `readiness snmp audit --site` runs it: the run document."""
+    criteria = probe_criteria(profile.criteria, ["snmp"], leave_out=["if.errors_during_test"])
+    return finalise(execute(profile, site, parent, command="snmp audit", criteria=criteria)).to_json()
+
+
+def audit_site(site: SiteSpec, profile: Profile) -> Audited:
+    """Poll and assess as the snmp probe does, judged as the `snmp audit` run judges: per device (the
+    criteria it has records of) and over all devices."""
+    reports, _ = asyncio.run(audit.audit_devices(site))
+    criteria = probe_criteria(profile.criteria, ["snmp"], leave_out=["if.errors_during_test"])
+    ms: list[Measurement] = []
+    nm: list[NotMeasured] = audit.absent_roles([r.polled.target for r in reports], sorted({c.metric for c in criteria}))
+    by_device = {}
+    for r in reports:
+        recs = audit.records(r)
+        mine = {x.metric for x in recs}
+        dms = [x for x in recs if isinstance(x, Measurement)]
+        dnm = [x for x in recs if isinstance(x, NotMeasured)]
+        by_device[r.label] = evaluate([c for c in criteria if c.metric in mine], dms, [], dnm)
+        ms += dms
+        nm += dnm
+    verdicts = evaluate(criteria, ms, [], nm)
+    return Audited(reports, verdicts, by_device, run_verdict(verdicts))
 
 
 @contextlib.contextmanager

@@ -9,9 +9,8 @@ import pytest
 from readiness.config import profile as profile_mod
 from readiness.config import site as site_mod
 from readiness.lab.snmp_walks import SwitchSpec, UpsSpec, switch, ups
-from readiness.probes.snmp.standalone import audit_site
 
-from .conftest import served, write_site
+from .conftest import audit_run, audit_site, served, write_site
 
 WALKS = {
     "demo": switch(),
@@ -35,7 +34,8 @@ def result(tmp_path_factory):
                    for n in WALKS]
         site = site_mod.load(write_site(folder, port, devices))
         res = audit_site(site, profile_mod.load("site-lan"))
-    return {r.label: r for r in res.reports}, res
+        document = audit_run(site, profile_mod.load("site-lan"), folder / "runs")
+    return {r.label: r for r in res.reports}, res, document
 
 
 def value(reports, device, metric):
@@ -44,12 +44,13 @@ def value(reports, device, metric):
     return c.value
 
 
-def verdict(reports, device, criterion):
-    return next(v for v in reports[device].verdicts if v.criterion == criterion).outcome
+def verdict(result, device, criterion):
+    _, res, _ = result
+    return next(v for v in res.by_device[device] if v.criterion == criterion).outcome
 
 
 def test_demo_switch_meets_every_criterion(result):
-    reports, _ = result
+    reports, _, _ = result
     r = reports["demo"]
     # 370 W x 90 % threshold - 56 W in use - 8 planned class-2 phones x 7 W
     assert value(reports, "demo", "poe.headroom_w") == pytest.approx(370 * 0.9 - 56 - 8 * 7.0)
@@ -59,7 +60,7 @@ def test_demo_switch_meets_every_criterion(result):
     assert value(reports, "demo", "if.half_duplex_ports") == 0
     assert value(reports, "demo", "if.error_ports") == 0
     assert r.voice_vlan == 20
-    assert {v.outcome for v in r.verdicts} == {"pass"}
+    assert {v.outcome for v in result[1].by_device["demo"]} == {"pass"}
     phones = [n.port for n in r.lldp.neighbours if n.telephone]
     assert phones == [f"Gi1/0/{p}" for p in range(1, 9)]          # LLDP local port = bridge port -> ifName
     doc = r.to_json()
@@ -69,38 +70,38 @@ def test_demo_switch_meets_every_criterion(result):
 
 
 def test_poe_budget_nearly_spent_fails(result):
-    reports, _ = result
+    reports, _, _ = result
     assert value(reports, "poe-spent", "poe.headroom_w") == pytest.approx(333 - 300 - 56)
-    assert verdict(reports, "poe-spent", "poe-headroom") == "fail"
+    assert verdict(result, "poe-spent", "poe-headroom") == "fail"
 
 
 def test_cisco_voice_vlan_per_port(result):
-    reports, _ = result
+    reports, _, _ = result
     r = reports["cisco"]
     assert r.vlans.source == "CISCO-VTP-MIB" and r.voice_vlan == 20
     c = r.check("vlan.voice_ports_missing")
     assert c.value == 1 and c.ports == ["Gi1/0/3"]
-    assert verdict(reports, "cisco", "voice-vlan-on-phone-ports") == "fail"
+    assert verdict(result, "cisco", "voice-vlan-on-phone-ports") == "fail"
     # no LLDP-MED tables at all: not measured with the reason, never a pass
     assert r.check("lldp.voice_policy").value is None
     assert "LLDP-EXT-MED-MIB" in r.check("lldp.voice_policy").reason
-    assert verdict(reports, "cisco", "lldp-med-voice-policy") == "not_measured"
+    assert verdict(result, "cisco", "lldp-med-voice-policy") == "not_measured"
 
 
 def test_faults_on_the_voice_path(result):
-    reports, _ = result
+    reports, _, _ = result
     assert reports["faults"].check("vlan.voice_ports_missing").ports == ["Gi1/0/2", "Gi1/0/5"]
     assert reports["faults"].check("if.half_duplex_ports").ports == ["Gi1/0/1"]
     assert value(reports, "faults", "if.error_ports") == 1
     assert reports["faults"].check("if.error_ports").ports == ["Gi1/0/3: 17 in errors, 0 out discards"]
     # the LLDP-MED policy is still advertised on ports whose VLAN membership is missing
     assert value(reports, "faults", "lldp.voice_policy") is True
-    assert verdict(reports, "faults", "no-half-duplex") == "fail"
-    assert verdict(reports, "faults", "no-erroring-ports") == "warn"      # a should-criterion
+    assert verdict(result, "faults", "no-half-duplex") == "fail"
+    assert verdict(result, "faults", "no-erroring-ports") == "warn"      # a should-criterion
 
 
 def test_switch_without_the_voice_vlan(result):
-    reports, _ = result
+    reports, _, _ = result
     assert value(reports, "no-voice", "vlan.voice_vlan_present") is False
     assert value(reports, "no-voice", "vlan.voice_ports_missing") == 8
     assert value(reports, "no-voice", "lldp.voice_policy") is False
@@ -113,25 +114,25 @@ def test_switch_without_the_voice_vlan(result):
     ("xups-bypass", 33.0, False, "bypass"),       # seconds 1980 -> 33 min
 ])
 def test_ups_state_and_runtime(result, name, runtime, on_battery, source):
-    reports, _ = result
+    reports, _, _ = result
     assert value(reports, name, "ups.runtime_min") == pytest.approx(runtime)
     assert value(reports, name, "ups.on_battery") is on_battery
     assert value(reports, name, "ups.output_source") == source
-    assert verdict(reports, name, "ups-on-mains") == ("fail" if on_battery else "pass")
+    assert verdict(result, name, "ups-on-mains") == ("fail" if on_battery else "pass")
 
 
 def test_ups_on_battery_details(result):
-    reports, _ = result
+    reports, _, _ = result
     u = reports["ups-battery"].ups
     assert u.on_battery_s == 300 and u.charge_pct == 70 and u.alarms == ["onBattery"]
-    assert verdict(reports, "ups-battery", "ups-runtime") == "warn"          # 8 < 15 min, should
+    assert verdict(result, "ups-battery", "ups-runtime") == "warn"          # 8 < 15 min, should
     assert reports["apc-battery"].ups.on_battery_s == 120
 
 
 def test_overall_verdict_fails_and_every_device_is_in_the_document(result):
-    _, res = result
-    assert res.verdict == "fail"
-    doc = res.to_json()
+    _, res, doc = result
+    assert res.verdict == "fail" and doc["verdict"] == "fail"
+    assert doc["schema"] == "readiness.run/1" and doc["command"] == "snmp audit"
     assert [d["name"] for d in doc["devices"]] == list(WALKS)
     for d in doc["devices"]:
         assert set(d) >= {"host", "role", "sys_descr", "reachable", "interfaces", "vlans", "voice_vlan", "poe",

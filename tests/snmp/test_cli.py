@@ -22,6 +22,9 @@ SW = {"role": "switch", "phone_ports": ["Gi1/0/1-8"], "uplink_ports": ["Gi1/0/25
 
 
 def run_cli(argv: list[str]) -> int:
+    """The command in this process; an audit keeps no run folder here (--no-keep)."""
+    if argv[:2] == ["snmp", "audit"]:
+        argv = argv + ["--no-keep"]
     with pytest.raises(SystemExit) as e:
         main(argv)
     return e.value.code
@@ -44,7 +47,8 @@ def test_audit_site_passes_and_writes_json(agent, tmp_path, capsys):
     assert doc["verdict"] == "pass" and [d["name"] for d in doc["devices"]] == ["sw", "ups"]
     sw = doc["devices"][0]
     assert sw["voice_vlan"] == 20 and sw["poe"]["headroom_w"] == pytest.approx(333 - 56 - 56)
-    assert {c["criterion"]: c["outcome"] for c in sw["criteria"]}["poe-headroom"] == "pass"
+    assert {c["id"]: c["verdict"] for c in sw["criteria"]}["poe-headroom"] == "pass"
+    assert doc["schema"] == "readiness.run/1" and doc["command"] == "snmp audit"
     assert doc["devices"][1]["ups"]["runtime_min"] == 40 and doc["devices"][1]["ups"]["output_source"] == "normal"
 
 

@@ -11,7 +11,7 @@ import pytest
 from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.proto.rfc1902 import Counter32, ObjectName, TimeTicks
 
-from readiness import results as results_mod
+from readiness.reports.document import finalise
 from readiness.config import profile as profile_mod
 from readiness.config import site as site_mod
 from readiness.lab.snmp_walks import IF_BASE, switch
@@ -106,8 +106,8 @@ def test_readiness_run_judges_the_snmp_criteria(agent, tmp_path):
     sw = {"role": "switch", "phone_ports": ["Gi1/0/1-8"], "uplink_ports": ["Gi1/0/25"], "phones": 8}
     site = site_mod.load(write_site(tmp_path / "site", agent, [{"name": "sw", "community": "sw", **sw}]))
     run_dir = execute(profile_mod.load("cloud-pbx-single-site"), site, tmp_path / "runs", only=["snmp"])
-    results = results_mod.finalise(run_dir)
-    verdicts = {c["id"]: c["verdict"] for c in results["criteria"]}
+    results = finalise(run_dir)
+    verdicts = {c.id: c.verdict for c in results.criteria}
     for cid in ("poe-headroom", "voice-vlan-exists", "voice-vlan-on-phone-ports", "lldp-med-voice-policy",
                 "no-half-duplex"):
         assert verdicts[cid] == "pass", cid

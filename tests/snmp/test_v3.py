@@ -21,9 +21,9 @@ import yaml
 from readiness.config import profile as profile_mod
 from readiness.config import site as site_mod
 from readiness.lab.ports import free_port
-from readiness.probes.snmp.standalone import audit_site
 
 from ..conftest import REPO, need_tool
+from .conftest import audit_site
 
 USER = "auditor"
 

@@ -61,6 +61,7 @@ class CaptureProbe(Probe):
         task = ctx.progress.task(f"capture on {cfg.interface}")
         cap = LiveCapture(cfg.interface, path, cfg.filter, limit, cfg.snaplen)
         await cap.start()
+        stopped_early = False
         try:
             ctx.progress.update(task, info="recording")
             stops = [asyncio.ensure_future(cap.wait())]
@@ -73,6 +74,10 @@ class CaptureProbe(Probe):
             finally:
                 for s in stops:
                     s.cancel()
+        except asyncio.CancelledError:
+            # Ctrl-C or SIGTERM: what was captured is still evidence; the run stays marked incomplete
+            stopped_early = True
+            ctx.progress.say(f"capture on {cfg.interface} stopped early: analysing what was captured")
         finally:
             await cap.stop()
         rel = rec.relative(path)
@@ -81,6 +86,8 @@ class CaptureProbe(Probe):
         analysis = await asyncio.to_thread(analyse, path, ctx.site.markings)
         analysis.problems.extend(cap.rec.problems())
         self._conclude(ctx, analysis, rel, cap.rec.started, cap.rec.stopped, task)
+        if stopped_early:
+            raise asyncio.CancelledError
 
     def _conclude(self, ctx: ProbeContext, analysis: Analysis, rel: str, start: float, end: float, task: int) -> None:
         rec = ctx.recorder

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ... import metrics as catalog
 from ...config.site import SiteSpec
 from ...model import Measurement, NotMeasured
-from . import mibs, switch
+from . import device, mibs, poll, switch
 from .device import Check, DeviceReport
-from .poll import Target
+from .poll import Polled, Target
 
 PROBE = "snmp"
 
@@ -35,6 +36,18 @@ class Plan:
     media_pcp: int = 5
     media_dscp: int = 46
     site_has_phone_ports: bool = False
+
+
+async def audit_devices(site: SiteSpec, on_done: Callable[[Polled], None] | None = None
+                        ) -> tuple[list[DeviceReport], dict[str, Plan]]:
+    """Poll the site's devices (or its `snmp.only`) concurrently and assess each against its plan."""
+    plan = plans(site, poll.targets(site))
+    reports = []
+    for p in await poll.poll_all(poll.chosen(site), on_done=on_done):
+        report = device.build(p)
+        assess(report, plan[p.target.label])
+        reports.append(report)
+    return reports, plan
 
 
 def plans(site: SiteSpec, targets: list[Target]) -> dict[str, Plan]:

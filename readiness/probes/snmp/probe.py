@@ -10,7 +10,7 @@ from ...config.site import SiteSpec
 from ...details.snmp import DEVICES
 from ...model import Artefact, Detail, Measurement, NotMeasured
 from ..base import Probe, ProbeContext
-from . import audit, counters, device, poll, snapshot
+from . import audit, counters, poll, snapshot
 
 SHARED_KEY = "snmp.before"     # ctx.shared: [(Polled, voice-path ports)] of the switches
 
@@ -32,7 +32,6 @@ class SnmpAuditProbe(Probe):
         return _configured(site)
 
     async def run(self, ctx: ProbeContext) -> None:
-        plans = audit.plans(ctx.site, poll.targets(ctx.site))
         targets = poll.chosen(ctx.site)
         out = ctx.recorder.artefact_dir(self.name)
         task = ctx.progress.task("SNMP audit", total=len(targets))
@@ -42,15 +41,13 @@ class SnmpAuditProbe(Probe):
             done.append(p.target.label)
             ctx.progress.update(task, completed=len(done), info=p.target.label)
 
-        polled = await poll.poll_all(targets, on_done=progress)
-        index = snapshot.write(out / "before", polled, "before traffic")
+        reports, plans = await audit.audit_devices(ctx.site, on_done=progress)
+        index = snapshot.write(out / "before", [r.polled for r in reports], "before traffic")
         ctx.recorder.artefact(Artefact(ctx.recorder.relative(index), "snmp-snapshot", self.name,
                                        "raw SNMP values of every device before the traffic (.snmprec)"))
         before = []
-        for p in polled:
-            report = device.build(p)
-            plan = plans[p.target.label]
-            audit.assess(report, plan)
+        for report in reports:
+            p = report.polled
             doc = report.to_json()
             path = out / f"{snapshot.file_name(p.target.label)}.json"
             path.write_text(json.dumps(doc, indent=2, default=str))
@@ -62,12 +59,12 @@ class SnmpAuditProbe(Probe):
             if not p.reachable:
                 ctx.recorder.note(self.name, "warning", f"{p.target.label}: {p.error}")
             elif p.target.role == "switch":
-                before.append((p, audit.voice_path(report, plan)))
+                before.append((p, audit.voice_path(report, plans[p.target.label])))
         for n in audit.absent_roles(targets, sorted(m for m in ctx.wanted if m in self.metrics())):
             ctx.recorder.not_measured(n)
         ctx.shared[SHARED_KEY] = before
-        reachable = sum(p.reachable for p in polled)
-        ctx.progress.done(task, f"{reachable} of {len(polled)} devices answered")
+        reachable = sum(r.reachable for r in reports)
+        ctx.progress.done(task, f"{reachable} of {len(reports)} devices answered")
 
 
 class SnmpCountersProbe(Probe):

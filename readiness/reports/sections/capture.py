@@ -84,6 +84,10 @@ def _discovery(out: Console, d: CaptureDetails) -> None:
                   f"voice VLAN {number(c.voice_vlan)}", highlight=False)
 
 
+def _hist(counts: dict[str, int]) -> str:
+    return "(" + ", ".join(f"{name} {n}" for name, n in counts.items()) + ")" if counts else ""
+
+
 def _markings(out: Console, d: CaptureDetails) -> None:
     m = d.markings
     if m is None:
@@ -91,15 +95,15 @@ def _markings(out: Console, d: CaptureDetails) -> None:
     out.print(f"Markings (expected media {m.expected_media}, signalling {'/'.join(m.expected_signalling)}, voice "
               f"PCP {m.expected_voice_pcp}):")
     out.print(f"  voice media {number(m.media_dscp_ok_pct, 1)}% of {m.media_packets} packets as expected "
-              f"{m.media_dscp_seen}", highlight=False)
+              f"{_hist(m.media_dscp_seen)}", highlight=False)
     out.print(f"  signalling {number(m.signalling_dscp_ok_pct, 1)}% of {m.signalling_packets} as expected "
-              f"{m.signalling_dscp_seen}", highlight=False)
+              f"{_hist(m.signalling_dscp_seen)}", highlight=False)
     if m.voice_tagged_packets:
         out.print(f"  tagged voice frames with PCP {m.expected_voice_pcp}: {number(m.voice_pcp_ok_pct, 1)}%")
     for v in m.media_violations:
-        out.print(f"  [red]{v.stream} {v.ssrc}: {v.wrong_dscp_packets} packets not {m.expected_media} {v.dscp_seen}, "
+        out.print(f"  [red]{v.stream} {v.ssrc}: {v.wrong_dscp_packets} packets not {m.expected_media} {_hist(v.dscp_seen)}, "
                   f"first at frame {v.first_wrong_frames[:3]}[/]", highlight=False)
     if m.signalling_violations:
         frames = ", ".join(str(f) for f in m.signalling_violation_frames[:5])
-        out.print(f"  [red]{m.signalling_violations} SIP messages with another DSCP {m.signalling_dscp_seen}, "
+        out.print(f"  [red]{m.signalling_violations} SIP messages with another DSCP {_hist(m.signalling_dscp_seen)}, "
                   f"first at frames {frames}[/]", highlight=False)

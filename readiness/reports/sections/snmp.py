@@ -19,13 +19,15 @@ def console_section(results: RunResults):
 
 
 def print_devices(results: RunResults, out: Console) -> None:
-    for d in detail.devices(results.details):
+    devices = detail.devices(results.details)
+    for d in devices:
         table = Table(title=f"{d.name} ({d.role}, {d.host})", show_header=False, title_justify="left")
         table.add_column("what", style="bold")
         table.add_column("found", overflow="fold")
         for k, v in found(d):
             table.add_row(k, v)
-        for c in results.by_device.get(d.name, []):
+        # one device: the run's criteria table below says the same
+        for c in results.by_device.get(d.name, []) if len(devices) > 1 else []:
             table.add_row(c.id, f"{styled(c.verdict)}: {c.explanation}")
         out.print(table)
 

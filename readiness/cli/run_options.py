@@ -87,4 +87,6 @@ def finish(run_dir: Path, json_out: str | None, quiet: bool, keep: bool = True) 
         print_run(results)
         if keep:
             click.echo(f"Run folder: {run_dir}  (results.json, summary.html, events.jsonl)")
+    elif not results.complete:
+        click.echo(f"readiness: incomplete: {results.interrupted_reason}", err=True)
     return exit_status(results.verdict)

@@ -182,7 +182,8 @@ def test_ctrl_c_hangs_up_every_call(tmp_path):
     assert ready.wait(10)
     port = box["r"].sip_port
     p = subprocess.Popen([sys.executable, "-m", "readiness", "calls", f"sip:t@127.0.0.1:{port}", "--calls", "3",
-                          "--cps", "20", "--duration", "60", "--key-file", str(key_file), "-q"],
+                          "--cps", "20", "--duration", "60", "--key-file", str(key_file), "-q",
+                          "--out", str(tmp_path / "runs")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while box["r"].calls_answered < 3 and time.monotonic() < deadline:

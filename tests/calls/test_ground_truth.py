@@ -62,10 +62,11 @@ def _responder(pair: Pair, key: Path, log: Path, extra: list[str] | None = None)
     return proc
 
 
-def _calls(pair: Pair, key: Path, out: Path, calls: int, duration: float, traces: Path | None = None) -> dict:
+def _calls(pair: Pair, key: Path, out: Path, calls: int, duration: float) -> dict:
+    """`readiness calls` across the pair; the run document (its run folder is beside `out`, in runs/)."""
     argv = [sys.executable, "-m", "readiness", "calls", f"sip:test@{pair.b_ip}:{SIP_PORT}", "--calls", str(calls),
             "--cps", "20", "--duration", str(duration), "--key-file", str(key), "--synced-clocks",
-            "--json", str(out), "-q"] + (["--keep-traces", str(traces)] if traces else [])
+            "--out", str(out.parent / "runs"), "--json", str(out), "-q"]
     p = pair.run(pair.a, *argv, check=False, timeout=duration + 120)
     assert out.exists(), f"readiness calls wrote no JSON (exit {p.returncode}): {p.stderr}"
     return json.loads(out.read_text())
@@ -140,8 +141,8 @@ def test_remarked_direction_only(tmp_path, direction):
         assert c["answered"] and c["dscp_sent"] == 46
         assert c[f"dscp_received_{direction}"] == 0 and c[f"dscp_remarked_pct_{direction}"] == 100.0
         assert c[f"dscp_received_{other}"] == 46 and c[f"dscp_remarked_pct_{other}"] == 0.0
-    verdict = {v["criterion"]: v for v in doc["verdicts"]}["media-marking-kept"]
-    assert verdict["outcome"] == "warn" and direction in verdict["subject"]
+    verdict = {c["id"]: c for c in doc["criteria"]}["media-marking-kept"]
+    assert verdict["verdict"] == "warn" and direction in verdict["subject"]
 
 
 @pytest.mark.parametrize("direction", ["up", "down"])
@@ -175,15 +176,16 @@ def test_rtt_one_way_and_jitter_match_the_relay_log(tmp_path):
         assert relay.stdout.readline().strip() == "ready"
         proc = _responder(pair, key, tmp_path / "responder.log", ["--media-advertise", f"{pair.b_ip}:{RELAY_PORT}"])
         try:
-            doc = _calls(pair, key, tmp_path / "calls.json", calls=2, duration=6, traces=tmp_path / "traces")
+            doc = _calls(pair, key, tmp_path / "calls.json", calls=2, duration=6)
         finally:
             _stop(proc)
             _stop(relay)
     rows = [line.split() for line in log.read_text().splitlines()]
     holds = {(d, int(s)): (int(tx) - int(rx)) / 1e6 for d, s, rx, tx in rows}
     assert all(c["answered"] and c["packets_lost_up"] == 0 and c["packets_lost_down"] == 0 for c in doc["calls"])
-    traces = sorted((tmp_path / "traces").glob("*.trace"))
-    assert len(traces) == 2
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    traces = [run_dir / a["path"] for a in doc["artefacts"] if a["kind"] == "call-trace"]     # call 1, call 2
+    assert len(traces) == 2 and all(t.is_file() for t in traces)
     for t, call in zip(traces, doc["calls"]):
         rec = load(t, REPLY_DTYPE)
         tx = rec["tx_ns"].astype(np.int64)
@@ -214,10 +216,10 @@ def test_capacity_search_finds_the_shaped_link(tmp_path):
         try:
             p = pair.run(pair.a, sys.executable, "-m", "readiness", "calls", f"sip:test@{pair.b_ip}:{SIP_PORT}",
                          "--find-capacity", "--calls", "4", "--max-calls", "32", "--duration", "4", "--cps", "20",
-                         "--key-file", str(key), "--json", "-", check=False, timeout=400)
+                         "--key-file", str(key), "--no-keep", "--json", "-", check=False, timeout=400)
         finally:
             _stop(proc)
-    doc = json.loads(p.stdout)
+    doc = json.loads(p.stdout)["capacity"]
     assert doc["capacity_calls"] in (8, 9), doc["steps"]
     failed = [s for s in doc["steps"] if not s["passed"]]
     assert failed and all("rtp-loss" in s["failed_criteria"] for s in failed)

@@ -11,7 +11,7 @@ from readiness.errors import ReadinessError
 from readiness.probes.base import MemoryRecorder
 from readiness.probes.calls import records
 from readiness.probes.calls.load import LoadConfig, run_load
-from readiness.probes.calls.responder import Responder, ResponderConfig
+from readiness.probes.calls.farend.responder import Responder, ResponderConfig
 from readiness.probes.calls.sip import Reject, SipConfig, UserAgentServer
 
 KEY = b"loopback-test-key-0123456789abcdef"

@@ -17,7 +17,7 @@ from . import sdp
 from .digest import Credentials
 from .endpoint import RequestFailed, SipConfig
 from .sdp import MediaInfo, SessionDescription
-from .session import Session
+from .in_dialog import Session
 from .transaction import Timers
 from .flow import DEFAULT_SIGNALLING_DSCP, TransportStats
 from .transport import Limits

@@ -3,7 +3,7 @@ it came from, stamped with when it arrived, when it left, the reflector's own se
 it arrived with (read with IP_RECVTOS), marked with the DSCP the sender asked for.
 
 It does as little as it can per packet: one thread, one socket, datagrams read and sent in batches
-(recvmmsg/sendmmsg, mmsg.py), the per-packet work in C when it was built (fastreflect.py) and in
+(recvmmsg/sendmmsg, io/mmsg.py), the per-packet work in C when it was built (reflector_c.py) and in
 the Python of `_answer` below otherwise (the reference the C code is tested against). Safe on the
 open internet: packets without a valid MAC get no answer, a reply is never larger than its request,
 and sessions, packet rate and duration are bounded per source address.
@@ -20,11 +20,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import fastpath, mmsg, stamps
-from .fastreflect import FastSessions
-from .rtp import packet
-from .rtp.media_process import RT_PRIORITY, realtime
-from .udpsock import grow_buffers, open_udp
+from ..io import media_loops, mmsg
+from ..io.udpsock import grow_buffers, open_udp
+from ..media.media_process import RT_PRIORITY, realtime
+from ..wire import rtp, stamps
+from .reflector_c import FastSessions
 
 MASK32 = 0xFFFFFFFF
 IDLE_TIMEOUT_NS = 30 * 1_000_000_000      # a session silent this long is forgotten
@@ -91,8 +91,8 @@ class Reflector:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.realtime = False
-        # the C loop when built (fastpath.py); the Python one below otherwise, and as its reference
-        self._fast = FastSessions(key, self.family, self._batch, self.limits, _source_ip) if fastpath.available() else None
+        # the C loop when built (io/media_loops.py); the Python one below otherwise, and as its reference
+        self._fast = FastSessions(key, self.family, self._batch, self.limits, _source_ip) if media_loops.available() else None
 
     @property
     def port(self) -> int:
@@ -173,7 +173,7 @@ class Reflector:
             if not _compare(outer.digest()[:stamps.MAC_LEN], view[off + _AUTH_END:off + _MAC_END]):
                 st.unauthenticated += 1
                 continue
-            flags, session_id, seq, dscp_sent = _REQUEST(data, off + packet.HEADER_LEN)
+            flags, session_id, seq, dscp_sent = _REQUEST(data, off + rtp.HEADER_LEN)
             if flags & stamps.FLAG_REPLY:
                 st.unauthenticated += 1    # a reply sent back to us: never answer it
                 continue

@@ -1,7 +1,7 @@
 """One sender loop for every call: a timing wheel ticking every millisecond.
 
 Each stream sits in the wheel slot of its next due tick. At every tick the loop sends what is due
-(reflected calls: built into the batch of their shared port, port.py, all sent with one sendmmsg),
+(reflected calls: built into the batch of their shared port, shared_port.py, all sent with one sendmmsg),
 then reads whatever arrived (the shared ports in recvmmsg batches; the sockets of calls to a
 third-party far end through epoll, non-blocking, drained), then sleeps until the next tick (time.sleep is clock_nanosleep: sub-millisecond, unlike epoll's millisecond timeout).
 No timer per packet, no asyncio task per call. Received packets carry kernel receive times, so
@@ -23,9 +23,9 @@ from array import array
 from collections import deque
 from typing import Callable, Protocol
 
-from .. import fastpath
-from .fastport import FastPort
-from .port import SharedPort
+from ..io import media_loops
+from .shared_port import SharedPort
+from .shared_port_c import FastPort
 
 TICK_NS = 1_000_000
 SWITCH_INTERVAL_S = 0.0001        # another thread holding the GIL delays a tick by at most about this
@@ -35,7 +35,7 @@ HIST_BINS = 1000
 
 
 class Stream(Protocol):
-    """What the engine needs from a stream (rtp.session.MediaStream)."""
+    """What the engine needs from a stream (stream.MediaStream)."""
 
     def fds(self) -> list[int]: ...
     def port_key(self) -> tuple[str, int, bytes] | None: ...                    # shared port wanted
@@ -210,7 +210,7 @@ class MediaEngine:
                 if key is not None:
                     port = self._ports.get(key)
                     if port is None:
-                        port = FastPort(*key) if fastpath.available() else SharedPort(key[0], key[1])
+                        port = FastPort(*key) if media_loops.available() else SharedPort(key[0], key[1])
                         self._ports[key] = port
                         self.ports.append(port)
                         (self._timed if port.schedules else self._queued).append(port)

@@ -27,8 +27,8 @@ from ...codecs import Codec
 from ...errors import ReadinessError
 from . import directions
 from .directions import UNKNOWN_DSCP, DirectionPackets
-from .rtp.session import StreamResult
-from .rtp.trace import REPLY_DTYPE, RTP_DTYPE, load
+from .media.stream import StreamResult
+from .media.trace import REPLY_DTYPE, RTP_DTYPE, load
 
 LOSS_STEP_S = 0.2                 # Teams: "burst packet loss < 10 % during any 200 ms interval" (standards.md 3.3)
 SECOND = 1.0

@@ -1,14 +1,14 @@
 """One call's media: the RTP stream we send on a fixed schedule and what comes back.
 
 Two kinds of far end:
-  reflect  a readiness responder: every packet carries a stamp (stamps.py) and comes back stamped,
+  reflect  a readiness responder: every packet carries a stamp (wire/stamps.py) and comes back stamped,
            so both directions, the round trip and the DSCP each way are measured per packet.
   peer     anything else that speaks RTP (a phone, a PBX echo service, baresip): we send plain RTP
            and RTCP, record the RTP it sends us, and read what it saw of ours from its RTCP reports.
 
 The media engine (scheduler.py) calls `on_due` when a packet is due and `on_readable` when a socket
 has data, always from its own thread. A reflected call sends and receives through the engine's
-shared port (port.py), which builds its packets in a batch and hands its replies to its trace. Everything received goes to a per-call trace file (trace.py);
+shared port (shared_port.py), which builds its packets in a batch and hands its replies to its trace. Everything received goes to a per-call trace file (trace.py);
 the analysis reads it when the call is over.
 """
 
@@ -24,11 +24,10 @@ from pathlib import Path
 
 from ....analysis.rtp_stats import RtpStreamAnalyser
 from ....codecs import Codec
-from .. import rtcp, stamps
-from ..udpsock import ANC_SPACE, SCM_TIMESTAMPNS, open_udp
-from . import packet
-from .fastport import WATCH_NS
-from .port import SharedPort
+from ..io.udpsock import ANC_SPACE, SCM_TIMESTAMPNS, open_udp
+from ..wire import rtcp, rtp, stamps
+from .shared_port import SharedPort
+from .shared_port_c import WATCH_NS
 from .scheduler import ScheduleErrors
 from .trace import TraceWriter
 
@@ -80,7 +79,7 @@ class StreamResult:
     schedule: ScheduleErrors = field(default_factory=ScheduleErrors)
     fin_received: int | None = None          # reflector: requests it received (from its fin reply)
     fin_replies: int | None = None           # reflector: replies it sent
-    fin_bitmap: int = 0                      # reflector: its view at the fin (see stamps.py)
+    fin_bitmap: int = 0                      # reflector: its view at the fin (see wire/stamps.py)
     fin_highest: int | None = None
     malformed: int = 0                       # packets that were not RTP/RTCP we could use
     malformed_sample: str = ""               # the first one's first bytes (hex), to see what it was
@@ -152,11 +151,11 @@ class MediaStream:
         size = codec.payload_bytes(plan.ptime_ms)
         size = stamps.payload_len(size) if plan.reflect else max(size, 1)
         fill = SILENCE.get(codec.encoding.upper(), 0)
-        self._buf = bytearray(packet.HEADER_LEN + size)
-        self._buf[packet.HEADER_LEN:] = bytes([fill]) * size
+        self._buf = bytearray(rtp.HEADER_LEN + size)
+        self._buf[rtp.HEADER_LEN:] = bytes([fill]) * size
         self._payload_len = size
         self._pt = plan.payload_type
-        self._length = packet.HEADER_LEN + size
+        self._length = rtp.HEADER_LEN + size
         self._filler = bytes([fill]) * max(0, self._length - stamps.PACKET_MIN)
         self._fill_key = (fill, self._length)
         r = self.result
@@ -237,7 +236,7 @@ class MediaStream:
         """Plain RTP (a third-party far end): codec-sized silence, no stamp."""
         seq = self._seq
         t = time.monotonic_ns()
-        packet.pack_into(self._buf, self.plan.payload_type, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc,
+        rtp.pack_into(self._buf, self.plan.payload_type, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc,
                          marker=(seq == 0))
         self._send(t - due, t + wall_offset)
 
@@ -263,8 +262,8 @@ class MediaStream:
 
     def _send_fin(self, wall_offset: int) -> None:
         self._fin_tries += 1
-        buf = bytearray(packet.HEADER_LEN + stamps.STAMP_LEN)  # no codec filler: a fin is small
-        packet.pack_into(buf, self.plan.payload_type, self._seq0 + self._seq, self._ts0 + self._seq * self._spp,
+        buf = bytearray(rtp.HEADER_LEN + stamps.STAMP_LEN)  # no codec filler: a fin is small
+        rtp.pack_into(buf, self.plan.payload_type, self._seq0 + self._seq, self._ts0 + self._seq * self._spp,
                          self.ssrc)
         stamps.write_request(buf, self.session_id, self._seq, time.monotonic_ns() + wall_offset, self.dscp,
                              self.signer, flags=stamps.FLAG_FIN)
@@ -332,7 +331,7 @@ class MediaStream:
         if not rx_ns:
             rx_ns = time.time_ns()
         dscp = tos >> 2 if tos >= 0 else 0xFF
-        if packet.is_rtcp(data):
+        if rtp.is_rtcp(data):
             self._on_rtcp(data, rx_ns)
         else:
             self._on_peer_rtp(data, rx_ns, dscp)
@@ -344,7 +343,7 @@ class MediaStream:
             r.malformed_sample = f"{why}: {bytes(data[:48]).hex()}"
 
     def _on_peer_rtp(self, data: bytes, rx_ns: int, dscp: int) -> None:
-        h = packet.parse(data)
+        h = rtp.parse(data)
         r = self.result
         if h is None:
             self._malformed(data, "not RTP")

@@ -1,10 +1,10 @@
 """`readiness responder`: the far end of test calls. A SIP UAS (sip/uas.py) answers every authorised
-INVITE with an SDP answer pointing at the reflector (reflector.py), which sends the caller's media
+INVITE with an SDP answer pointing at the reflector (farend/reflector.py), which sends the caller's media
 back stamped. Several technicians can test against one responder at once: every call is its own
 session, bounded per source address (calls, INVITE rate and duration in the UAS; sessions, packet
 rate and duration in the reflector).
 
-With a key, the INVITE must carry a valid X-Readiness-Auth token (calltoken.py; 403 otherwise)
+With a key, the INVITE must carry a valid X-Readiness-Auth token (wire/calltoken.py; 403 otherwise)
 and every media packet a valid MAC (no answer otherwise). Without a key it listens on loopback only.
 """
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from ... import codecs as codec_table
-from ...errors import ReadinessError
-from . import calltoken, stamps
+from .... import codecs as codec_table
+from ....errors import ReadinessError
+from ..sip import Accept, IncomingCall, Reject, SipConfig, UasLimits, UserAgentServer, sdp
+from ..sip.transport import local_address_for
+from ..wire import calltoken, stamps
 from .reflector import Limits, Reflector, ReflectorStats
-from .sip import Accept, IncomingCall, Reject, SipConfig, UasLimits, UserAgentServer, sdp
-from .sip.transport import local_address_for
 
 DEFAULT_SIP_PORT = 5060
 

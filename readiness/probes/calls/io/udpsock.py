@@ -11,7 +11,7 @@ import errno
 import socket
 import struct
 
-from ...errors import ReadinessError
+from ....errors import ReadinessError
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)   # linux/asm-generic/socket.h
 SCM_TIMESTAMPNS = SO_TIMESTAMPNS

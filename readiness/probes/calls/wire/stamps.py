@@ -32,7 +32,7 @@ import hmac
 import struct
 from dataclasses import dataclass
 
-from .rtp.packet import HEADER_LEN
+from .rtp import HEADER_LEN
 
 MAGIC = 0x5244                      # "RD"
 SDP_ATTRIBUTE = "x-readiness-reflector"   # in the responder's SDP answer: this far end reflects stamps

@@ -13,8 +13,9 @@ import pytest
 from readiness import codecs
 from readiness.probes.calls.io.udpsock import ANC_SPACE, ancillary, open_udp
 from readiness.probes.calls.media import trace
-from readiness.probes.calls.media.scheduler import MediaEngine, ScheduleErrors
-from readiness.probes.calls.media.stream import MediaPlan, MediaStream
+from readiness.probes.calls.media.scheduler import MediaEngine
+from readiness.probes.calls.media.stream import MediaStream
+from readiness.probes.calls.media.stream_types import MediaPlan, ScheduleErrors
 from readiness.probes.calls.wire import rtcp, rtp
 
 

@@ -21,7 +21,8 @@ from readiness.probes.calls.io.udpsock import open_udp
 from readiness.probes.calls.media import scheduler, trace
 from readiness.probes.calls.media.shared_port import SharedPort
 from readiness.probes.calls.media.shared_port_c import FastPort
-from readiness.probes.calls.media.stream import MediaPlan, MediaStream
+from readiness.probes.calls.media.stream import MediaStream
+from readiness.probes.calls.media.stream_types import MediaPlan
 from readiness.probes.calls.wire import rtp, stamps
 
 KEY = b"fastpath-test-key-0123456789"

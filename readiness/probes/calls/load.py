@@ -27,8 +27,7 @@ from ...errors import ReadinessError
 from ...progress import NullProgress, Progress
 from . import scoring
 from .media.media_process import MediaProcess, StreamHandle
-from .media.scheduler import ScheduleErrors
-from .media.stream import MediaPlan, StreamResult
+from .media.stream_types import MediaPlan, ScheduleErrors, StreamResult
 from .sip import Credentials, SipConfig, UserAgent, sdp
 from .sip.uac import CallOutcome
 from .sip.uri import SipUri

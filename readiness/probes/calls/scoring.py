@@ -27,7 +27,7 @@ from ...codecs import Codec
 from ...errors import ReadinessError
 from . import directions
 from .directions import UNKNOWN_DSCP, DirectionPackets
-from .media.stream import StreamResult
+from .media.stream_types import StreamResult
 from .media.trace import REPLY_DTYPE, RTP_DTYPE, load
 
 LOSS_STEP_S = 0.2                 # Teams: "burst packet loss < 10 % during any 200 ms interval" (standards.md 3.3)

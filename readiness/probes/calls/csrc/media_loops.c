@@ -22,7 +22,7 @@
 #include "hmac_sha256.h"
 #include "wire.h"
 
-#define HIST_BINS 1000         /* scheduler.ScheduleErrors: 10 us bins up to 10 ms */
+#define HIST_BINS 1000         /* media/stream_types.py ScheduleErrors: 10 us bins up to 10 ms */
 #define HIST_STEP_NS 10000
 #define RECORD_LEN 52          /* trace.REPLY */
 #define TOS_SPACE 24           /* CMSG_SPACE(sizeof(int)) */

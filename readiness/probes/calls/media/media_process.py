@@ -33,7 +33,8 @@ from pathlib import Path
 from ....errors import ReadinessError
 from .scheduler import MediaEngine
 from . import trace as trace_files
-from .stream import MediaPlan, MediaStream, StreamResult
+from .stream import MediaStream
+from .stream_types import MediaPlan, StreamResult
 
 RT_PRIORITY = 10
 START_TIMEOUT_S = 20.0

@@ -19,19 +19,17 @@ import select
 import sys
 import threading
 import time
-from array import array
 from collections import deque
 from typing import Callable, Protocol
 
 from ..io import media_loops
 from .shared_port import SharedPort
 from .shared_port_c import FastPort
+from .stream_types import ScheduleErrors
 
 TICK_NS = 1_000_000
 SWITCH_INTERVAL_S = 0.0001        # another thread holding the GIL delays a tick by at most about this
 SLOTS = 256                       # > the longest period a stream asks for, in ticks (ptime 120 ms, fin 100 ms)
-HIST_STEP_NS = 10_000             # schedule error histogram: 10 us bins up to 10 ms
-HIST_BINS = 1000
 
 
 class Stream(Protocol):
@@ -43,51 +41,6 @@ class Stream(Protocol):
     def on_due(self, now_mono: int, due: int, wall_offset: int) -> int: ...   # next due (mono ns) or 0 = done
     def on_readable(self, fd: int) -> None: ...
     def close(self) -> None: ...
-
-
-class ScheduleErrors:
-    """Histogram of a sender's lateness: constant memory however long the call runs."""
-
-    __slots__ = ("bins", "over", "count", "max_ns")
-
-    def __init__(self) -> None:
-        self.bins = array("I", bytes(4 * HIST_BINS))
-        self.over: list[int] = []          # beyond the histogram: kept exactly (rare)
-        self.count = 0
-        self.max_ns = 0
-
-    def add(self, err_ns: int) -> None:
-        if err_ns < 0:
-            err_ns = 0
-        i = err_ns // HIST_STEP_NS
-        if i < HIST_BINS:
-            self.bins[i] += 1
-        else:
-            self.over.append(err_ns)
-        self.count += 1
-        if err_ns > self.max_ns:
-            self.max_ns = err_ns
-
-    def merge(self, other: "ScheduleErrors") -> None:
-        for i, n in enumerate(other.bins):
-            if n:
-                self.bins[i] += n
-        self.over.extend(other.over)
-        self.count += other.count
-        self.max_ns = max(self.max_ns, other.max_ns)
-
-    def quantile_ms(self, q: float) -> float | None:
-        """Upper edge of the bin holding quantile q (conservative by at most 10 us)."""
-        if not self.count:
-            return None
-        rank = q * self.count
-        seen = 0
-        for i, n in enumerate(self.bins):
-            seen += n
-            if seen >= rank and n:
-                return min((i + 1) * HIST_STEP_NS, self.max_ns) / 1e6
-        over = sorted(self.over)
-        return over[min(len(over) - 1, max(0, int(rank - seen) - 1))] / 1e6 if over else self.max_ns / 1e6
 
 
 class MediaEngine:

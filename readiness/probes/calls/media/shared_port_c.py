@@ -23,6 +23,7 @@ import numpy as np
 
 from ..io import media_loops, mmsg
 from .shared_port import RECV_BATCH, SEND_BATCH, SharedPort
+from .stream_types import WATCH_NS
 from .trace import REPLY
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 MAX_ROWS = 1 << 16                       # the row is the session id's low 16 bits
 TRACE_CAP = 16384                        # a call's reply buffer; flushed to its file above FLUSH_AT
 FLUSH_AT = TRACE_CAP - RECV_BATCH * REPLY.size   # so one more receive batch always fits
-WATCH_NS = 50_000_000                    # how often a stream checks for a hang-up or its last packet
 
 
 class FastPort(SharedPort):

@@ -19,16 +19,12 @@ import socket
 import struct
 import time
 from socket import SOL_SOCKET
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ....analysis.rtp_stats import RtpStreamAnalyser
-from ....codecs import Codec
 from ..io.udpsock import ANC_SPACE, SCM_TIMESTAMPNS, open_udp
 from ..wire import rtcp, rtp, stamps
-from .shared_port import SharedPort
-from .shared_port_c import WATCH_NS
-from .scheduler import ScheduleErrors
+from .stream_types import WATCH_NS, MediaPlan, MediaPort, PeerReport, StreamResult
 from .trace import TraceWriter
 
 MAX_PACKET = 2048
@@ -38,57 +34,6 @@ LINGER_NS = 150_000_000            # after the last packet: wait for replies sti
 RTCP_INTERVAL_NS = 5_000_000_000   # RFC 3550 6.2: 5 s minimum interval (randomised 0.5-1.5 below)
 SILENCE = {"PCMU": 0xFF, "PCMA": 0xD5}   # G.711 encodings of zero amplitude
 _TIMESPEC = struct.Struct("@qq").unpack_from
-
-
-@dataclass
-class MediaPlan:
-    """What offer/answer settled: where to send, which payload type, and what the far end is."""
-
-    remote: tuple[str, int]
-    payload_type: int
-    codec: Codec
-    ptime_ms: int = 20
-    rtcp_remote: tuple[str, int] | None = None      # None: RTCP on the RTP port (rtcp-mux) or none
-    reflect: bool = True                            # the far end is a readiness responder
-
-
-@dataclass
-class PeerReport:
-    """An RTCP report the far end sent us (peer mode)."""
-
-    rx_ns: int
-    report: rtcp.Report
-    rtt_ms: float | None
-
-
-@dataclass
-class StreamResult:
-    """What the stream knows when it is over; the analysis reads the trace for the rest."""
-
-    reflect: bool
-    trace: Path
-    ssrc: int
-    session_id: int
-    dscp_sent: int
-    packets_sent: int = 0
-    octets_sent: int = 0
-    first_send_ns: int = 0          # epoch ns of packet 0
-    last_send_ns: int = 0
-    ptime_ms: int = 20
-    clock_rate: int = 8000
-    schedule: ScheduleErrors = field(default_factory=ScheduleErrors)
-    fin_received: int | None = None          # reflector: requests it received (from its fin reply)
-    fin_replies: int | None = None           # reflector: replies it sent
-    fin_bitmap: int = 0                      # reflector: its view at the fin (see wire/stamps.py)
-    fin_highest: int | None = None
-    malformed: int = 0                       # packets that were not RTP/RTCP we could use
-    malformed_sample: str = ""               # the first one's first bytes (hex), to see what it was
-    unauthenticated: int = 0                 # stamped packets whose MAC did not verify
-    peer_reports: list[PeerReport] = field(default_factory=list)
-    peer_ssrcs: set[int] = field(default_factory=set)
-    rtcp_received: int = 0
-    send_errors: int = 0
-    last_send_error: str = ""
 
 
 class MediaStream:
@@ -130,7 +75,7 @@ class MediaStream:
         self._last_sr_ntp32 = 0
         self._peer_last_sr: dict[int, tuple[int, int]] = {}  # ssrc -> (ntp32 of its SR, our rx ns)
         self._peer_stats: dict[int, _PeerCounters] = {}
-        self._port: SharedPort | None = None    # reflected calls send and receive through it
+        self._port: MediaPort | None = None    # reflected calls send and receive through it
         self._name = 0                          # the port's sockaddr for plan.remote
         self._pt = 0
         self._length = 0                        # bytes of a media packet
@@ -174,7 +119,7 @@ class MediaStream:
         """(local address, DSCP, key) of the shared port this stream wants, None for its own sockets."""
         return (self.local_host, self.dscp, self.key) if self.plan is not None and self.plan.reflect else None
 
-    def attach(self, port: SharedPort) -> None:
+    def attach(self, port: MediaPort) -> None:
         """Send and receive through the engine's shared port (a reflected call; engine thread)."""
         assert self.plan is not None
         self._port = port

@@ -148,7 +148,7 @@ class SipTransports:
         loop = asyncio.get_running_loop()
         bound = sock.getsockname()[:2]
         if kind == "udp":
-            self._udp[family] = UdpSocket(self, sock)
+            self._udp[family] = UdpSocket(sock, self.stats, self.deliver, self.fail_peer)
         else:
             if kind == "tls" and self.tls_server is None:
                 sock.close()

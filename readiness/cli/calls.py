@@ -244,8 +244,8 @@ def responder(listen: str, key_file: str | None, media_port: int, transports: st
     (unauthenticated media gets no answer). Without it the responder listens on loopback only.
     """
     from ..config.site import split_host_port
-    from ..probes.calls.farend.reflector import Limits
-    from ..probes.calls.farend.responder import Responder, ResponderConfig
+    from ..probes.calls.farend.reflector import ReflectorLimits as Limits
+    from ..probes.calls.farend.responder import CallResponder as Responder, ResponderConfig
     from ..probes.calls.sip import UasLimits
 
     try:

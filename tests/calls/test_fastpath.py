@@ -15,12 +15,12 @@ import pytest
 
 from readiness import codecs
 from readiness.probes.calls.farend import reflector as reflector_mod
-from readiness.probes.calls.farend.reflector import Limits, Reflector
+from readiness.probes.calls.farend.reflector import Reflector, ReflectorLimits
 from readiness.probes.calls.io import media_loops
 from readiness.probes.calls.io.udpsock import open_udp
 from readiness.probes.calls.media import scheduler, trace
 from readiness.probes.calls.media.shared_port import SharedPort
-from readiness.probes.calls.media.shared_port_c import FastPort
+from readiness.probes.calls.media.shared_port_c import CSharedPort
 from readiness.probes.calls.media.stream import MediaStream
 from readiness.probes.calls.media.stream_types import MediaPlan
 from readiness.probes.calls.wire import rtp, stamps
@@ -82,7 +82,7 @@ def _exchange(r: Reflector, requests: list[bytes]) -> list[bytes | None]:
 
 def _reflector(monkeypatch, fast: bool) -> Reflector:
     monkeypatch.setattr(reflector_mod.media_loops, "available", lambda: fast)
-    r = Reflector("127.0.0.1", 0, KEY, Limits(sessions_per_source=2, rate_pps=1000.0)).start()
+    r = Reflector("127.0.0.1", 0, KEY, ReflectorLimits(sessions_per_source=2, rate_pps=1000.0)).start()
     assert (r._fast is not None) == fast
     return r
 
@@ -140,7 +140,7 @@ def test_sender_and_reflector_interwork(monkeypatch, tmp_path, fast_sender, fast
     finally:
         engine.close()
         r.stop()
-    assert isinstance(port, FastPort) == fast_sender and isinstance(port, SharedPort)
+    assert isinstance(port, CSharedPort) == fast_sender and isinstance(port, SharedPort)
     for s in streams:
         res = s.result
         assert res.packets_sent == 50 and res.octets_sent == 50 * 160 and res.send_errors == 0
@@ -159,7 +159,7 @@ def test_port_counts_stray_replies(tmp_path):
     """A reply for no call on the port (late, or someone else's) is counted and dropped."""
     if not media_loops.available():
         pytest.fail(media_loops.why_not)
-    port = FastPort("127.0.0.1", 46, KEY)
+    port = CSharedPort("127.0.0.1", 46, KEY)
     junk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         reply = _request(0, 12345)

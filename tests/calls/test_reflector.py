@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from readiness.probes.calls.farend import reflector as reflector_mod
-from readiness.probes.calls.farend.reflector import Limits, Reflector
+from readiness.probes.calls.farend.reflector import Reflector, ReflectorLimits
 from readiness.probes.calls.io import media_loops
 from readiness.probes.calls.io.udpsock import ANC_SPACE, ancillary, open_udp
 from readiness.probes.calls.wire import rtp, stamps
@@ -25,7 +25,7 @@ def reflector(request, monkeypatch):
     """Each test against both implementations of the answer loop (io/media_loops.py)."""
     real = media_loops.available()
     monkeypatch.setattr(reflector_mod.media_loops, "available", lambda: request.param == "C" and real)
-    r = Reflector("127.0.0.1", 0, KEY, Limits(sessions_per_source=3, rate_pps=50.0)).start()
+    r = Reflector("127.0.0.1", 0, KEY, ReflectorLimits(sessions_per_source=3, rate_pps=50.0)).start()
     assert (r._fast is not None) == (request.param == "C")
     yield r
     r.stop()

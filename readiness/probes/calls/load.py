@@ -27,7 +27,7 @@ from ...errors import ReadinessError
 from ...progress import NullProgress, Progress
 from . import scoring
 from .media.media_process import MediaProcess, StreamHandle
-from .media.stream_types import MediaPlan, ScheduleErrors, StreamResult
+from .media.stream_types import MediaPlan, MediaStreamResult, ScheduleErrors
 from .sip import Credentials, SipConfig, UserAgent, sdp
 from .sip.uac import CallOutcome
 from .sip.uri import SipUri
@@ -71,7 +71,7 @@ class CallRecord:
     dscp_sent: int = 46
     trace: Path | None = None             # None when the traces were temporary
     stream_notes: list[str] = field(default_factory=list)
-    media_result: StreamResult | None = None
+    media_result: MediaStreamResult | None = None
     sip_dscp_up: int | None = None        # DSCP our INVITE reached the far end with (its 200 OK says)
     sip_dscp_down: int | None = None      # DSCP the final response reached us with (UDP only)
     transport: str = "udp"

@@ -1,8 +1,8 @@
 /* The per-packet loops of the call media path in C: what 1,000 concurrent calls on 2 cores need.
 
    readiness.probes.calls.io.media_loops loads this module's shared object with ctypes and calls the
-   fm_* functions on buffers Python owns (io/mmsg.py Batch slots, numpy tables). Nothing here allocates,
-   keeps state between calls or holds the GIL (ctypes releases it). The Python implementations
+   fm_* functions on buffers Python owns (io/mmsg.py DatagramBatch slots, numpy tables). Nothing here
+   allocates, keeps state between calls or holds the GIL (ctypes releases it). The Python implementations
    (media/shared_port.py SharedPort, farend/reflector.py Reflector._answer) define the behaviour and
    are the fallback when this module could not be built; tests/calls/test_fastpath.py checks both agree.
 
@@ -92,7 +92,7 @@ static int send_all(int fd, struct mmsghdr *msgs, int n, int32_t *failed) {
     return nfail;
 }
 
-/* ---- the generator: one row per call on a shared port (media/shared_port_c.py FastPort) ------ */
+/* ---- the generator: one row per call on a shared port (media/shared_port_c.py CSharedPort) --- */
 
 typedef struct {
     uint64_t name;                 /* address of the far end's sockaddr (NAME_LEN bytes) */
@@ -263,7 +263,7 @@ int fm_replies(int fd, struct mmsghdr *msgs, struct iovec *iov, uint8_t *data, s
     return got;
 }
 
-/* ---- the reflector (farend/reflector_c.py FastSessions) -------------------------------------- */
+/* ---- the reflector (farend/reflector_c.py CReflectorSessions) ------------------------------- */
 
 typedef struct {
     uint8_t name[NAME_LEN];        /* the source's sockaddr, zero-padded */

@@ -24,7 +24,7 @@ from ..io import media_loops, mmsg
 from ..io.udpsock import grow_buffers, open_udp
 from ..media.media_process import RT_PRIORITY, realtime
 from ..wire import rtp, stamps
-from .reflector_c import FastSessions
+from .reflector_c import CReflectorSessions
 
 MASK32 = 0xFFFFFFFF
 IDLE_TIMEOUT_NS = 30 * 1_000_000_000      # a session silent this long is forgotten
@@ -42,7 +42,7 @@ _compare = hmac.compare_digest
 
 
 @dataclass(frozen=True)
-class Limits:
+class ReflectorLimits:
     sessions_per_source: int = 2000       # concurrent test sessions from one IP address (one load of 1,000+ calls)
     sessions_total: int = 20000
     rate_pps: float = 200.0               # per session: 10 ms ptime is 100 packets/s, twice that is plenty
@@ -76,11 +76,11 @@ class ReflectorStats:
 class Reflector:
     """One UDP socket on host:port; `start()` runs the loop in a thread, `stop()` ends it."""
 
-    def __init__(self, host: str, port: int, key: bytes, limits: Limits | None = None):
+    def __init__(self, host: str, port: int, key: bytes, limits: ReflectorLimits | None = None):
         self.signer = stamps.Signer(key)
         self._marks: dict[int, bytes] = {}     # DSCP -> the cmsg marking a reply with it
-        self._batch = mmsg.Batch(BATCH)
-        self.limits = limits or Limits()
+        self._batch = mmsg.DatagramBatch(BATCH)
+        self.limits = limits or ReflectorLimits()
         self.sock = open_udp(host, port)
         grow_buffers(self.sock, BUFFER_BYTES)
         self.family = self.sock.family
@@ -92,7 +92,8 @@ class Reflector:
         self._thread: threading.Thread | None = None
         self.realtime = False
         # the C loop when built (io/media_loops.py); the Python one below otherwise, and as its reference
-        self._fast = FastSessions(key, self.family, self._batch, self.limits, _source_ip) if media_loops.available() else None
+        self._fast = (CReflectorSessions(key, self.family, self._batch, self.limits, _source_ip)
+                      if media_loops.available() else None)
 
     @property
     def port(self) -> int:

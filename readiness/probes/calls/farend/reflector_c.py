@@ -19,10 +19,10 @@ from ..io import media_loops, mmsg
 _NAME = mmsg.NAME
 
 
-class FastSessions:
-    """Sessions and the answer loop for one reflector socket (one Batch, one key)."""
+class CReflectorSessions:
+    """Sessions and the answer loop for one reflector socket (one DatagramBatch, one key)."""
 
-    def __init__(self, key: bytes, family: int, batch: mmsg.Batch, limits, source_of):
+    def __init__(self, key: bytes, family: int, batch: mmsg.DatagramBatch, limits, source_of):
         self._lib = media_loops.lib()
         self._ks = media_loops.key_state(key)
         self.limits = limits

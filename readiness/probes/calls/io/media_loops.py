@@ -128,8 +128,8 @@ def hmac_sha256(ks: np.ndarray, data: bytes) -> bytes:
     return out.raw
 
 
-def batch_pointers(b: mmsg.Batch) -> tuple[int, int, int, int]:
-    """(receive headers, receive iovecs, data, control) addresses of a Batch, for the C calls."""
+def batch_pointers(b: mmsg.DatagramBatch) -> tuple[int, int, int, int]:
+    """(receive headers, receive iovecs, data, control) addresses of a DatagramBatch, for the C calls."""
     return (ctypes.addressof(b._rmsg), ctypes.addressof(b._riov), b._data_at, ptr(b.control))
 
 

@@ -34,7 +34,7 @@ from ....errors import ReadinessError
 from .scheduler import MediaEngine
 from . import trace as trace_files
 from .stream import MediaStream
-from .stream_types import MediaPlan, StreamResult
+from .stream_types import MediaPlan, MediaStreamResult
 
 RT_PRIORITY = 10
 START_TIMEOUT_S = 20.0
@@ -68,7 +68,7 @@ class MediaProcess:
         self._proc, self._reader, self._writer = proc, reader, writer
         self._next = 0
         self._waiting: dict[tuple[str, int], asyncio.Future] = {}
-        self._results: dict[int, StreamResult] = {}
+        self._results: dict[int, MediaStreamResult] = {}
         self._bye: asyncio.Future = asyncio.get_running_loop().create_future()
         self.realtime = False
         self.busy_ns = 0
@@ -157,7 +157,7 @@ class MediaProcess:
     def discard(self, sid: int) -> None:
         self._send(("discard", sid))
 
-    async def finished(self, sid: int, timeout: float) -> StreamResult:
+    async def finished(self, sid: int, timeout: float) -> MediaStreamResult:
         if sid in self._results:
             return self._results.pop(sid)
         fut = asyncio.get_running_loop().create_future()

@@ -24,7 +24,7 @@ from typing import Callable, Protocol
 
 from ..io import media_loops
 from .shared_port import SharedPort
-from .shared_port_c import FastPort
+from .shared_port_c import CSharedPort
 from .stream_types import ScheduleErrors
 
 TICK_NS = 1_000_000
@@ -32,7 +32,7 @@ SWITCH_INTERVAL_S = 0.0001        # another thread holding the GIL delays a tick
 SLOTS = 256                       # > the longest period a stream asks for, in ticks (ptime 120 ms, fin 100 ms)
 
 
-class Stream(Protocol):
+class ScheduledStream(Protocol):
     """What the engine needs from a stream (stream.MediaStream)."""
 
     def fds(self) -> list[int]: ...
@@ -48,8 +48,8 @@ class MediaEngine:
 
     def __init__(self, tick_ns: int = TICK_NS):
         self.tick_ns = tick_ns
-        self._wheel: list[list[tuple[int, Stream]]] = [[] for _ in range(SLOTS)]
-        self._by_fd: dict[int, Stream] = {}
+        self._wheel: list[list[tuple[int, ScheduledStream]]] = [[] for _ in range(SLOTS)]
+        self._by_fd: dict[int, ScheduledStream] = {}
         self._ports: dict[tuple[str, int, bytes], SharedPort] = {}
         self.ports: list[SharedPort] = []
         self._timed: list[SharedPort] = []        # ports that send on their own schedule (C)
@@ -75,7 +75,7 @@ class MediaEngine:
         self._thread.start()
         return self
 
-    def add(self, stream: Stream, start_mono: int) -> concurrent.futures.Future:
+    def add(self, stream: ScheduledStream, start_mono: int) -> concurrent.futures.Future:
         """Schedule `stream` from `start_mono` on; the future resolves when the stream says it is done."""
         fut: concurrent.futures.Future = concurrent.futures.Future()
         self._inbox.append((stream, start_mono, fut))
@@ -163,7 +163,7 @@ class MediaEngine:
                 if key is not None:
                     port = self._ports.get(key)
                     if port is None:
-                        port = FastPort(*key) if media_loops.available() else SharedPort(key[0], key[1])
+                        port = CSharedPort(*key) if media_loops.available() else SharedPort(key[0], key[1])
                         self._ports[key] = port
                         self.ports.append(port)
                         (self._timed if port.schedules else self._queued).append(port)
@@ -180,7 +180,7 @@ class MediaEngine:
                 t = port.begin(stream, t * self.tick_ns) // self.tick_ns
             self._wheel[t % SLOTS].append((t, stream))
 
-    def _spread(self, stream: Stream, t: int) -> int:
+    def _spread(self, stream: ScheduledStream, t: int) -> int:
         """The stream's first tick: at or after `t`, on the phase of its packet period that the
         fewest streams use. Calls set up at a steady rate would otherwise send on a few phases only
         (at 100 calls/s and 20 ms ptime: every 10 ms, +- the setup time), and those ticks carry
@@ -195,7 +195,7 @@ class MediaEngine:
         self._phase_of[id(stream)] = (period, t % period)
         return t
 
-    def _finish(self, stream: Stream) -> None:
+    def _finish(self, stream: ScheduledStream) -> None:
         phase = self._phase_of.pop(id(stream), None)
         if phase is not None:
             self._phase_load[phase[0]][phase[1]] -= 1

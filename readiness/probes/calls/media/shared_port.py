@@ -53,8 +53,8 @@ class SharedPort:
         grow_buffers(self.sock, BUFFER_BYTES)
         self.fd = self.sock.fileno()
         self.port = self.sock.getsockname()[1]
-        self.out = mmsg.Batch(SEND_BATCH)
-        self.inb = mmsg.Batch(RECV_BATCH)
+        self.out = mmsg.DatagramBatch(SEND_BATCH)
+        self.inb = mmsg.DatagramBatch(RECV_BATCH)
         self.sessions: dict[int, MediaStream] = {}
         self.queued = 0
         self._owners: list[MediaStream] = []
@@ -65,7 +65,7 @@ class SharedPort:
         self.stray = 0                     # replies for no call carried here (late, or not ours)
         self.malformed = 0                 # too short to be a reply
 
-    schedules = False                  # the engine's wheel calls queue() per packet (FastPort: C does)
+    schedules = False                  # the engine's wheel calls queue() per packet (CSharedPort: C does)
 
     def attach(self, stream: "MediaStream") -> None:
         self.sessions[stream.session_id] = stream

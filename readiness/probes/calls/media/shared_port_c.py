@@ -4,7 +4,7 @@ Same behaviour as SharedPort (shared_port.py), which stays the reference: what a
 where its replies go, how its schedule error is counted. The difference is where a call's send
 and receive counters live while it runs: in a row of a numpy table the C code updates (the
 stream's row index is the low 16 bits of its session id, so a reply finds its call without a
-lookup). When a stream detaches, its row is copied back into its StreamResult.
+lookup). When a stream detaches, its row is copied back into its MediaStreamResult.
 
 The schedule moves too: each row holds its next due time and period, and once per tick fm_tick
 sends every row's due packet, so no Python runs per packet. The stream's place in the timing
@@ -34,7 +34,7 @@ TRACE_CAP = 16384                        # a call's reply buffer; flushed to its
 FLUSH_AT = TRACE_CAP - RECV_BATCH * REPLY.size   # so one more receive batch always fits
 
 
-class FastPort(SharedPort):
+class CSharedPort(SharedPort):
     """A SharedPort whose queue/flush/drain run in C. All its calls share one key (the port's)."""
 
     def __init__(self, local_host: str, dscp: int, key: bytes):

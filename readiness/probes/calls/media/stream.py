@@ -24,7 +24,7 @@ from pathlib import Path
 from ....analysis.rtp_stats import RtpStreamAnalyser
 from ..io.udpsock import ANC_SPACE, SCM_TIMESTAMPNS, open_udp
 from ..wire import rtcp, rtp, stamps
-from .stream_types import WATCH_NS, MediaPlan, MediaPort, PeerReport, StreamResult
+from .stream_types import WATCH_NS, MediaPlan, MediaPort, MediaStreamResult, PeerReport
 from .trace import TraceWriter
 
 MAX_PACKET = 2048
@@ -59,7 +59,7 @@ class MediaStream:
         self.session_id = secrets.randbits(32)
         self.plan: MediaPlan | None = None
         self.trace = TraceWriter(trace_path)
-        self.result = StreamResult(True, Path(trace_path), self.ssrc, self.session_id, dscp)
+        self.result = MediaStreamResult(True, Path(trace_path), self.ssrc, self.session_id, dscp)
         self._stop_at = 0
         self._stop_now = False
         self._state = "new"

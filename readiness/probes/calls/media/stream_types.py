@@ -86,7 +86,7 @@ class PeerReport:
 
 
 @dataclass
-class StreamResult:
+class MediaStreamResult:
     """What the stream knows when it is over; the analysis reads the trace for the rest."""
 
     reflect: bool

@@ -178,12 +178,12 @@ def main() -> None:
 
 
 def media_path() -> str:
-    from readiness.probes.calls import fastpath
+    from readiness.probes.calls.io import media_loops
 
-    if os.environ.get("READINESS_MEDIA_PYTHON") or not fastpath.available():
-        return f"Python ({fastpath.why_not or 'READINESS_MEDIA_PYTHON is set'})"
-    sha = fastpath.use_sha_extensions(True)
-    return f"C loops (_fastmedia), SHA-256 {'with the CPU SHA extensions' if sha else 'portable C'}"
+    if os.environ.get("READINESS_MEDIA_PYTHON") or not media_loops.available():
+        return f"Python ({media_loops.why_not or 'READINESS_MEDIA_PYTHON is set'})"
+    sha = media_loops.use_sha_extensions(True)
+    return f"C loops (_media_loops), SHA-256 {'with the CPU SHA extensions' if sha else 'portable C'}"
 
 
 def long_run(port: int, key: Path, minutes: float, rpid: int, calls: int) -> None:

@@ -151,8 +151,8 @@ def responder(listen: str, key_ref: str | None, key_file: str | None, media_port
     (unauthenticated media gets no answer). Without it the responder listens on loopback only.
     """
     from ..config.site import split_host_port
-    from ..probes.calls.reflector import Limits
-    from ..probes.calls.responder import Responder, ResponderConfig
+    from ..probes.calls.farend.reflector import ReflectorLimits as Limits
+    from ..probes.calls.farend.responder import CallResponder as Responder, ResponderConfig
     from ..probes.calls.sip import UasLimits
 
     try:

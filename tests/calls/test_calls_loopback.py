@@ -11,14 +11,14 @@ from readiness.errors import ReadinessError
 from readiness.probes.base import MemoryRecorder
 from readiness.probes.calls import records
 from readiness.probes.calls.load import LoadConfig, run_load
-from readiness.probes.calls.responder import Responder, ResponderConfig
+from readiness.probes.calls.farend.responder import CallResponder, ResponderConfig
 from readiness.probes.calls.sip import Reject, SipConfig, UserAgentServer
 
 KEY = b"loopback-test-key-0123456789abcdef"
 
 
 async def _with_responder(cfg: LoadConfig, key: bytes | None = KEY, **rkw):
-    async with Responder(ResponderConfig("127.0.0.1", 0, key=key, **rkw)) as r:
+    async with CallResponder(ResponderConfig("127.0.0.1", 0, key=key, **rkw)) as r:
         cfg.target = f"sip:test@127.0.0.1:{r.sip_port}"
         result = await run_load(cfg)
         return result, r.stats()
@@ -101,7 +101,7 @@ def test_keyless_responder_on_loopback():
 
 def test_keyless_responder_refuses_other_addresses():
     with pytest.raises(ReadinessError, match="loopback only"):
-        Responder(ResponderConfig("0.0.0.0", 0, key=None))
+        CallResponder(ResponderConfig("0.0.0.0", 0, key=None))
 
 
 def test_busy_and_unavailable_are_counted_by_cause():
@@ -168,7 +168,7 @@ def test_ctrl_c_hangs_up_every_call(tmp_path):
 
     def serve() -> None:
         async def main():
-            async with Responder(ResponderConfig("127.0.0.1", 0, key=KEY)) as r:
+            async with CallResponder(ResponderConfig("127.0.0.1", 0, key=KEY)) as r:
                 box["r"] = r
                 ready.set()
                 while not done.is_set():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from readiness import codecs
-from readiness.probes.calls import directions, metrics
-from readiness.probes.calls.rtp.trace import REPLY_DTYPE
+from readiness.probes.calls import directions, scoring
+from readiness.probes.calls.media.trace import REPLY_DTYPE
 
 MS = 1_000_000
 T0 = 1_700_000_000 * 1_000_000_000
@@ -41,8 +41,8 @@ def test_down_loss_is_not_up_loss():
     up, down, rtt, _ = directions.reflected(rec, 500, 20, replies)
     assert up.estimated == 4 and len(up) == 500
     c = codecs.get("pcmu")
-    u = metrics.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9)
-    d = metrics.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9)
+    u = scoring.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9)
+    d = scoring.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9)
     assert (u.packets_lost, u.packets_expected) == (0, 500)
     assert (d.packets_lost, d.packets_expected) == (4, 500)
     assert d.burst_ratio > 1.0                                  # 3 in a row is bursty
@@ -55,19 +55,19 @@ def test_last_packets_reply_lost_down_is_not_up_loss():
     rec, replies = _trace(100, up_lost=set(), down_lost_rseq={99, 100})
     c = codecs.get("pcmu")
     up, _, _, _ = directions.reflected(rec, 100, 20, replies)
-    assert metrics.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9).packets_lost == 2
+    assert scoring.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9).packets_lost == 2
     up, down, _, _ = directions.reflected(rec, 100, 20, replies, fin_view=(0xFFFFFFFF, 99))
     assert up.estimated == 2
-    assert metrics.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9).packets_lost == 0
-    assert metrics.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9).packets_lost == 2
+    assert scoring.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9).packets_lost == 0
+    assert scoring.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9).packets_lost == 2
 
 
 def test_up_loss_counted_up_only_including_the_edges():
     rec, replies = _trace(300, up_lost={0, 1, 150, 299}, down_lost_rseq=set())
     up, down, _, _ = directions.reflected(rec, 300, 20, replies)
     c = codecs.get("pcmu")
-    u = metrics.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9)
-    d = metrics.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9)
+    u = scoring.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9)
+    d = scoring.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9)
     assert (u.packets_lost, u.packets_expected) == (4, 300)       # first, second and last too
     assert (d.packets_lost, d.packets_expected) == (0, 296)
     assert u.loss_pct == pytest.approx(100 * 4 / 300)
@@ -78,8 +78,8 @@ def test_constant_delay_has_zero_jitter_and_dscp_counts():
     rec["dscp_down"][:50] = 0                                   # a quarter re-marked on the way back
     up, down, _, _ = directions.reflected(rec, 200, 20, replies)
     c = codecs.get("pcmu")
-    u = metrics.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9)
-    d = metrics.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9)
+    u = scoring.direction_metrics("up", up, c, 20, 46, 5.0, False, T0 / 1e9)
+    d = scoring.direction_metrics("down", down, c, 20, 46, 7.0, False, T0 / 1e9)
     assert u.jitter_ms == pytest.approx(0.0, abs=1e-3)   # float epoch seconds: 0.2 us resolution
     assert (u.dscp_received, u.dscp_remarked_pct) == (46, 0.0)
     assert (d.dscp_received, d.dscp_remarked_pct) == (46, 25.0)
@@ -90,7 +90,7 @@ def test_constant_delay_has_zero_jitter_and_dscp_counts():
 def test_merge_intervals_adds_counts():
     rec, replies = _trace(250, {7, 8}, set())
     up, _, _, _ = directions.reflected(rec, 250, 20, replies)
-    u = metrics.direction_metrics("up", up, codecs.get("pcmu"), 20, 46, 5.0, False, T0 / 1e9)
+    u = scoring.direction_metrics("up", up, codecs.get("pcmu"), 20, 46, 5.0, False, T0 / 1e9)
     fine, coarse = u.loss_200ms, u.jitter_1s
     assert sum(fine.lost) == sum(coarse.lost) == 2
     assert sum(fine.expected) == sum(coarse.expected)

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from readiness import codecs
-from readiness.probes.calls import rtcp
-from readiness.probes.calls.rtp import packet, trace
-from readiness.probes.calls.rtp.scheduler import MediaEngine, ScheduleErrors
-from readiness.probes.calls.rtp.session import MediaPlan, MediaStream
-from readiness.probes.calls.udpsock import ANC_SPACE, ancillary, open_udp
+from readiness.probes.calls.io.udpsock import ANC_SPACE, ancillary, open_udp
+from readiness.probes.calls.media import trace
+from readiness.probes.calls.media.scheduler import MediaEngine
+from readiness.probes.calls.media.stream import MediaStream
+from readiness.probes.calls.media.stream_types import MediaPlan, ScheduleErrors
+from readiness.probes.calls.wire import rtcp, rtp
 
 
 @pytest.fixture
@@ -50,16 +51,16 @@ def test_plain_rtp_is_codec_accurate(engine, tmp_path, codec, ptime, size):
         fut.result(3)
     finally:
         far.close()
-    rtp = [(packet.parse(d), rx, tos) for d, rx, tos in got if not packet.is_rtcp(d)]
+    media = [(rtp.parse(d), rx, tos) for d, rx, tos in got if not rtp.is_rtcp(d)]
     n = round(1000 / ptime)
-    assert len(rtp) == n
-    hs = [h for h, _, _ in rtp]
+    assert len(media) == n
+    hs = [h for h, _, _ in media]
     assert all(h.payload_type == c.payload_type and h.payload_len == size for h in hs)
     assert [h.seq for h in hs] == [(hs[0].seq + i) & 0xFFFF for i in range(n)]
     assert all(((b.timestamp - a.timestamp) & 0xFFFFFFFF) == c.samples_per_packet(ptime) for a, b in zip(hs, hs[1:]))
     assert hs[0].marker and not any(h.marker for h in hs[1:])
-    assert all(tos >> 2 == 46 for _, _, tos in rtp)                   # EF on every packet, the first too
-    gaps = np.diff([rx for _, rx, _ in rtp]) / 1e6
+    assert all(tos >> 2 == 46 for _, _, tos in media)                 # EF on every packet, the first too
+    gaps = np.diff([rx for _, rx, _ in media]) / 1e6
     assert abs(float(np.median(gaps)) - ptime) < 1.0
     assert s.result.packets_sent == n and s.result.schedule.count == n
 
@@ -77,7 +78,7 @@ def test_rtcp_sender_report_and_peer_rtp_recorded(engine, tmp_path):
         s.start(MediaPlan(far.getsockname(), 0, c, 20, far_rtcp.getsockname(), reflect=False), 3.2, start)
         fut = engine.add(s, start)
         for i in range(20):
-            peer.sendto(packet.build(0, 100 + i, 160 * i, 0xCAFE, payload=b"\xff" * 160), ("127.0.0.1", s.port))
+            peer.sendto(rtp.build(0, 100 + i, 160 * i, 0xCAFE, payload=b"\xff" * 160), ("127.0.0.1", s.port))
             time.sleep(0.02)
         reports = _collect(far_rtcp, time.monotonic() + 3.6)
         fut.result(3)

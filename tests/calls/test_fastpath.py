@@ -1,4 +1,4 @@
-"""The C loops of the media path (csrc/, module _fastmedia) against their Python reference: the same HMAC as
+"""The C loops of the media path (csrc/, module _media_loops) against their Python reference: the same HMAC as
 hashlib (with and without the CPU's SHA extensions), the same replies from both reflectors, and
 either sender working with either reflector over real loopback sockets."""
 
@@ -14,44 +14,47 @@ import time
 import pytest
 
 from readiness import codecs
-from readiness.probes.calls import fastpath, reflector as reflector_mod, stamps
-from readiness.probes.calls.reflector import Limits, Reflector
-from readiness.probes.calls.rtp import packet, scheduler, trace
-from readiness.probes.calls.rtp.fastport import FastPort
-from readiness.probes.calls.rtp.port import SharedPort
-from readiness.probes.calls.rtp.session import MediaPlan, MediaStream
-from readiness.probes.calls.udpsock import open_udp
+from readiness.probes.calls.farend import reflector as reflector_mod
+from readiness.probes.calls.farend.reflector import Reflector, ReflectorLimits
+from readiness.probes.calls.io import media_loops
+from readiness.probes.calls.io.udpsock import open_udp
+from readiness.probes.calls.media import scheduler, trace
+from readiness.probes.calls.media.shared_port import SharedPort
+from readiness.probes.calls.media.shared_port_c import CSharedPort
+from readiness.probes.calls.media.stream import MediaStream
+from readiness.probes.calls.media.stream_types import MediaPlan
+from readiness.probes.calls.wire import rtp, stamps
 
 KEY = b"fastpath-test-key-0123456789"
 
 
 def test_c_module_is_built():
     """setup.sh installs a C compiler, so CI must run the C path (the Python one is the fallback)."""
-    assert fastpath.available(), fastpath.why_not
+    assert media_loops.available(), media_loops.why_not
 
 
 @pytest.mark.parametrize("sha_extensions", [True, False])
 def test_hmac_equals_hashlib(sha_extensions):
-    fastpath.use_sha_extensions(sha_extensions)
+    media_loops.use_sha_extensions(sha_extensions)
     try:
         # RFC 4231 test cases 2 and 6 (a key longer than the block is hashed first)
-        assert fastpath.hmac_sha256(fastpath.key_state(b"Jefe"), b"what do ya want for nothing?").hex() == (
+        assert media_loops.hmac_sha256(media_loops.key_state(b"Jefe"), b"what do ya want for nothing?").hex() == (
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
-        assert fastpath.hmac_sha256(fastpath.key_state(b"\xaa" * 131),
+        assert media_loops.hmac_sha256(media_loops.key_state(b"\xaa" * 131),
                                     b"Test Using Larger Than Block-Size Key - Hash Key First").hex() == (
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
         for key in (b"", b"k" * 64, b"k" * 65, os.urandom(32)):
-            ks = fastpath.key_state(key)
+            ks = media_loops.key_state(key)
             for n in (0, 1, 55, 56, 63, 64, 68, 119, 120, 500):        # every padding case
                 data = os.urandom(n)
-                assert fastpath.hmac_sha256(ks, data) == hmac.new(key, data, hashlib.sha256).digest()
+                assert media_loops.hmac_sha256(ks, data) == hmac.new(key, data, hashlib.sha256).digest()
     finally:
-        fastpath.use_sha_extensions(True)
+        media_loops.use_sha_extensions(True)
 
 
 def _request(seq: int, session: int, key: bytes = KEY, flags: int = 0, size: int = 160) -> bytearray:
     buf = bytearray(12 + size)
-    packet.pack_into(buf, 0, seq, seq * 160, 99)
+    rtp.pack_into(buf, 0, seq, seq * 160, 99)
     stamps.write_request(buf, session, seq, time.time_ns(), 46, stamps.Signer(key), flags)
     return buf
 
@@ -78,8 +81,8 @@ def _exchange(r: Reflector, requests: list[bytes]) -> list[bytes | None]:
 
 
 def _reflector(monkeypatch, fast: bool) -> Reflector:
-    monkeypatch.setattr(reflector_mod.fastpath, "available", lambda: fast)
-    r = Reflector("127.0.0.1", 0, KEY, Limits(sessions_per_source=2, rate_pps=1000.0)).start()
+    monkeypatch.setattr(reflector_mod.media_loops, "available", lambda: fast)
+    r = Reflector("127.0.0.1", 0, KEY, ReflectorLimits(sessions_per_source=2, rate_pps=1000.0)).start()
     assert (r._fast is not None) == fast
     return r
 
@@ -119,7 +122,7 @@ def test_sender_and_reflector_interwork(monkeypatch, tmp_path, fast_sender, fast
     """Three reflected streams through the engine's shared port: every packet answered and traced,
     whichever implementation is at either end."""
     r = _reflector(monkeypatch, fast_reflector)
-    monkeypatch.setattr(scheduler.fastpath, "available", lambda: fast_sender)
+    monkeypatch.setattr(scheduler.media_loops, "available", lambda: fast_sender)
     engine = scheduler.MediaEngine().start()
     c = codecs.get("pcmu")
     streams = []
@@ -137,7 +140,7 @@ def test_sender_and_reflector_interwork(monkeypatch, tmp_path, fast_sender, fast
     finally:
         engine.close()
         r.stop()
-    assert isinstance(port, FastPort) == fast_sender and isinstance(port, SharedPort)
+    assert isinstance(port, CSharedPort) == fast_sender and isinstance(port, SharedPort)
     for s in streams:
         res = s.result
         assert res.packets_sent == 50 and res.octets_sent == 50 * 160 and res.send_errors == 0
@@ -154,9 +157,9 @@ def test_sender_and_reflector_interwork(monkeypatch, tmp_path, fast_sender, fast
 
 def test_port_counts_stray_replies(tmp_path):
     """A reply for no call on the port (late, or someone else's) is counted and dropped."""
-    if not fastpath.available():
-        pytest.fail(fastpath.why_not)
-    port = FastPort("127.0.0.1", 46, KEY)
+    if not media_loops.available():
+        pytest.fail(media_loops.why_not)
+    port = CSharedPort("127.0.0.1", 46, KEY)
     junk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         reply = _request(0, 12345)

@@ -28,7 +28,7 @@ import pytest
 from readiness.analysis.rtp_stats import RtpStreamAnalyser
 from readiness.lab.responder import write_key
 from readiness.probes.calls import directions
-from readiness.probes.calls.rtp.trace import REPLY_DTYPE, load
+from readiness.probes.calls.media.trace import REPLY_DTYPE, load
 from tests.netlab import Pair, veth_pair
 
 pytestmark = pytest.mark.netns

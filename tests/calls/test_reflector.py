@@ -11,20 +11,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readiness.probes.calls import fastpath, reflector as reflector_mod, stamps
-from readiness.probes.calls.reflector import Limits, Reflector
-from readiness.probes.calls.rtp import packet
-from readiness.probes.calls.udpsock import ANC_SPACE, ancillary, open_udp
+from readiness.probes.calls.farend import reflector as reflector_mod
+from readiness.probes.calls.farend.reflector import Reflector, ReflectorLimits
+from readiness.probes.calls.io import media_loops
+from readiness.probes.calls.io.udpsock import ANC_SPACE, ancillary, open_udp
+from readiness.probes.calls.wire import rtp, stamps
 
 KEY = b"reflector-test-key-0123456789"
 
 
 @pytest.fixture(params=["C", "Python"])
 def reflector(request, monkeypatch):
-    """Each test against both implementations of the answer loop (fastpath.py)."""
-    real = fastpath.available()
-    monkeypatch.setattr(reflector_mod.fastpath, "available", lambda: request.param == "C" and real)
-    r = Reflector("127.0.0.1", 0, KEY, Limits(sessions_per_source=3, rate_pps=50.0)).start()
+    """Each test against both implementations of the answer loop (io/media_loops.py)."""
+    real = media_loops.available()
+    monkeypatch.setattr(reflector_mod.media_loops, "available", lambda: request.param == "C" and real)
+    r = Reflector("127.0.0.1", 0, KEY, ReflectorLimits(sessions_per_source=3, rate_pps=50.0)).start()
     assert (r._fast is not None) == (request.param == "C")
     yield r
     r.stop()
@@ -32,7 +33,7 @@ def reflector(request, monkeypatch):
 
 def _request(seq: int, session: int = 1, key: bytes = KEY, dscp: int = 46, flags: int = 0, size: int = 160) -> bytearray:
     buf = bytearray(12 + size)
-    packet.pack_into(buf, 0, seq, seq * 160, 99)
+    rtp.pack_into(buf, 0, seq, seq * 160, 99)
     stamps.write_request(buf, session, seq, time.time_ns(), dscp, stamps.Signer(key), flags)
     return buf
 
@@ -67,7 +68,7 @@ def test_reply_is_stamped_marked_and_same_size(reflector):
         assert s.dscp_received == 46 and tos >> 2 == 46            # EF up, and the reply marked EF down
         assert t0 <= s.reflector_rx_ns <= s.reflector_tx_ns <= rx
         assert s.reflector_seq == 1 and s.received_count == 1
-        assert packet.parse(data).seq == 1                         # the reply stream has its own sequence
+        assert rtp.parse(data).seq == 1                         # the reply stream has its own sequence
     finally:
         c.close()
 
@@ -137,12 +138,12 @@ def test_rate_bounded_per_session(reflector):
 
 @pytest.fixture(scope="module", params=["C", "Python"])
 def fuzz_reflector(request):
-    real = reflector_mod.fastpath.available
-    reflector_mod.fastpath.available = lambda: request.param == "C" and real()
+    real = reflector_mod.media_loops.available
+    reflector_mod.media_loops.available = lambda: request.param == "C" and real()
     try:
         r = Reflector("127.0.0.1", 0, KEY).start()
     finally:
-        reflector_mod.fastpath.available = real
+        reflector_mod.media_loops.available = real
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     yield r, s
     s.close()

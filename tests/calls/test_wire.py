@@ -11,13 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readiness.probes.calls import rtcp, stamps
-from readiness.probes.calls.rtp import packet
+from readiness.probes.calls.wire import rtcp, rtp, stamps
 
 
 def test_rtp_header_round_trip():
-    data = packet.build(0, 65535 + 7, 2**32 + 160, 0xDEADBEEF, marker=True, payload=b"\xff" * 160)
-    h = packet.parse(data)
+    data = rtp.build(0, 65535 + 7, 2**32 + 160, 0xDEADBEEF, marker=True, payload=b"\xff" * 160)
+    h = rtp.parse(data)
     assert h is not None
     assert (h.payload_type, h.seq, h.timestamp, h.ssrc, h.marker) == (0, 6, 160, 0xDEADBEEF, True)
     assert (h.payload_offset, h.payload_len) == (12, 160)
@@ -28,20 +27,20 @@ def test_rtp_header_skips_csrc_extension_and_padding():
     head = struct.pack("!BBHII", 0x80 | 0x20 | 0x10 | 2, 8, 1, 2, 3) + b"\0" * 8
     ext = struct.pack("!HH", 0xBEDE, 1) + b"\0" * 4
     data = head + ext + b"x" * 20 + b"\0\0\0\x04"
-    h = packet.parse(data)
+    h = rtp.parse(data)
     assert h is not None and h.payload_offset == 12 + 8 + 8 and h.payload_len == 20
 
 
 @pytest.mark.parametrize("data", [b"", b"\x80", b"\x00" * 12, b"\x80\x00" + b"\0" * 9,
                                   b"\xa0\x00" + b"\0" * 10 + b"\x00", b"\x90\x00" + b"\0" * 10 + b"\0\0\xff\xff"])
 def test_rtp_malformed_is_none(data):
-    assert packet.parse(data) is None
+    assert rtp.parse(data) is None
 
 
 @settings(max_examples=3000, deadline=None)
 @given(st.binary(max_size=300))
 def test_rtp_parse_never_raises(data):
-    h = packet.parse(data)
+    h = rtp.parse(data)
     if h is not None:
         assert 12 <= h.payload_offset <= len(data) and h.payload_len >= 0
 
@@ -51,7 +50,7 @@ KEY = b"k" * 40
 
 def _request(seq: int = 5, size: int = 160) -> bytearray:
     buf = bytearray(12 + stamps.payload_len(size))
-    packet.pack_into(buf, 0, seq, seq * 160, 1234)
+    rtp.pack_into(buf, 0, seq, seq * 160, 1234)
     stamps.write_request(buf, 77, seq, 1_700_000_000_123_456_789, 46, stamps.Signer(KEY))
     return buf
 

@@ -1,12 +1,12 @@
 """Call load: ramp up to N concurrent calls at a fixed rate, hold each for its duration, hang up,
 then score every call. Signalling runs on the asyncio loop (sip/), media in the media engine's own
-process (rtp/media_process.py, one timing wheel for all calls); the analysis waits until all media
+process (media/media_process.py, one timing wheel for all calls); the analysis waits until all media
 has stopped so it cannot disturb it.
 
     result = await run_load(LoadConfig(target="sip:test@192.0.2.1:5060", calls=50, cps=5, ...))
 
 Every call ends up in the result, answered or not, with its SIP outcome and, when answered, its
-media metrics per direction (metrics.py). Nothing waits without a bound: SIP timers bound the
+media metrics per direction (scoring.py). Nothing waits without a bound: SIP timers bound the
 signalling, the stream stops itself after its duration, and each call has an overall deadline.
 """
 
@@ -25,13 +25,13 @@ from pathlib import Path
 from ... import codecs as codec_table
 from ...errors import ReadinessError
 from ...progress import NullProgress, Progress
-from . import calltoken, metrics, stamps
-from .rtp.media_process import MediaProcess, StreamHandle
-from .rtp.scheduler import ScheduleErrors
-from .rtp.session import MediaPlan, StreamResult
+from . import scoring
+from .media.media_process import MediaProcess, StreamHandle
+from .media.stream_types import MediaPlan, MediaStreamResult, ScheduleErrors
 from .sip import Credentials, SipConfig, UserAgent, sdp
 from .sip.uac import CallOutcome
 from .sip.uri import SipUri
+from .wire import calltoken, stamps
 
 CALL_GRACE_S = 30.0                              # beyond duration + answer timeout: a call is abandoned
 HANGUP_TIMEOUT_S = 5.0
@@ -66,12 +66,12 @@ class CallRecord:
     codec: str
     ptime_ms: int
     reflected: bool = False
-    media: metrics.MediaMetrics | None = None
+    media: scoring.MediaMetrics | None = None
     packets_sent: int = 0
     dscp_sent: int = 46
     trace: Path | None = None             # None when the traces were temporary
     stream_notes: list[str] = field(default_factory=list)
-    media_result: StreamResult | None = None
+    media_result: MediaStreamResult | None = None
     sip_dscp_up: int | None = None        # DSCP our INVITE reached the far end with (its 200 OK says)
     sip_dscp_down: int | None = None      # DSCP the final response reached us with (UDP only)
     transport: str = "udp"
@@ -365,11 +365,11 @@ class LoadRunner:
             codec = codec_table.get(r.codec)
             try:
                 if r.reflected:
-                    r.media = metrics.reflected_call(res, codec, self.config.clocks_synced)
+                    r.media = scoring.reflected_call(res, codec, self.config.clocks_synced)
                 else:
-                    r.media = metrics.peer_call(res, codec, self.config.media_dscp)
+                    r.media = scoring.peer_call(res, codec, self.config.media_dscp)
             except Exception as e:     # one call's bad data must not lose the others
-                r.media = metrics.MediaMetrics(None, None, None, None, [], None,
+                r.media = scoring.MediaMetrics(None, None, None, None, [], None,
                                                res.schedule.quantile_ms(0.99), f"analysis failed: {e}")
 
 

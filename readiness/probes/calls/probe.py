@@ -74,7 +74,7 @@ class CallsProbe(Probe):
                 rel = ctx.recorder.relative(c.trace)
                 evidence[c.index] = rel
                 ctx.recorder.artefact(Artefact(rel, "call-trace", self.name,
-                                               f"call {c.index + 1}: per-packet media trace (readiness.probes.calls.rtp.trace)"))
+                                               f"call {c.index + 1}: per-packet media trace (readiness.probes.calls.media.trace)"))
         records.record(ctx.recorder, result, evidence)
         if "call.capacity_calls" in ctx.wanted:
             ctx.recorder.not_measured(NotMeasured("call.capacity_calls", "the capacity is searched with "

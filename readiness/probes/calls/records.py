@@ -21,7 +21,7 @@ from ...details.calls import CallRow, LoadSummary
 from ...model import Detail, Measurement, NotMeasured, Series
 from ..base import Recorder
 from .load import CallRecord, LoadResult
-from .metrics import SECOND, DirectionMetrics
+from .scoring import SECOND, DirectionMetrics
 
 PROBE = "calls"
 DIRECTION_METRICS = ("rtp.loss_pct", "rtp.burst_ratio", "rtp.burst_density_pct", "rtp.jitter_ms",

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from readiness.errors import ReadinessError
-from readiness.probes.calls.sip import (IncomingCall, Limits, Reject, SipConfig, Timers, UasLimits, UserAgent,
-                                        UserAgentServer, sdp)
+from readiness.probes.calls.sip import (IncomingCall, Reject, SipConfig, Timers, TransportLimits, UasLimits,
+                                        UserAgent, UserAgentServer, sdp)
 
 from .conftest import answering, pcmu_offer, run, tls_contexts
 
@@ -323,7 +323,7 @@ def test_invite_rate_and_transaction_table_are_bounded():
         await uas.close()
         # each OPTIONS keeps a server transaction for Timer J (32 s on UDP); past the bound the
         # endpoint answers 503 without keeping anything
-        small = UserAgentServer(answering(), SipConfig(limits=Limits(max_transactions=3)))
+        small = UserAgentServer(answering(), SipConfig(limits=TransportLimits(max_transactions=3)))
         _, port = await small.listen("udp", "127.0.0.1", 0)
         async with UserAgent(SipConfig(local_host="127.0.0.1")) as ua:
             statuses = [(await ua.options(f"sip:127.0.0.1:{port}")).status for _ in range(5)]

@@ -1,4 +1,4 @@
-/* What the C loops of the media path share: the wire format's constants (stamps.py) and byte order. */
+/* What the C loops of the media path share: the wire format's constants (wire/stamps.py) and byte order. */
 #ifndef READINESS_WIRE_H
 #define READINESS_WIRE_H
 

@@ -17,14 +17,14 @@ from . import sdp
 from .digest import Credentials
 from .endpoint import RequestFailed, SipConfig
 from .sdp import MediaInfo, SessionDescription
-from .session import Session
+from .in_dialog import Session
 from .transaction import Timers
 from .flow import DEFAULT_SIGNALLING_DSCP, TransportStats
-from .transport import Limits
+from .transport import TransportLimits
 from .uac import Call, CallOutcome, RequestOutcome, UserAgent, cause_for_status
 from .uas import Accept, IncomingCall, Reject, UasLimits, UasStats, UserAgentServer
 
 __all__ = ["sdp", "Credentials", "RequestFailed", "SipConfig", "MediaInfo", "SessionDescription", "Session",
-           "Timers", "DEFAULT_SIGNALLING_DSCP", "Limits", "TransportStats", "Call", "CallOutcome",
+           "Timers", "DEFAULT_SIGNALLING_DSCP", "TransportLimits", "TransportStats", "Call", "CallOutcome",
            "RequestOutcome", "UserAgent", "cause_for_status", "Accept", "IncomingCall", "Reject", "UasLimits",
            "UasStats", "UserAgentServer"]

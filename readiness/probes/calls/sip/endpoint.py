@@ -17,7 +17,7 @@ from .message import Headers, Request, Response
 from .transaction import (ClientTransaction, ServerTransaction, Timers, TransactionLayer, new_branch,
                           response_to, server_key)
 from .flow import DEFAULT_SIGNALLING_DSCP, Flow, Peer, TransportError, send_quiet
-from .transport import Limits, SipTransports, local_address_for, resolve
+from .transport import SipTransports, TransportLimits, local_address_for, resolve
 from .uri import SipUri, Via, format_hostport
 
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS"
@@ -38,7 +38,7 @@ class SipConfig:
     contact_host: str | None = None            # advertise this address (NAT) instead of the socket's
     tls_client: ssl.SSLContext | None = None   # None: system CAs with hostname check
     tls_server: ssl.SSLContext | None = None
-    limits: Limits = field(default_factory=Limits)
+    limits: TransportLimits = field(default_factory=TransportLimits)
 
 
 class RequestFailed(Exception):

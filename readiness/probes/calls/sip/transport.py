@@ -101,7 +101,7 @@ class _StreamConnection(asyncio.Protocol, Flow):
 
 
 @dataclass
-class Limits:
+class TransportLimits:
     max_connections: int = 4096
     max_connections_per_source: int = 256
     max_transactions: int = 20000           # server transactions kept at once (each lingers up to 32 s)
@@ -113,13 +113,13 @@ class SipTransports:
 
     def __init__(self, on_message: MessageHandler, on_error: ErrorHandler,
                  dscp: int = DEFAULT_SIGNALLING_DSCP, tls_client: ssl.SSLContext | None = None,
-                 tls_server: ssl.SSLContext | None = None, limits: Limits | None = None):
+                 tls_server: ssl.SSLContext | None = None, limits: TransportLimits | None = None):
         self.deliver = on_message
         self.fail_peer = on_error
         self.dscp = dscp
         self.tls_client = tls_client
         self.tls_server = tls_server
-        self.limits = limits or Limits()
+        self.limits = limits or TransportLimits()
         self.stats = TransportStats()
         self._udp: dict[int, UdpSocket] = {}          # one per address family
         self._servers: list[asyncio.AbstractServer] = []
@@ -148,7 +148,7 @@ class SipTransports:
         loop = asyncio.get_running_loop()
         bound = sock.getsockname()[:2]
         if kind == "udp":
-            self._udp[family] = UdpSocket(self, sock)
+            self._udp[family] = UdpSocket(sock, self.stats, self.deliver, self.fail_peer)
         else:
             if kind == "tls" and self.tls_server is None:
                 sock.close()
@@ -255,5 +255,5 @@ class SipTransports:
         self._servers.clear()
 
 
-__all__ = ["Flow", "Peer", "SipTransports", "TransportError", "TransportStats", "Limits", "resolve",
+__all__ = ["Flow", "Peer", "SipTransports", "TransportError", "TransportStats", "TransportLimits", "resolve",
            "local_address_for", "set_dscp", "DEFAULT_SIGNALLING_DSCP", "MAX_MESSAGE_BYTES"]

@@ -28,7 +28,7 @@ from .dialog import Dialog
 from .digest import Credentials, DigestError, authorization, challenges
 from .endpoint import Endpoint, RequestFailed, SipConfig
 from .message import Headers, Request, Response
-from .session import Session
+from .in_dialog import Session
 from .transaction import ClientTransaction
 from .flow import Flow
 from .uri import NameAddr, SipUri

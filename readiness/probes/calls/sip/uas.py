@@ -26,7 +26,7 @@ from . import sdp
 from .dialog import Dialog
 from .endpoint import Endpoint, SipConfig
 from .message import Headers, Request
-from .session import Session
+from .in_dialog import Session
 from .transaction import ServerTransaction, response_to
 from .flow import Flow, Peer
 

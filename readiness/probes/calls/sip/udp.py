@@ -1,6 +1,8 @@
 """The SIP UDP socket: read with recvmsg so each message carries the DSCP it arrived with
 (IP_RECVTOS / IPV6_RECVTCLASS), and ICMP errors come back with the address they concern
 (IP_RECVERR error queue), so a call to a closed port fails within a round trip, not after Timer B.
+It hands what it reads to the handlers it is given (the transports' on_message / on_error) and
+counts into their TransportStats.
 """
 
 from __future__ import annotations
@@ -9,13 +11,9 @@ import asyncio
 import contextlib
 import socket
 import sys
-from typing import TYPE_CHECKING
 
-from .flow import Flow, Peer, TransportError
+from .flow import ErrorHandler, Flow, MessageHandler, Peer, TransportError, TransportStats
 from .message import SipParseError, parse
-
-if TYPE_CHECKING:
-    from .transport import SipTransports
 
 # Linux values (include/uapi/linux/in.h, in6.h); Python's socket module does not export them.
 IP_RECVERR = 11
@@ -40,8 +38,13 @@ class UdpFlow(Flow):
 
 
 class UdpSocket:
-    def __init__(self, owner: "SipTransports", sock: socket.socket):
-        self.owner, self.sock = owner, sock
+    """One bound UDP socket: parsed messages go to `on_message(msg, flow)`, ICMP errors to
+    `on_error(peer, err)`, counts to `stats`."""
+
+    def __init__(self, sock: socket.socket, stats: TransportStats, on_message: MessageHandler,
+                 on_error: ErrorHandler):
+        self.sock, self.stats = sock, stats
+        self._deliver, self._fail_peer = on_message, on_error
         self.local = sock.getsockname()[:2]
         self.closed = False
         v6 = sock.family == socket.AF_INET6
@@ -65,19 +68,19 @@ class UdpSocket:
         for _ in range(2):
             try:
                 self.sock.sendto(data, addr)
-                self.owner.stats.sent += 1
+                self.stats.sent += 1
                 return
             except (BlockingIOError, InterruptedError):
-                self.owner.stats.send_dropped += 1
+                self.stats.send_dropped += 1
                 return
             except OSError as e:
                 # a pending ICMP error about some earlier destination surfaces here: report it to
                 # whom it concerns, then try once more
                 self._drain_errors(e)
-        self.owner.stats.send_dropped += 1
+        self.stats.send_dropped += 1
 
     def _readable(self) -> None:
-        owner = self.owner
+        stats = self.stats
         for _ in range(READS_PER_WAKEUP):
             try:
                 data, anc, _, addr = self.sock.recvmsg(65536, 64)
@@ -86,17 +89,17 @@ class UdpSocket:
             except OSError as e:
                 self._drain_errors(e)
                 continue
-            owner.stats.received += 1
+            stats.received += 1
             if data in (b"\r\n\r\n", b"\r\n"):
-                owner.stats.keepalives += 1
+                stats.keepalives += 1
                 continue
             try:
                 msg = parse(data)
             except SipParseError as e:
-                owner.stats.count_malformed(e)
+                stats.count_malformed(e)
                 continue
             msg.dscp = _dscp(anc)
-            owner.deliver(msg, UdpFlow(self, (addr[0], addr[1])))
+            self._deliver(msg, UdpFlow(self, (addr[0], addr[1])))
 
     def _drain_errors(self, exc: OSError) -> None:
         """Read the error queue (an undrained queue keeps the socket readable and spins the loop);
@@ -106,9 +109,9 @@ class UdpSocket:
                 _, _, _, addr = self.sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
             except OSError:
                 return
-            self.owner.stats.icmp_errors += 1
+            self.stats.icmp_errors += 1
             if addr:
-                self.owner.fail_peer(Peer("udp", addr[0], addr[1]), TransportError(
+                self._fail_peer(Peer("udp", addr[0], addr[1]), TransportError(
                     "unreachable", f"{addr[0]}:{addr[1]} is unreachable ({exc.strerror or exc})"))
 
     def close(self) -> None:

@@ -3,7 +3,7 @@ it came from, stamped with when it arrived, when it left, the reflector's own se
 it arrived with (read with IP_RECVTOS), marked with the DSCP the sender asked for.
 
 It does as little as it can per packet: one thread, one socket, datagrams read and sent in batches
-(recvmmsg/sendmmsg, mmsg.py), the per-packet work in C when it was built (fastreflect.py) and in
+(recvmmsg/sendmmsg, io/mmsg.py), the per-packet work in C when it was built (reflector_c.py) and in
 the Python of `_answer` below otherwise (the reference the C code is tested against). Safe on the
 open internet: packets without a valid MAC get no answer, a reply is never larger than its request,
 and sessions, packet rate and duration are bounded per source address.
@@ -20,11 +20,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import fastpath, mmsg, stamps
-from .fastreflect import FastSessions
-from .rtp import packet
-from .rtp.media_process import RT_PRIORITY, realtime
-from .udpsock import grow_buffers, open_udp
+from ..io import media_loops, mmsg
+from ..io.udpsock import grow_buffers, open_udp
+from ..media.media_process import RT_PRIORITY, realtime
+from ..wire import rtp, stamps
+from .reflector_c import CReflectorSessions
 
 MASK32 = 0xFFFFFFFF
 IDLE_TIMEOUT_NS = 30 * 1_000_000_000      # a session silent this long is forgotten
@@ -42,7 +42,7 @@ _compare = hmac.compare_digest
 
 
 @dataclass(frozen=True)
-class Limits:
+class ReflectorLimits:
     sessions_per_source: int = 2000       # concurrent test sessions from one IP address (one load of 1,000+ calls)
     sessions_total: int = 20000
     rate_pps: float = 200.0               # per session: 10 ms ptime is 100 packets/s, twice that is plenty
@@ -76,11 +76,11 @@ class ReflectorStats:
 class Reflector:
     """One UDP socket on host:port; `start()` runs the loop in a thread, `stop()` ends it."""
 
-    def __init__(self, host: str, port: int, key: bytes, limits: Limits | None = None):
+    def __init__(self, host: str, port: int, key: bytes, limits: ReflectorLimits | None = None):
         self.signer = stamps.Signer(key)
         self._marks: dict[int, bytes] = {}     # DSCP -> the cmsg marking a reply with it
-        self._batch = mmsg.Batch(BATCH)
-        self.limits = limits or Limits()
+        self._batch = mmsg.DatagramBatch(BATCH)
+        self.limits = limits or ReflectorLimits()
         self.sock = open_udp(host, port)
         grow_buffers(self.sock, BUFFER_BYTES)
         self.family = self.sock.family
@@ -91,8 +91,9 @@ class Reflector:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.realtime = False
-        # the C loop when built (fastpath.py); the Python one below otherwise, and as its reference
-        self._fast = FastSessions(key, self.family, self._batch, self.limits, _source_ip) if fastpath.available() else None
+        # the C loop when built (io/media_loops.py); the Python one below otherwise, and as its reference
+        self._fast = (CReflectorSessions(key, self.family, self._batch, self.limits, _source_ip)
+                      if media_loops.available() else None)
 
     @property
     def port(self) -> int:
@@ -173,7 +174,7 @@ class Reflector:
             if not _compare(outer.digest()[:stamps.MAC_LEN], view[off + _AUTH_END:off + _MAC_END]):
                 st.unauthenticated += 1
                 continue
-            flags, session_id, seq, dscp_sent = _REQUEST(data, off + packet.HEADER_LEN)
+            flags, session_id, seq, dscp_sent = _REQUEST(data, off + rtp.HEADER_LEN)
             if flags & stamps.FLAG_REPLY:
                 st.unauthenticated += 1    # a reply sent back to us: never answer it
                 continue

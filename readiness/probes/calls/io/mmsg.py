@@ -3,12 +3,12 @@ ctypes into preallocated buffers.
 
 Why: at 1,000 calls each end handles 50,000 packets a second each way. One recvmsg/sendto per packet
 costs a system call plus a Python call that builds tuples, byte strings and ancillary lists; one
-call per batch into fixed buffers costs neither per packet. Each slot of a `Batch` has its datagram
-bytes, the peer's address (a sockaddr, IPv4 or IPv6) and its ancillary data (kernel receive time
-SO_TIMESTAMPNS, TOS/traffic class IP_RECVTOS), at fixed offsets in three bytearrays that Python
+call per batch into fixed buffers costs neither per packet. Each slot of a `DatagramBatch` has its
+datagram bytes, the peer's address (a sockaddr, IPv4 or IPv6) and its ancillary data (kernel receive
+time SO_TIMESTAMPNS, TOS/traffic class IP_RECVTOS), at fixed offsets in three bytearrays that Python
 code reads and writes in place (struct, hashlib, slicing) with no copy.
 
-    b = Batch(64)
+    b = DatagramBatch(64)
     n = b.recv(sock.fileno())                  # slots 0..n-1 hold datagrams
     length, rx_ns, tos = b.length(i), *b.meta(i)
     ...write a reply into b.data at b.offset(i)...
@@ -96,7 +96,7 @@ def tos_control(family: int, tos: int) -> bytes:
     return struct.pack("=Qiii", socket.CMSG_LEN(4), level, kind, tos).ljust(_TOS_SPACE, b"\0")
 
 
-class Batch:
+class DatagramBatch:
     """`n` datagram slots with their own headers for recvmmsg, and a second header array for
     sendmmsg that can send any subset of the slots, each to its own address with its own cmsg."""
 

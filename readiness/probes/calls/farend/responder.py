@@ -1,10 +1,10 @@
 """`readiness responder`: the far end of test calls. A SIP UAS (sip/uas.py) answers every authorised
-INVITE with an SDP answer pointing at the reflector (reflector.py), which sends the caller's media
+INVITE with an SDP answer pointing at the reflector (farend/reflector.py), which sends the caller's media
 back stamped. Several technicians can test against one responder at once: every call is its own
 session, bounded per source address (calls, INVITE rate and duration in the UAS; sessions, packet
 rate and duration in the reflector).
 
-With a key, the INVITE must carry a valid X-Readiness-Auth token (calltoken.py; 403 otherwise)
+With a key, the INVITE must carry a valid X-Readiness-Auth token (wire/calltoken.py; 403 otherwise)
 and every media packet a valid MAC (no answer otherwise). Without a key it listens on loopback only.
 """
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from ... import codecs as codec_table
-from ...errors import ReadinessError
-from . import calltoken, stamps
-from .reflector import Limits, Reflector, ReflectorStats
-from .sip import Accept, IncomingCall, Reject, SipConfig, UasLimits, UserAgentServer, sdp
-from .sip.transport import local_address_for
+from .... import codecs as codec_table
+from ....errors import ReadinessError
+from ..sip import Accept, IncomingCall, Reject, SipConfig, UasLimits, UserAgentServer, sdp
+from ..sip.transport import local_address_for
+from ..wire import calltoken, stamps
+from .reflector import Reflector, ReflectorLimits, ReflectorStats
 
 DEFAULT_SIP_PORT = 5060
 
@@ -33,7 +33,7 @@ class ResponderConfig:
     sip_dscp: int = 24
     ring_ms: float = 0.0                      # send 180 Ringing this long before answering
     media_advertise: tuple[str, int] | None = None   # put this in the SDP answer (port forward, NAT, a lab relay)
-    limits: Limits = field(default_factory=Limits)
+    limits: ReflectorLimits = field(default_factory=ReflectorLimits)
     uas_limits: UasLimits = field(default_factory=UasLimits)
 
 
@@ -46,7 +46,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class Responder:
+class CallResponder:
     """`await start()`, serve until cancelled, `await close()` (or `async with`)."""
 
     def __init__(self, config: ResponderConfig):
@@ -65,7 +65,7 @@ class Responder:
         self.calls_answered = 0
         self.calls_refused = 0
 
-    async def start(self) -> "Responder":
+    async def start(self) -> "CallResponder":
         cfg = self.config
         self.reflector = Reflector(cfg.host, cfg.media_port, cfg.key or b"", cfg.limits).start()
         self.uas = UserAgentServer(self._decide, SipConfig(dscp=cfg.sip_dscp), cfg.uas_limits)
@@ -98,7 +98,7 @@ class Responder:
             self.reflector.stop()
             self.reflector = None
 
-    async def __aenter__(self) -> "Responder":
+    async def __aenter__(self) -> "CallResponder":
         return await self.start()
 
     async def __aexit__(self, *exc) -> None:

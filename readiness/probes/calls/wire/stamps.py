@@ -32,7 +32,7 @@ import hmac
 import struct
 from dataclasses import dataclass
 
-from .rtp.packet import HEADER_LEN
+from .rtp import HEADER_LEN
 
 MAGIC = 0x5244                      # "RD"
 SDP_ATTRIBUTE = "x-readiness-reflector"   # in the responder's SDP answer: this far end reflects stamps
@@ -112,14 +112,6 @@ class Signer:
 
 
 PACKET = struct.Struct("!BBHII" + FIELDS.format[1:])   # RTP header and stamp fields in one go (the sender)
-
-
-def write_packet(buf: bytearray, rtp_b1: int, rtp_seq: int, rtp_ts: int, ssrc: int, session_id: int, seq: int,
-                 send_ns: int, dscp: int, signer: Signer) -> None:
-    """RTP header (version 2, no CSRC/extension) and a request stamp, signed: the sender's hot path."""
-    PACKET.pack_into(buf, 0, 0x80, rtp_b1, rtp_seq & 0xFFFF, rtp_ts & 0xFFFFFFFF, ssrc, MAGIC, VERSION, 0,
-                     session_id, seq & 0xFFFFFFFF, send_ns, dscp, 0, 0, 0, 0, 0, 0, 0, 0)
-    signer.sign(buf)
 
 
 def write_request(buf: bytearray, session_id: int, seq: int, send_ns: int, dscp: int, signer: Signer,

@@ -1,8 +1,8 @@
-"""The C loops of the media path (csrc/, module _fastmedia), reached through ctypes, when built.
+"""The C loops of the media path (../csrc/, module _media_loops), reached through ctypes, when built.
 
 `pip install` compiles csrc/*.c as an optional extension: without a C compiler the install
-still succeeds and the media path runs its Python implementations (rtp/port.py SharedPort,
-reflector.py), which are the reference for what the C code does. With it, the per-packet work of
+still succeeds and the media path runs its Python implementations (media/shared_port.py SharedPort,
+farend/reflector.py), which are the reference for what the C code does. With it, the per-packet work of
 the generator (build, sign, send; read, verify, trace) and of the reflector (read, verify, stamp,
 sign, send) is a few microseconds of C per packet instead of tens of Python.
 
@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from ..calls import mmsg
+from . import mmsg
 
 HIST_BINS = 1000
 
@@ -58,9 +58,9 @@ def _load() -> None:
     if os.environ.get("READINESS_MEDIA_PYTHON"):
         why_not = "READINESS_MEDIA_PYTHON is set"
         return
-    spec = importlib.util.find_spec("readiness.probes.calls._fastmedia")
+    spec = importlib.util.find_spec("readiness.probes.calls.io._media_loops")
     if spec is None or not spec.origin:
-        why_not = "the C module _fastmedia was not built (no C compiler at install time?)"
+        why_not = "the C module _media_loops was not built (no C compiler at install time?)"
         return
     lib = ctypes.CDLL(spec.origin)
     out = (ctypes.c_int64 * 64)()
@@ -128,8 +128,8 @@ def hmac_sha256(ks: np.ndarray, data: bytes) -> bytes:
     return out.raw
 
 
-def batch_pointers(b: mmsg.Batch) -> tuple[int, int, int, int]:
-    """(receive headers, receive iovecs, data, control) addresses of a Batch, for the C calls."""
+def batch_pointers(b: mmsg.DatagramBatch) -> tuple[int, int, int, int]:
+    """(receive headers, receive iovecs, data, control) addresses of a DatagramBatch, for the C calls."""
     return (ctypes.addressof(b._rmsg), ctypes.addressof(b._riov), b._data_at, ptr(b.control))
 
 

@@ -1,13 +1,13 @@
 /* The per-packet loops of the call media path in C: what 1,000 concurrent calls on 2 cores need.
 
-   readiness.probes.calls.fastpath loads this module's shared object with ctypes and calls the
-   fm_* functions on buffers Python owns (mmsg.Batch slots, numpy tables). Nothing here allocates,
-   keeps state between calls or holds the GIL (ctypes releases it). The Python implementations
-   (rtp/port.py SharedPort, reflector.py Reflector._answer) define the behaviour and are the
-   fallback when this module could not be built; tests/calls/test_fastpath.py checks both agree.
+   readiness.probes.calls.io.media_loops loads this module's shared object with ctypes and calls the
+   fm_* functions on buffers Python owns (io/mmsg.py DatagramBatch slots, numpy tables). Nothing here
+   allocates, keeps state between calls or holds the GIL (ctypes releases it). The Python implementations
+   (media/shared_port.py SharedPort, farend/reflector.py Reflector._answer) define the behaviour and
+   are the fallback when this module could not be built; tests/calls/test_fastpath.py checks both agree.
 
-   Wire format: stamps.py (RTP header, 56-byte stamp, HMAC-SHA-256/128 over bytes 0-67). Trace
-   records: rtp/trace.py REPLY (52 bytes, little-endian). SHA-256 and HMAC: hmac_sha256.c. */
+   Wire format: wire/stamps.py (RTP header, 56-byte stamp, HMAC-SHA-256/128 over bytes 0-67). Trace
+   records: media/trace.py REPLY (52 bytes, little-endian). SHA-256 and HMAC: hmac_sha256.c. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -22,7 +22,7 @@
 #include "hmac_sha256.h"
 #include "wire.h"
 
-#define HIST_BINS 1000         /* scheduler.ScheduleErrors: 10 us bins up to 10 ms */
+#define HIST_BINS 1000         /* media/stream_types.py ScheduleErrors: 10 us bins up to 10 ms */
 #define HIST_STEP_NS 10000
 #define RECORD_LEN 52          /* trace.REPLY */
 #define TOS_SPACE 24           /* CMSG_SPACE(sizeof(int)) */
@@ -92,7 +92,7 @@ static int send_all(int fd, struct mmsghdr *msgs, int n, int32_t *failed) {
     return nfail;
 }
 
-/* ---- the generator: one row per call on a shared port (rtp/port.py FastPort) ----------------- */
+/* ---- the generator: one row per call on a shared port (media/shared_port_c.py CSharedPort) --- */
 
 typedef struct {
     uint64_t name;                 /* address of the far end's sockaddr (NAME_LEN bytes) */
@@ -263,7 +263,7 @@ int fm_replies(int fd, struct mmsghdr *msgs, struct iovec *iov, uint8_t *data, s
     return got;
 }
 
-/* ---- the reflector (reflector.py FastSessions) ---------------------------------------------- */
+/* ---- the reflector (farend/reflector_c.py CReflectorSessions) ------------------------------- */
 
 typedef struct {
     uint8_t name[NAME_LEN];        /* the source's sockaddr, zero-padded */
@@ -405,7 +405,7 @@ int fm_recv(int fd, struct mmsghdr *msgs, struct iovec *iov, unsigned n, size_t 
     return receive(fd, msgs, iov, n, slot, ctl);
 }
 
-/* Layouts for fastpath.py to check its numpy dtypes against: sizes, then offsets in field order. */
+/* Layouts for io/media_loops.py to check its numpy dtypes against: sizes, then offsets in field order. */
 #define OFF(T, f) out[n++] = (int64_t)offsetof(T, f)
 int fm_layout(int64_t *out) {
     int n = 0;
@@ -428,9 +428,9 @@ int fm_layout(int64_t *out) {
 }
 
 /* A Python module only so that setuptools builds and installs this file; the functions above are
-   reached through ctypes (fastpath.py). */
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastmedia",
-                                    "C loops of the call media path (see fastpath.py)", -1,
+   reached through ctypes (io/media_loops.py). */
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_media_loops",
+                                    "C loops of the call media path (see io/media_loops.py)", -1,
                                     NULL, NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__fastmedia(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__media_loops(void) { return PyModule_Create(&module); }

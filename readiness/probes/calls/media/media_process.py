@@ -11,7 +11,7 @@ Parent side:   mp = await MediaProcess.start()
                h = await mp.open(local_ip, dscp, key, trace_path)    # sockets bound, h.port for SDP
                mp.begin(h.id, plan, duration_s, start_mono); result = await mp.finished(h.id)
                mp.stop(h.id) / mp.discard(h.id);  await mp.close()
-Child side:    python -m readiness.probes.calls.rtp.media_process FD
+Child side:    python -m readiness.probes.calls.media.media_process FD
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from pathlib import Path
 from ....errors import ReadinessError
 from .scheduler import MediaEngine
 from . import trace as trace_files
-from .session import MediaPlan, MediaStream, StreamResult
+from .stream import MediaStream
+from .stream_types import MediaPlan, MediaStreamResult
 
 RT_PRIORITY = 10
 START_TIMEOUT_S = 20.0
@@ -67,7 +68,7 @@ class MediaProcess:
         self._proc, self._reader, self._writer = proc, reader, writer
         self._next = 0
         self._waiting: dict[tuple[str, int], asyncio.Future] = {}
-        self._results: dict[int, StreamResult] = {}
+        self._results: dict[int, MediaStreamResult] = {}
         self._bye: asyncio.Future = asyncio.get_running_loop().create_future()
         self.realtime = False
         self.busy_ns = 0
@@ -79,7 +80,7 @@ class MediaProcess:
     async def start(cls) -> "MediaProcess":
         parent, child = socket.socketpair()
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "readiness.probes.calls.rtp.media_process",
+            proc = subprocess.Popen([sys.executable, "-m", "readiness.probes.calls.media.media_process",
                                      str(child.fileno())], pass_fds=[child.fileno()], stdin=subprocess.DEVNULL)
         finally:
             child.close()
@@ -156,7 +157,7 @@ class MediaProcess:
     def discard(self, sid: int) -> None:
         self._send(("discard", sid))
 
-    async def finished(self, sid: int, timeout: float) -> StreamResult:
+    async def finished(self, sid: int, timeout: float) -> MediaStreamResult:
         if sid in self._results:
             return self._results.pop(sid)
         fut = asyncio.get_running_loop().create_future()
@@ -325,6 +326,6 @@ def _done(fut, rid: int, streams: dict, send) -> None:
 
 if __name__ == "__main__":
     # import under the module's own name, so what the child pickles names readiness' classes, not __main__'s
-    from readiness.probes.calls.rtp.media_process import _child as child
+    from readiness.probes.calls.media.media_process import _child as child
 
     child(int(sys.argv[1]))

@@ -23,13 +23,13 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from .. import mmsg, stamps
-from ..udpsock import grow_buffers, open_udp
-from . import packet
+from ..io import mmsg
+from ..io.udpsock import grow_buffers, open_udp
+from ..wire import rtp, stamps
 from .trace import REPLY
 
 if TYPE_CHECKING:
-    from .session import MediaStream
+    from .stream import MediaStream
 
 SEND_BATCH = 256                   # packets per sendmmsg (a tick of 1,000 calls at 20 ms is 50)
 RECV_BATCH = 128
@@ -40,7 +40,7 @@ _FIELDS = stamps.FIELDS.unpack_from
 _REPLY = REPLY.pack
 _AUTH_END = stamps.AUTH_END
 _MAC_END = stamps.AUTH_END + stamps.MAC_LEN
-_STAMP_AT = packet.HEADER_LEN
+_STAMP_AT = rtp.HEADER_LEN
 _compare = hmac.compare_digest
 _mono = time.monotonic_ns
 
@@ -53,8 +53,8 @@ class SharedPort:
         grow_buffers(self.sock, BUFFER_BYTES)
         self.fd = self.sock.fileno()
         self.port = self.sock.getsockname()[1]
-        self.out = mmsg.Batch(SEND_BATCH)
-        self.inb = mmsg.Batch(RECV_BATCH)
+        self.out = mmsg.DatagramBatch(SEND_BATCH)
+        self.inb = mmsg.DatagramBatch(RECV_BATCH)
         self.sessions: dict[int, MediaStream] = {}
         self.queued = 0
         self._owners: list[MediaStream] = []
@@ -65,7 +65,7 @@ class SharedPort:
         self.stray = 0                     # replies for no call carried here (late, or not ours)
         self.malformed = 0                 # too short to be a reply
 
-    schedules = False                  # the engine's wheel calls queue() per packet (FastPort: C does)
+    schedules = False                  # the engine's wheel calls queue() per packet (CSharedPort: C does)
 
     def attach(self, stream: "MediaStream") -> None:
         self.sessions[stream.session_id] = stream
@@ -176,7 +176,7 @@ class SharedPort:
             r = s.result
             if magic != stamps.MAGIC or not flags & stamps.FLAG_REPLY or not _compare(
                     outer.digest()[:stamps.MAC_LEN], view[off + _AUTH_END:off + _MAC_END]):
-                if packet.parse(view[off:off + lens[i]]) is None:
+                if rtp.parse(view[off:off + lens[i]]) is None:
                     s._malformed(bytes(view[off:off + lens[i]]), "not RTP")
                 else:
                     r.unauthenticated += 1

@@ -1,14 +1,14 @@
 """One call's media: the RTP stream we send on a fixed schedule and what comes back.
 
 Two kinds of far end:
-  reflect  a readiness responder: every packet carries a stamp (stamps.py) and comes back stamped,
+  reflect  a readiness responder: every packet carries a stamp (wire/stamps.py) and comes back stamped,
            so both directions, the round trip and the DSCP each way are measured per packet.
   peer     anything else that speaks RTP (a phone, a PBX echo service, baresip): we send plain RTP
            and RTCP, record the RTP it sends us, and read what it saw of ours from its RTCP reports.
 
 The media engine (scheduler.py) calls `on_due` when a packet is due and `on_readable` when a socket
 has data, always from its own thread. A reflected call sends and receives through the engine's
-shared port (port.py), which builds its packets in a batch and hands its replies to its trace. Everything received goes to a per-call trace file (trace.py);
+shared port (shared_port.py), which builds its packets in a batch and hands its replies to its trace. Everything received goes to a per-call trace file (trace.py);
 the analysis reads it when the call is over.
 """
 
@@ -19,17 +19,12 @@ import socket
 import struct
 import time
 from socket import SOL_SOCKET
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ....analysis.rtp_stats import RtpStreamAnalyser
-from ....codecs import Codec
-from .. import rtcp, stamps
-from ..udpsock import ANC_SPACE, SCM_TIMESTAMPNS, open_udp
-from . import packet
-from .fastport import WATCH_NS
-from .port import SharedPort
-from .scheduler import ScheduleErrors
+from ..io.udpsock import ANC_SPACE, SCM_TIMESTAMPNS, open_udp
+from ..wire import rtcp, rtp, stamps
+from .stream_types import WATCH_NS, MediaPlan, MediaPort, MediaStreamResult, PeerReport
 from .trace import TraceWriter
 
 MAX_PACKET = 2048
@@ -39,57 +34,6 @@ LINGER_NS = 150_000_000            # after the last packet: wait for replies sti
 RTCP_INTERVAL_NS = 5_000_000_000   # RFC 3550 6.2: 5 s minimum interval (randomised 0.5-1.5 below)
 SILENCE = {"PCMU": 0xFF, "PCMA": 0xD5}   # G.711 encodings of zero amplitude
 _TIMESPEC = struct.Struct("@qq").unpack_from
-
-
-@dataclass
-class MediaPlan:
-    """What offer/answer settled: where to send, which payload type, and what the far end is."""
-
-    remote: tuple[str, int]
-    payload_type: int
-    codec: Codec
-    ptime_ms: int = 20
-    rtcp_remote: tuple[str, int] | None = None      # None: RTCP on the RTP port (rtcp-mux) or none
-    reflect: bool = True                            # the far end is a readiness responder
-
-
-@dataclass
-class PeerReport:
-    """An RTCP report the far end sent us (peer mode)."""
-
-    rx_ns: int
-    report: rtcp.Report
-    rtt_ms: float | None
-
-
-@dataclass
-class StreamResult:
-    """What the stream knows when it is over; the analysis reads the trace for the rest."""
-
-    reflect: bool
-    trace: Path
-    ssrc: int
-    session_id: int
-    dscp_sent: int
-    packets_sent: int = 0
-    octets_sent: int = 0
-    first_send_ns: int = 0          # epoch ns of packet 0
-    last_send_ns: int = 0
-    ptime_ms: int = 20
-    clock_rate: int = 8000
-    schedule: ScheduleErrors = field(default_factory=ScheduleErrors)
-    fin_received: int | None = None          # reflector: requests it received (from its fin reply)
-    fin_replies: int | None = None           # reflector: replies it sent
-    fin_bitmap: int = 0                      # reflector: its view at the fin (see stamps.py)
-    fin_highest: int | None = None
-    malformed: int = 0                       # packets that were not RTP/RTCP we could use
-    malformed_sample: str = ""               # the first one's first bytes (hex), to see what it was
-    unauthenticated: int = 0                 # stamped packets whose MAC did not verify
-    peer_reports: list[PeerReport] = field(default_factory=list)
-    peer_ssrcs: set[int] = field(default_factory=set)
-    rtcp_received: int = 0
-    send_errors: int = 0
-    last_send_error: str = ""
 
 
 class MediaStream:
@@ -115,7 +59,7 @@ class MediaStream:
         self.session_id = secrets.randbits(32)
         self.plan: MediaPlan | None = None
         self.trace = TraceWriter(trace_path)
-        self.result = StreamResult(True, Path(trace_path), self.ssrc, self.session_id, dscp)
+        self.result = MediaStreamResult(True, Path(trace_path), self.ssrc, self.session_id, dscp)
         self._stop_at = 0
         self._stop_now = False
         self._state = "new"
@@ -131,7 +75,7 @@ class MediaStream:
         self._last_sr_ntp32 = 0
         self._peer_last_sr: dict[int, tuple[int, int]] = {}  # ssrc -> (ntp32 of its SR, our rx ns)
         self._peer_stats: dict[int, _PeerCounters] = {}
-        self._port: SharedPort | None = None    # reflected calls send and receive through it
+        self._port: MediaPort | None = None    # reflected calls send and receive through it
         self._name = 0                          # the port's sockaddr for plan.remote
         self._pt = 0
         self._length = 0                        # bytes of a media packet
@@ -152,11 +96,11 @@ class MediaStream:
         size = codec.payload_bytes(plan.ptime_ms)
         size = stamps.payload_len(size) if plan.reflect else max(size, 1)
         fill = SILENCE.get(codec.encoding.upper(), 0)
-        self._buf = bytearray(packet.HEADER_LEN + size)
-        self._buf[packet.HEADER_LEN:] = bytes([fill]) * size
+        self._buf = bytearray(rtp.HEADER_LEN + size)
+        self._buf[rtp.HEADER_LEN:] = bytes([fill]) * size
         self._payload_len = size
         self._pt = plan.payload_type
-        self._length = packet.HEADER_LEN + size
+        self._length = rtp.HEADER_LEN + size
         self._filler = bytes([fill]) * max(0, self._length - stamps.PACKET_MIN)
         self._fill_key = (fill, self._length)
         r = self.result
@@ -175,7 +119,7 @@ class MediaStream:
         """(local address, DSCP, key) of the shared port this stream wants, None for its own sockets."""
         return (self.local_host, self.dscp, self.key) if self.plan is not None and self.plan.reflect else None
 
-    def attach(self, port: SharedPort) -> None:
+    def attach(self, port: MediaPort) -> None:
         """Send and receive through the engine's shared port (a reflected call; engine thread)."""
         assert self.plan is not None
         self._port = port
@@ -237,7 +181,7 @@ class MediaStream:
         """Plain RTP (a third-party far end): codec-sized silence, no stamp."""
         seq = self._seq
         t = time.monotonic_ns()
-        packet.pack_into(self._buf, self.plan.payload_type, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc,
+        rtp.pack_into(self._buf, self.plan.payload_type, self._seq0 + seq, self._ts0 + seq * self._spp, self.ssrc,
                          marker=(seq == 0))
         self._send(t - due, t + wall_offset)
 
@@ -263,8 +207,8 @@ class MediaStream:
 
     def _send_fin(self, wall_offset: int) -> None:
         self._fin_tries += 1
-        buf = bytearray(packet.HEADER_LEN + stamps.STAMP_LEN)  # no codec filler: a fin is small
-        packet.pack_into(buf, self.plan.payload_type, self._seq0 + self._seq, self._ts0 + self._seq * self._spp,
+        buf = bytearray(rtp.HEADER_LEN + stamps.STAMP_LEN)  # no codec filler: a fin is small
+        rtp.pack_into(buf, self.plan.payload_type, self._seq0 + self._seq, self._ts0 + self._seq * self._spp,
                          self.ssrc)
         stamps.write_request(buf, self.session_id, self._seq, time.monotonic_ns() + wall_offset, self.dscp,
                              self.signer, flags=stamps.FLAG_FIN)
@@ -332,7 +276,7 @@ class MediaStream:
         if not rx_ns:
             rx_ns = time.time_ns()
         dscp = tos >> 2 if tos >= 0 else 0xFF
-        if packet.is_rtcp(data):
+        if rtp.is_rtcp(data):
             self._on_rtcp(data, rx_ns)
         else:
             self._on_peer_rtp(data, rx_ns, dscp)
@@ -344,7 +288,7 @@ class MediaStream:
             r.malformed_sample = f"{why}: {bytes(data[:48]).hex()}"
 
     def _on_peer_rtp(self, data: bytes, rx_ns: int, dscp: int) -> None:
-        h = packet.parse(data)
+        h = rtp.parse(data)
         r = self.result
         if h is None:
             self._malformed(data, "not RTP")

@@ -1,4 +1,4 @@
-"""The reflector's per-packet loop in C (csrc/fastmedia.c fm_reflect), its sessions in a numpy table.
+"""The reflector's per-packet loop in C (csrc/media_loops.c fm_reflect), its sessions in a numpy table.
 
 Same behaviour as Reflector._answer (reflector.py), the reference: which requests are answered,
 what a reply carries, the limits per session and per source. C finds a request's session in an
@@ -14,24 +14,24 @@ import time
 
 import numpy as np
 
-from . import fastpath, mmsg
+from ..io import media_loops, mmsg
 
 _NAME = mmsg.NAME
 
 
-class FastSessions:
-    """Sessions and the answer loop for one reflector socket (one Batch, one key)."""
+class CReflectorSessions:
+    """Sessions and the answer loop for one reflector socket (one DatagramBatch, one key)."""
 
-    def __init__(self, key: bytes, family: int, batch: mmsg.Batch, limits, source_of):
-        self._lib = fastpath.lib()
-        self._ks = fastpath.key_state(key)
+    def __init__(self, key: bytes, family: int, batch: mmsg.DatagramBatch, limits, source_of):
+        self._lib = media_loops.lib()
+        self._ks = media_loops.key_state(key)
         self.limits = limits
         self._source_of = source_of                  # sockaddr bytes -> address text (per-source limits)
         self._batch = batch
-        self._ptrs = fastpath.batch_pointers(batch)
+        self._ptrs = media_loops.batch_pointers(batch)
         self._smsg, self._siov = ctypes.addressof(batch._smsg), ctypes.addressof(batch._siov)
         self._marks = np.frombuffer(b"".join(mmsg.tos_control(family, d << 2) for d in range(64)), dtype=np.uint8)
-        self.table = np.zeros(0, dtype=fastpath.SESSION_DTYPE)
+        self.table = np.zeros(0, dtype=media_loops.SESSION_DTYPE)
         self.index = np.zeros(0, dtype=np.uint32)
         self._free: list[int] = []
         self._grow()
@@ -46,7 +46,7 @@ class FastSessions:
     def _grow(self) -> None:
         n = len(self.table)
         size = max(1024, 2 * n)
-        table = np.zeros(size, dtype=fastpath.SESSION_DTYPE)
+        table = np.zeros(size, dtype=media_loops.SESSION_DTYPE)
         table[:n] = self.table
         self.table = table
         self.index = np.zeros(4 * size, dtype=np.uint32)      # at most a quarter full: short probes

@@ -1,7 +1,7 @@
 """One sender loop for every call: a timing wheel ticking every millisecond.
 
 Each stream sits in the wheel slot of its next due tick. At every tick the loop sends what is due
-(reflected calls: built into the batch of their shared port, port.py, all sent with one sendmmsg),
+(reflected calls: built into the batch of their shared port, shared_port.py, all sent with one sendmmsg),
 then reads whatever arrived (the shared ports in recvmmsg batches; the sockets of calls to a
 third-party far end through epoll, non-blocking, drained), then sleeps until the next tick (time.sleep is clock_nanosleep: sub-millisecond, unlike epoll's millisecond timeout).
 No timer per packet, no asyncio task per call. Received packets carry kernel receive times, so
@@ -19,23 +19,21 @@ import select
 import sys
 import threading
 import time
-from array import array
 from collections import deque
 from typing import Callable, Protocol
 
-from .. import fastpath
-from .fastport import FastPort
-from .port import SharedPort
+from ..io import media_loops
+from .shared_port import SharedPort
+from .shared_port_c import CSharedPort
+from .stream_types import ScheduleErrors
 
 TICK_NS = 1_000_000
 SWITCH_INTERVAL_S = 0.0001        # another thread holding the GIL delays a tick by at most about this
 SLOTS = 256                       # > the longest period a stream asks for, in ticks (ptime 120 ms, fin 100 ms)
-HIST_STEP_NS = 10_000             # schedule error histogram: 10 us bins up to 10 ms
-HIST_BINS = 1000
 
 
-class Stream(Protocol):
-    """What the engine needs from a stream (rtp.session.MediaStream)."""
+class ScheduledStream(Protocol):
+    """What the engine needs from a stream (stream.MediaStream)."""
 
     def fds(self) -> list[int]: ...
     def port_key(self) -> tuple[str, int, bytes] | None: ...                    # shared port wanted
@@ -45,58 +43,13 @@ class Stream(Protocol):
     def close(self) -> None: ...
 
 
-class ScheduleErrors:
-    """Histogram of a sender's lateness: constant memory however long the call runs."""
-
-    __slots__ = ("bins", "over", "count", "max_ns")
-
-    def __init__(self) -> None:
-        self.bins = array("I", bytes(4 * HIST_BINS))
-        self.over: list[int] = []          # beyond the histogram: kept exactly (rare)
-        self.count = 0
-        self.max_ns = 0
-
-    def add(self, err_ns: int) -> None:
-        if err_ns < 0:
-            err_ns = 0
-        i = err_ns // HIST_STEP_NS
-        if i < HIST_BINS:
-            self.bins[i] += 1
-        else:
-            self.over.append(err_ns)
-        self.count += 1
-        if err_ns > self.max_ns:
-            self.max_ns = err_ns
-
-    def merge(self, other: "ScheduleErrors") -> None:
-        for i, n in enumerate(other.bins):
-            if n:
-                self.bins[i] += n
-        self.over.extend(other.over)
-        self.count += other.count
-        self.max_ns = max(self.max_ns, other.max_ns)
-
-    def quantile_ms(self, q: float) -> float | None:
-        """Upper edge of the bin holding quantile q (conservative by at most 10 us)."""
-        if not self.count:
-            return None
-        rank = q * self.count
-        seen = 0
-        for i, n in enumerate(self.bins):
-            seen += n
-            if seen >= rank and n:
-                return min((i + 1) * HIST_STEP_NS, self.max_ns) / 1e6
-        over = sorted(self.over)
-        return over[min(len(over) - 1, max(0, int(rank - seen) - 1))] / 1e6 if over else self.max_ns / 1e6
-
-
 class MediaEngine:
     """The sender/receiver loop. `start()`, then `add()` streams; `close()` stops everything."""
 
     def __init__(self, tick_ns: int = TICK_NS):
         self.tick_ns = tick_ns
-        self._wheel: list[list[tuple[int, Stream]]] = [[] for _ in range(SLOTS)]
-        self._by_fd: dict[int, Stream] = {}
+        self._wheel: list[list[tuple[int, ScheduledStream]]] = [[] for _ in range(SLOTS)]
+        self._by_fd: dict[int, ScheduledStream] = {}
         self._ports: dict[tuple[str, int, bytes], SharedPort] = {}
         self.ports: list[SharedPort] = []
         self._timed: list[SharedPort] = []        # ports that send on their own schedule (C)
@@ -122,7 +75,7 @@ class MediaEngine:
         self._thread.start()
         return self
 
-    def add(self, stream: Stream, start_mono: int) -> concurrent.futures.Future:
+    def add(self, stream: ScheduledStream, start_mono: int) -> concurrent.futures.Future:
         """Schedule `stream` from `start_mono` on; the future resolves when the stream says it is done."""
         fut: concurrent.futures.Future = concurrent.futures.Future()
         self._inbox.append((stream, start_mono, fut))
@@ -210,7 +163,7 @@ class MediaEngine:
                 if key is not None:
                     port = self._ports.get(key)
                     if port is None:
-                        port = FastPort(*key) if fastpath.available() else SharedPort(key[0], key[1])
+                        port = CSharedPort(*key) if media_loops.available() else SharedPort(key[0], key[1])
                         self._ports[key] = port
                         self.ports.append(port)
                         (self._timed if port.schedules else self._queued).append(port)
@@ -227,7 +180,7 @@ class MediaEngine:
                 t = port.begin(stream, t * self.tick_ns) // self.tick_ns
             self._wheel[t % SLOTS].append((t, stream))
 
-    def _spread(self, stream: Stream, t: int) -> int:
+    def _spread(self, stream: ScheduledStream, t: int) -> int:
         """The stream's first tick: at or after `t`, on the phase of its packet period that the
         fewest streams use. Calls set up at a steady rate would otherwise send on a few phases only
         (at 100 calls/s and 20 ms ptime: every 10 ms, +- the setup time), and those ticks carry
@@ -242,7 +195,7 @@ class MediaEngine:
         self._phase_of[id(stream)] = (period, t % period)
         return t
 
-    def _finish(self, stream: Stream) -> None:
+    def _finish(self, stream: ScheduledStream) -> None:
         phase = self._phase_of.pop(id(stream), None)
         if phase is not None:
             self._phase_load[phase[0]][phase[1]] -= 1

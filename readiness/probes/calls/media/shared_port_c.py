@@ -1,10 +1,10 @@
-"""The shared port with its per-packet loops in C (csrc/fastmedia.c fm_tick / fm_replies).
+"""The shared port with its per-packet loops in C (csrc/media_loops.c fm_tick / fm_replies).
 
-Same behaviour as SharedPort (port.py), which stays the reference: what a stream's packets carry,
+Same behaviour as SharedPort (shared_port.py), which stays the reference: what a stream's packets carry,
 where its replies go, how its schedule error is counted. The difference is where a call's send
 and receive counters live while it runs: in a row of a numpy table the C code updates (the
 stream's row index is the low 16 bits of its session id, so a reply finds its call without a
-lookup). When a stream detaches, its row is copied back into its StreamResult.
+lookup). When a stream detaches, its row is copied back into its MediaStreamResult.
 
 The schedule moves too: each row holds its next due time and period, and once per tick fm_tick
 sends every row's due packet, so no Python runs per packet. The stream's place in the timing
@@ -21,28 +21,28 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import fastpath, mmsg
-from .port import RECV_BATCH, SEND_BATCH, SharedPort
+from ..io import media_loops, mmsg
+from .shared_port import RECV_BATCH, SEND_BATCH, SharedPort
+from .stream_types import WATCH_NS
 from .trace import REPLY
 
 if TYPE_CHECKING:
-    from .session import MediaStream
+    from .stream import MediaStream
 
 MAX_ROWS = 1 << 16                       # the row is the session id's low 16 bits
 TRACE_CAP = 16384                        # a call's reply buffer; flushed to its file above FLUSH_AT
 FLUSH_AT = TRACE_CAP - RECV_BATCH * REPLY.size   # so one more receive batch always fits
-WATCH_NS = 50_000_000                    # how often a stream checks for a hang-up or its last packet
 
 
-class FastPort(SharedPort):
+class CSharedPort(SharedPort):
     """A SharedPort whose queue/flush/drain run in C. All its calls share one key (the port's)."""
 
     def __init__(self, local_host: str, dscp: int, key: bytes):
         super().__init__(local_host, dscp)
-        self._lib = fastpath.lib()
-        self._ks = fastpath.key_state(key)
+        self._lib = media_loops.lib()
+        self._ks = media_loops.key_state(key)
         self._key = key
-        self.rows = np.zeros(64, dtype=fastpath.ROW_DTYPE)
+        self.rows = np.zeros(64, dtype=media_loops.ROW_DTYPE)
         self._streams: list[MediaStream | None] = [None] * len(self.rows)
         self._traces: list[bytearray | None] = [None] * len(self.rows)
         self._free = list(range(len(self.rows) - 1, -1, -1))
@@ -57,8 +57,8 @@ class FastPort(SharedPort):
         self._failed = np.zeros(2 * SEND_BATCH, dtype=np.int32)
         self._port_stats = np.zeros(2, dtype=np.int64)
         self._overflow: dict[int, list[int]] = {}    # row -> schedule errors beyond the histogram
-        self._out_ptrs = fastpath.batch_pointers(self.out)
-        self._in_ptrs = fastpath.batch_pointers(self.inb)
+        self._out_ptrs = media_loops.batch_pointers(self.out)
+        self._in_ptrs = media_loops.batch_pointers(self.inb)
 
     # --- rows ---------------------------------------------------------------------------------------
 
@@ -66,7 +66,7 @@ class FastPort(SharedPort):
         n = len(self.rows)
         if n >= MAX_ROWS:
             raise RuntimeError(f"more than {MAX_ROWS} calls on one media port")
-        rows = np.zeros(min(2 * n, MAX_ROWS), dtype=fastpath.ROW_DTYPE)
+        rows = np.zeros(min(2 * n, MAX_ROWS), dtype=media_loops.ROW_DTYPE)
         rows[:n] = self.rows
         self.rows = rows
         self._streams += [None] * (len(rows) - n)
@@ -84,8 +84,8 @@ class FastPort(SharedPort):
         name = self._names.get(s.plan.remote)
         if name is None:
             name = self._names[s.plan.remote] = self.name_of(*s.plan.remote)
-        row = np.zeros(1, dtype=fastpath.ROW_DTYPE)[0]
-        row["name"], row["trace"], row["trace_cap"] = name, fastpath.ptr(trace), TRACE_CAP
+        row = np.zeros(1, dtype=media_loops.ROW_DTYPE)[0]
+        row["name"], row["trace"], row["trace_cap"] = name, media_loops.ptr(trace), TRACE_CAP
         row["seq0"], row["ts0"], row["spp"], row["ssrc"] = s._seq0, s._ts0, s._spp, s.ssrc
         row["session_id"], row["length"], row["payload_len"] = s.session_id, s._length, s._payload_len
         row["pt"], row["dscp"], row["fill"], row["active"] = s._pt, s.dscp, s._fill_key[0], 1

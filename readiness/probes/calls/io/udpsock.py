@@ -11,7 +11,7 @@ import errno
 import socket
 import struct
 
-from ...errors import ReadinessError
+from ....errors import ReadinessError
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)   # linux/asm-generic/socket.h
 SCM_TIMESTAMPNS = SO_TIMESTAMPNS
@@ -82,10 +82,3 @@ def ancillary(anc: list[tuple[int, int, bytes]]) -> tuple[int, int]:
                 level == socket.IPPROTO_IPV6 and kind == IPV6_TCLASS):
             tos = data[0] if len(data) == 1 else int.from_bytes(data[:4], "little") & 0xFF
     return rx_ns, tos
-
-
-def tos_cmsg(family: int, tos: int) -> list[tuple[int, int, bytes]]:
-    """Ancillary data that marks one datagram (the reflector marks each reply as its request asks)."""
-    if family == socket.AF_INET6:
-        return [(socket.IPPROTO_IPV6, IPV6_TCLASS, struct.pack("@i", tos))]
-    return [(socket.IPPROTO_IP, socket.IP_TOS, struct.pack("@i", tos))]

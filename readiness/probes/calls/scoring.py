@@ -27,8 +27,8 @@ from ...codecs import Codec
 from ...errors import ReadinessError
 from . import directions
 from .directions import UNKNOWN_DSCP, DirectionPackets
-from .rtp.session import StreamResult
-from .rtp.trace import REPLY_DTYPE, RTP_DTYPE, load
+from .media.stream_types import MediaStreamResult
+from .media.trace import REPLY_DTYPE, RTP_DTYPE, load
 
 LOSS_STEP_S = 0.2                 # Teams: "burst packet loss < 10 % during any 200 ms interval" (standards.md 3.3)
 SECOND = 1.0
@@ -180,7 +180,7 @@ def direction_metrics(name: str, p: DirectionPackets, codec: Codec, ptime_ms: in
         start=st.first_arrival, end=st.last_arrival, notes=notes)
 
 
-def reflected_call(result: StreamResult, codec: Codec, clocks_synced: bool) -> MediaMetrics:
+def reflected_call(result: MediaStreamResult, codec: Codec, clocks_synced: bool) -> MediaMetrics:
     """Both directions of a call answered by a readiness responder."""
     rec = load(result.trace, REPLY_DTYPE)
     p99 = result.schedule.quantile_ms(0.99)
@@ -206,7 +206,7 @@ def reflected_call(result: StreamResult, codec: Codec, clocks_synced: bool) -> M
                         _per_second(rtt, rtt_t, origin, n_sec), origin, p99)
 
 
-def peer_call(result: StreamResult, codec: Codec, expected_dscp: int | None) -> MediaMetrics:
+def peer_call(result: MediaStreamResult, codec: Codec, expected_dscp: int | None) -> MediaMetrics:
     """A third-party far end: down from its RTP, up from its RTCP receiver reports about our stream."""
     rec = load(result.trace, RTP_DTYPE)
     p99 = result.schedule.quantile_ms(0.99)
@@ -229,7 +229,7 @@ def peer_call(result: StreamResult, codec: Codec, expected_dscp: int | None) -> 
     return MediaMetrics(up_m, down_m, rtt_p50, rtt_p95, [], origin, p99, reason)
 
 
-def _up_from_rtcp(result: StreamResult, codec: Codec, one_way_ms: float | None) -> DirectionMetrics | None:
+def _up_from_rtcp(result: MediaStreamResult, codec: Codec, one_way_ms: float | None) -> DirectionMetrics | None:
     """What the far end said it saw of our stream, from its last receiver report block about us."""
     blocks = [(r.rx_ns, b) for r in result.peer_reports for b in r.report.blocks if b.ssrc == result.ssrc]
     if not blocks:

@@ -1,1 +1,0 @@
-"""RTP for test calls: packets (RFC 3550), per-call streams and the one sender loop they share."""

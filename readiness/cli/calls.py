@@ -151,8 +151,8 @@ def responder(listen: str, key_ref: str | None, key_file: str | None, media_port
     (unauthenticated media gets no answer). Without it the responder listens on loopback only.
     """
     from ..config.site import split_host_port
-    from ..probes.calls.farend.reflector import ReflectorLimits as Limits
-    from ..probes.calls.farend.responder import CallResponder as Responder, ResponderConfig
+    from ..probes.calls.farend.reflector import ReflectorLimits
+    from ..probes.calls.farend.responder import CallResponder, ResponderConfig
     from ..probes.calls.sip import UasLimits
 
     try:
@@ -175,13 +175,13 @@ def responder(listen: str, key_ref: str | None, key_file: str | None, media_port
     key = secret.resolve(Path.cwd()).encode() if secret else None
     cfg = ResponderConfig(host=host, port=port, transports=kinds, media_port=media_port, key=key,
                           ring_ms=ring_ms, media_advertise=advertise,
-                          limits=Limits(sessions_per_source=max_calls_per_source, rate_pps=max_rate,
+                          limits=ReflectorLimits(sessions_per_source=max_calls_per_source, rate_pps=max_rate,
                                         duration_s=max_duration),
                           uas_limits=UasLimits(max_calls_per_source=max_calls_per_source, max_call_s=max_duration))
     stats: dict[str, Any] = {}
 
     async def serve() -> None:
-        async with Responder(cfg) as r:
+        async with CallResponder(cfg) as r:
             where = ", ".join(f"{k} {h}:{p}" for k, h, p in r.addresses)
             click.echo(f"readiness responder: SIP on {where}, media on UDP {r.media_port}"
                        f"{', key required' if cfg.key else ', no key (loopback only)'}", err=True)

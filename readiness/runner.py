@@ -104,20 +104,29 @@ def execute(profile: Profile, site: SiteSpec, out_parent: Path, progress: Progre
     come here with a site built from their options and the criteria their probe can decide."""
     progress = progress or NullProgress()
     criteria = list(profile.criteria if criteria is None else criteria)
-    run_dir = store.new_run_dir(Path(out_parent), profile.name, site.site)
-    writer = store.RunWriter(run_dir)
-    _keep_inputs(run_dir, profile, site)
-    info = RunInfo(run_id=uuid.uuid4().hex[:12], profile=profile.name, site=site.site,
-                   started=store.utc_iso(), criteria=criteria, profile_file=profile.file,
-                   site_file=site.file, tool_version=__version__, host=socket.gethostname(), command=command)
-    writer.started(info)
     stop = _Stop()
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = signal.signal(signal.SIGTERM, stop)    # before the folder exists: no window without it
+    try:
+        run_dir = store.new_run_dir(Path(out_parent), profile.name, site.site)
+        writer = store.RunWriter(run_dir)
+        _keep_inputs(run_dir, profile, site)
+        info = RunInfo(run_id=uuid.uuid4().hex[:12], profile=profile.name, site=site.site,
+                       started=store.utc_iso(), criteria=criteria, profile_file=profile.file,
+                       site_file=site.file, tool_version=__version__, host=socket.gethostname(), command=command)
+        writer.started(info)
+        _measure(stop, writer, site, criteria, profile.criteria, progress, set(only) if only else None, debug)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return run_dir
+
+
+def _measure(stop: _Stop, writer: store.RunWriter, site: SiteSpec, criteria: list[Criterion],
+             profile_criteria: list[Criterion], progress: Progress, only: set[str] | None, debug: bool) -> None:
+    """The probes, then the run's last event: stopped (Ctrl-C, SIGTERM) or not, the log is closed."""
     reason = ""
     try:
         if not stop.reason:
-            asyncio.run(_main(stop, site, writer, criteria, profile.criteria, progress, set(only) if only else None,
-                              debug))
+            asyncio.run(_main(stop, site, writer, criteria, profile_criteria, progress, only, debug))
     except asyncio.CancelledError:
         reason = stop.reason or "cancelled"
     except KeyboardInterrupt:
@@ -126,8 +135,6 @@ def execute(profile: Profile, site: SiteSpec, out_parent: Path, progress: Progre
         reason = reason or stop.reason
         writer.finished(bool(reason), reason)
         writer.close()
-        signal.signal(signal.SIGTERM, previous)
-    return run_dir
 
 
 async def _main(stop: _Stop, site: SiteSpec, writer: store.RunWriter, criteria: list[Criterion],

@@ -5,6 +5,7 @@ run (judge the folder, print, write the JSON, exit status). One place, so `run`,
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,11 +72,18 @@ def progress_for(json_out: str | None, quiet: bool) -> Iterator[Progress]:
 
 def conduct(start: Callable[[Path, Progress], Path], out: str, no_keep: bool, json_out: str | None,
             quiet: bool) -> int:
-    """Start a run (`start(parent_folder, progress)` returns its folder), then finish it."""
-    with run_place(out, no_keep) as parent:
-        with progress_for(json_out, quiet) as progress:
-            run_dir = start(parent, progress)
-        return finish(run_dir, json_out, quiet, keep=not no_keep)
+    """Start a run (`start(parent_folder, progress)` returns its folder), then finish it.
+
+    While the run measures, SIGTERM stops it like Ctrl-C (runner.execute); before and after that, a
+    SIGTERM is ignored, so a `kill` never leaves a run folder without its results."""
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with run_place(out, no_keep) as parent:
+            with progress_for(json_out, quiet) as progress:
+                run_dir = start(parent, progress)
+            return finish(run_dir, json_out, quiet, keep=not no_keep)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def finish(run_dir: Path, json_out: str | None, quiet: bool, keep: bool = True) -> int:

@@ -47,8 +47,9 @@ def capture(interface: str, duration: str, bpf: str | None, snaplen: int | None,
     them like `readiness analyze`.
 
     Run it while calls or `readiness run` are going on. Exit 0: the markings are as expected;
-    1: media or signalling carry other markings; 2: could not capture, or nothing to judge (no voice
-    stream or no SIP seen).
+    1: media or signalling carry other markings; 2: could not capture, stopped with Ctrl-C (what was
+    captured is still analysed), or no voice stream seen. Without SIP or 802.1Q tags those criteria
+    are not applicable.
     """
     return _run(f"capture on {interface}", "capture", site_file, profile_name, out, no_keep, json_out, quiet,
                 interface=interface, duration=duration, filter=bpf, snaplen=snaplen)
@@ -68,7 +69,8 @@ def analyze(file: str, site_file: str | None, profile_name: str | None, out: str
     packets that break the expected markings (EF on media, CS3/AF31/CS5 on SIP unless --site says).
 
     Exit 0: the markings are as expected; 1: media or signalling carry other markings; 2: the file
-    could not be read, or nothing to judge (no voice stream or no SIP in it).
+    could not be read, or holds no voice stream. Without SIP or 802.1Q tags those criteria are not
+    applicable.
     """
     path = Path(file).resolve()
     return _run(f"capture {path.name}", "analyze", site_file, profile_name, out, no_keep, json_out, quiet,

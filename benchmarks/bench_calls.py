@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from readiness.lab.responder import responder_process  # noqa: E402
+from readiness.lab.responder_server import responder_process  # noqa: E402
 from readiness.probes.calls.load import LoadConfig, LoadRunner  # noqa: E402
 from readiness.probes.calls.records import to_json  # noqa: E402
 

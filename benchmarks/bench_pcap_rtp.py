@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from readiness import tools
 from readiness.probes.capture.analyze import analyse
 from readiness.probes.capture.pcap_writer import synth_rtp_capture
 
@@ -45,8 +46,8 @@ def child_peak_kib(path: Path) -> tuple[int, float]:
 def time_tshark(path: Path) -> tuple[float, float, str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    out = subprocess.run(["tshark", "-r", str(path), "-q", "-o", "rtp.heuristic_rtp:TRUE", "-z", "rtp,streams"],
-                         capture_output=True, text=True, check=True)
+    out = tools.run_sync([tools.require("tshark"), "-r", str(path), "-q", "-o", "rtp.heuristic_rtp:TRUE", "-z",
+                          "rtp,streams"], 600).check()
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -60,8 +61,10 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="write the captures here and keep them")
     args = ap.parse_args()
-    if shutil.which("tshark") is None:
-        print("tshark is not installed (apt-get install tshark)", file=sys.stderr)
+    try:
+        tools.require("tshark")
+    except tools.ToolMissing as e:
+        print(e, file=sys.stderr)
         return 2
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-pcap-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ class Codec:
     bitrate_bps: int           # codec bitrate
     ie: float                  # equipment impairment (G.113 App. I)
     bpl: float                 # packet-loss robustness
-    lookahead_ms: float        # algorithmic delay added to mouth-to-ear (standards.md 1.10)
+    lookahead_ms: float        # algorithmic delay, part of G.107's mouth-to-ear Ta (values as bgrewell/loom codec.go)
     itu_values: bool = True    # False: Ie/Bpl are not published by ITU-T; MOS is an estimate
 
     def payload_bytes(self, ptime_ms: int = 20) -> int:
@@ -27,25 +27,21 @@ class Codec:
     def samples_per_packet(self, ptime_ms: int = 20) -> int:
         return self.clock_rate * ptime_ms // 1000
 
-    def ip_bitrate_bps(self, ptime_ms: int = 20) -> float:
-        """IPv4 + UDP + RTP headers (40 B) per packet, no layer 2 (standards.md 3.6)."""
-        return (self.payload_bytes(ptime_ms) + 40) * 8 * 1000 / ptime_ms
-
 
 CODECS: dict[str, Codec] = {
-    # G.711 with Appendix I PLC: Ie 0, Bpl 25.1 (G.113 App. I; standards.md 1.11). Phones conceal loss.
+    # G.711 with Appendix I PLC: Ie 0, Bpl 25.1 (ITU-T G.113 Appendix I). Phones conceal loss.
     "pcmu": Codec("pcmu", 0, "PCMU", 8000, 64000, 0.0, 25.1, 0.25),
     "pcma": Codec("pcma", 8, "PCMA", 8000, 64000, 0.0, 25.1, 0.25),
-    # G.722: no G.113 narrowband value found (standards.md 1.11, 8): G.711 values as an estimate.
+    # G.722: no ITU-T G.113 narrowband value was found: G.711 values as an estimate.
     "g722": Codec("g722", 9, "G722", 8000, 64000, 0.0, 25.1, 0.25, itu_values=False),
-    # G.729A + VAD at 20 ms: Ie 11, Bpl 19 (G.113 App. I via loom/OPAL, standards.md 1.11); lookahead 5 ms.
+    # G.729A + VAD at 20 ms: Ie 11, Bpl 19 (ITU-T G.113 Appendix I, as loom and OPAL use it); lookahead 5 ms.
     "g729": Codec("g729", 18, "G729", 8000, 8000, 11.0, 19.0, 5.0),
     # Opus has no ITU-T Ie/Bpl; loom's provisional IeWB 5 / BplWB 15 is not narrowband-comparable,
     # so narrowband G.711-with-PLC values are used and the MOS is flagged as an estimate.
     "opus": Codec("opus", 111, "opus", 48000, 32000, 0.0, 25.1, 6.5, itu_values=False),
 }
 
-# G.711 without PLC, for what-if questions: Bpl 4.3 (G.113 App. I; standards.md 1.11).
+# G.711 without PLC, for what-if questions: Bpl 4.3 (ITU-T G.113 Appendix I).
 G711_NO_PLC_BPL = 4.3
 
 

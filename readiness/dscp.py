@@ -45,10 +45,5 @@ def name(number: int) -> str:
     return str(number)
 
 
-def from_tos(tos: int) -> int:
-    """The DSCP is the upper six bits of the IPv4 ToS / IPv6 traffic class byte."""
-    return (tos >> 2) & 0x3F
-
-
 def to_tos(dscp: int) -> int:
     return (dscp & 0x3F) << 2

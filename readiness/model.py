@@ -81,6 +81,9 @@ class NotMeasured(_Record):
     subject: str = ""
     probe: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    # the probe worked and found nothing of the kind (no SIP in a capture): an optional criterion is
+    # then not applicable, while a probe that failed leaves it not measured
+    absent: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Shared fixtures. Real parts only: tests start real iperf3/snmpsim/tshark/baresip where they need them.
 
 The real-world corpus (captures, SNMP walks, iperf3 outputs) lives outside the project and is reached
-through READINESS_CORPUS. If the variable is set and the folder is missing, corpus tests fail; if it
-is not set at all (a developer without the corpus), they skip. CI always sets it.
+through READINESS_CORPUS (CI sets it). A test that needs it fails, never skips, when the variable is
+unset, the folder is missing or it is empty: a corpus test that silently does nothing proves nothing.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ def corpus_dir() -> Path | None:
 def corpus() -> Path:
     path = corpus_dir()
     if path is None:
-        pytest.skip("READINESS_CORPUS is not set (CI sets it to ../shared/data)")
+        pytest.fail("READINESS_CORPUS is not set: point it at the corpus (CI sets it to ../shared/data)")
     if not path.is_dir():
-        pytest.fail(f"READINESS_CORPUS={path} is set but the folder does not exist")
+        pytest.fail(f"READINESS_CORPUS={path}: the folder does not exist")
+    if not any(path.iterdir()):
+        pytest.fail(f"READINESS_CORPUS={path}: the folder is empty")
     return path
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from .. import metrics as metric_catalog
@@ -49,12 +49,12 @@ def evaluate(criteria: Iterable[Criterion], measurements: list[Measurement], ser
     verdicts = []
     for c in criteria:
         try:
-            verdicts.append(_judge(
-                c,
-                [m for m in by_metric.get(c.metric, []) if _selected(c, m.tags)],
-                [s for s in series_by_metric.get(c.metric, []) if _selected(c, s.tags)],
-                [n for n in missing_by_metric.get(c.metric, []) if _selected(c, n.tags, lenient=True)],
-            ))
+            missing = [n for n in missing_by_metric.get(c.metric, []) if _selected(c, n.tags, lenient=True)]
+            v = _judge(c, [m for m in by_metric.get(c.metric, []) if _selected(c, m.tags)],
+                       [s for s in series_by_metric.get(c.metric, []) if _selected(c, s.tags)], missing)
+            if v.outcome == "not_measured" and c.optional and missing and all(n.absent for n in missing):
+                v = replace(v, outcome="not_applicable")  # nothing of the kind here: not a gap in the measurement
+            verdicts.append(v)
         except Exception as e:  # a bug or bad data must show as an error verdict, never as a pass
             verdicts.append(_verdict(c, "error", explanation=f"could not judge: {type(e).__name__}: {e}"))
     return verdicts
@@ -84,8 +84,6 @@ def _selected(c: Criterion, tags: dict[str, str], lenient: bool = False) -> bool
 def _verdict(c: Criterion, outcome: str, **kw: Any) -> Verdict:
     if outcome == "fail" and c.severity == "should":
         outcome = "warn"
-    if outcome == "not_measured" and c.optional and not kw.get("subjects"):
-        outcome = "not_applicable"  # nothing of the kind in this run: not a gap in the measurement
     return Verdict(criterion=c.id, metric=c.metric, outcome=outcome, unit=c.unit, threshold=c.threshold,
                    op=c.op, severity=c.severity, window_s=c.window_s, source=c.source, **kw)
 

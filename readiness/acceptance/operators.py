@@ -35,12 +35,3 @@ def worse(op: str, a: Any, b: Any) -> bool:
     if op in (">", ">="):
         return a < b
     return False  # labels have no order; the first failing one is as bad as any
-
-
-def worst_of(op: str, values: list[Any]) -> Any:
-    """For ordered ops the extreme on the failing side; labels keep their order."""
-    if op in ("<", "<="):
-        return max(values)
-    if op in (">", ">="):
-        return min(values)
-    return values[0]

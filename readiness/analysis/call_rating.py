@@ -1,4 +1,5 @@
-"""Score a call from what was measured: the E-model fed per standards.md 1.10.
+"""Score a call from what was measured: the ITU-T G.107 E-model, fed from measurements as
+bgrewell/loom (docs/quality.md) does it (practice, not ITU-T text):
 
     Ta  = network one-way delay + jitter-buffer nominal depth + ptime + codec lookahead
     Ppl = network loss % + jitter-buffer discard %
@@ -23,7 +24,7 @@ from .emodel import EModelInput, EModelResult, emodel, satisfaction, symmetric_d
 CODEC_ALIASES = {"g711": "pcmu", "g711u": "pcmu", "g711a": "pcma", "g.711": "pcmu", "g.722": "g722",
                  "g.729": "g729", "g729a": "g729"}
 
-# G.107 Table 3 note / standards.md 1.10: ranges the model was validated for; beyond is extrapolation.
+# ITU-T G.107 Table 3 note: ranges the model was validated for; beyond is extrapolation.
 VALID_TA_MS = 500.0
 VALID_PPL_PCT = 20.0
 VALID_BURST_R = 8.0
@@ -90,7 +91,7 @@ def rate_mouth_to_ear(codec: str, mouth_to_ear_ms: float, loss_pct: float = 0.0,
 def rate_call(codec: str, network_delay_ms: float, jitter_buffer_ms: float, loss_pct: float = 0.0,
               burst_ratio: float = 1.0, ptime_ms: float = 20.0, plc: bool = True, discard_pct: float = 0.0,
               delay_class: str = "default") -> CallRating:
-    """Rate a measured call: Ta = network delay + jitter buffer + ptime + codec lookahead (standards.md 1.10).
+    """Rate a measured call: Ta = network delay + jitter buffer + ptime + codec lookahead (as loom feeds G.107).
 
     `network_delay_ms` is the one-way network delay (or RTT/2, which the caller flags); `burst_ratio`
     comes from `loss_bursts` (BurstR = 1/(p+q)); values below 1 are raised to 1 (G.107 defines 1 as

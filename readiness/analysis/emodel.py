@@ -2,15 +2,16 @@
 
     R = Ro - Is - Id - Ie,eff + A                                  (G.107 eq. 7-1)
 
-The equations are those of standards.md 1.1-1.8 (G.107 06/2015 as reproduced identically by loom,
-manucorporat/e-model and a JavaScript port, re-verified against the published default R = 93.2).
+The equations are those of ITU-T G.107 (06/2015) clause 7 and Annex B, as reproduced identically by
+bgrewell/loom, manucorporat/e-model and a JavaScript port, re-verified against the published default
+R = 93.2.
 Inputs default to G.107 Table 3; `emodel()` returns every term so a report can say *why* a call
 scored what it did. Measurement-driven use (network delay + jitter buffer + packetisation + codec
 lookahead, loss + discards, burst ratio) lives in `readiness.analysis.call_rating`.
 
-Three delays, never conflated (standards.md 1.4): T (talker-echo path), Tr (4-wire round trip,
+Three delays, never conflated (G.107 clause 7.4): T (talker-echo path), Tr (4-wire round trip,
 listener echo), Ta (absolute mouth-to-ear delay). When only Ta is known use `symmetric_delays(Ta)`:
-T = Ta, Tr = 2 Ta (the convention of the standards.md 1.9 vectors).
+T = Ta, Tr = 2 Ta (the convention of bgrewell/loom's G.107 verification vectors).
 """
 
 from __future__ import annotations
@@ -21,19 +22,19 @@ from typing import Any
 
 from ..errors import ReadinessError
 
-# G.107 06/2015 Table 1 delay-sensitivity classes (mT ms, sT). Only "default" is [X]-confirmed; the
-# other two are from one public implementation (standards.md 1.7, [M]). Enterprise/carrier
+# G.107 06/2015 Table 1 delay-sensitivity classes (mT ms, sT). Only "default" is confirmed by several
+# sources; the other two are from one public implementation, not read in G.107 itself. Enterprise/carrier
 # telephony must use the default class (ITU work-item summary).
 DELAY_CLASSES: dict[str, tuple[float, float]] = {
     "default": (100.0, 1.0),
-    "low": (120.0, 0.55),        # [M] standards.md 1.7
-    "very_low": (150.0, 0.4),    # [M] standards.md 1.7
+    "low": (120.0, 0.55),        # one implementation only, unconfirmed in G.107
+    "very_low": (150.0, 0.4),    # one implementation only, unconfirmed in G.107
 }
 
 
 @dataclass(frozen=True)
 class EModelInput:
-    """Every G.107 input, defaults from G.107 Table 3 (standards.md 1.7). Delays in ms, Ppl in %."""
+    """Every G.107 input, defaults from ITU-T G.107 Table 3. Delays in ms, Ppl in %."""
 
     SLR: float = 8.0         # send loudness rating, dB
     RLR: float = 2.0         # receive loudness rating, dB
@@ -48,7 +49,8 @@ class EModelInput:
     Ta: float = 0.0          # absolute (mouth-to-ear) delay, ms
     qdu: float = 1.0         # quantizing distortion units
     Ie: float = 0.0          # equipment impairment factor (codec, G.113 App. I)
-    Bpl: float = 4.3         # packet-loss robustness; 4.3 = G.711 without PLC ([M] as Table 3 default)
+    Bpl: float = 4.3         # packet-loss robustness; 4.3 = G.711 without PLC (G.107 Table 3 default per
+                             # secondary sources only)
     Ppl: float = 0.0         # random packet-loss probability, %
     BurstR: float = 1.0      # burst ratio (1 = random loss)
     Nc: float = -70.0        # circuit noise referred to the 0 dBr point, dBm0p
@@ -139,7 +141,7 @@ def _validate(p: EModelInput) -> None:
 
 
 def basic_snr(p: EModelInput) -> tuple[float, float]:
-    """Ro and the total noise No (G.107 7.2, standards.md 1.2)."""
+    """Ro and the total noise No (ITU-T G.107 clause 7.2)."""
     olr = p.SLR + p.RLR
     nfo = p.Nfor + p.RLR
     pre = p.Pr + 10.0 * _lg(1.0 + 10.0 ** ((10.0 - p.LSTR) / 10.0))
@@ -150,7 +152,7 @@ def basic_snr(p: EModelInput) -> tuple[float, float]:
 
 
 def simultaneous(p: EModelInput, ro: float, no: float) -> tuple[float, float, float]:
-    """Iolr, Ist, Iq (G.107 7.3, standards.md 1.3); Is is their sum."""
+    """Iolr, Ist, Iq (ITU-T G.107 clause 7.3); Is is their sum."""
     olr = p.SLR + p.RLR
     xolr = olr + 0.2 * (64.0 + no - p.RLR)
     iolr = 20.0 * ((1.0 + (xolr / 8.0) ** 8) ** (1.0 / 8.0) - xolr / 8.0)
@@ -167,7 +169,7 @@ def simultaneous(p: EModelInput, ro: float, no: float) -> tuple[float, float, fl
 
 
 def talker_echo(p: EModelInput, no: float, ist: float) -> float:
-    """Idte (G.107 7.4, standards.md 1.4). Below 1 ms the echo is heard as sidetone: 0 (as loom)."""
+    """Idte (ITU-T G.107 clause 7.4). Below 1 ms the echo is heard as sidetone: 0 (as loom)."""
     t = p.T
     if t < 1.0:
         return 0.0
@@ -183,13 +185,13 @@ def talker_echo(p: EModelInput, no: float, ist: float) -> float:
 
 
 def listener_echo(p: EModelInput, ro: float) -> float:
-    """Idle (G.107 7.4, standards.md 1.4)."""
+    """Idle (ITU-T G.107 clause 7.4)."""
     rle = 10.5 * (p.WEPL + 7.0) * (p.Tr + 1.0) ** -0.25
     return (ro - rle) / 2.0 + math.sqrt((ro - rle) ** 2 / 4.0 + 169.0)
 
 
 def pure_delay(ta_ms: float, mT: float = 100.0, sT: float = 1.0) -> float:
-    """Idd with delay-sensitivity parameters (G.107 06/2015, standards.md 1.4; exponent 6*sT)."""
+    """Idd with delay-sensitivity parameters (ITU-T G.107 06/2015 clause 7.4; exponent 6*sT)."""
     if ta_ms <= mT:
         return 0.0
     x = _lg(ta_ms / mT) / _lg(2.0)
@@ -198,12 +200,12 @@ def pure_delay(ta_ms: float, mT: float = 100.0, sT: float = 1.0) -> float:
 
 
 def effective_equipment(ie: float, bpl: float, ppl_pct: float, burst_r: float = 1.0) -> float:
-    """Ie,eff = Ie + (95 - Ie) * Ppl / (Ppl/BurstR + Bpl), Ppl in percent (G.107 7.5, standards.md 1.5)."""
+    """Ie,eff = Ie + (95 - Ie) * Ppl / (Ppl/BurstR + Bpl), Ppl in percent (ITU-T G.107 clause 7.5)."""
     return ie + (95.0 - ie) * ppl_pct / (ppl_pct / burst_r + bpl)
 
 
 def mos_from_r(r: float) -> float:
-    """G.107 Annex B, clamped to [1, 4.5] (the cubic dips just below 1 for 0 < R < 6.5; standards.md 1.8)."""
+    """G.107 Annex B, clamped to [1, 4.5] (the cubic dips just below 1 for 0 < R < 6.5)."""
     if r <= 0.0:
         return 1.0
     if r >= 100.0:
@@ -213,7 +215,7 @@ def mos_from_r(r: float) -> float:
 
 
 def satisfaction(r: float) -> str:
-    """G.109 user-satisfaction band of R (standards.md 1.8)."""
+    """ITU-T G.109 user-satisfaction band of R."""
     if r >= 90:
         return "very satisfied"
     if r >= 80:

@@ -3,15 +3,16 @@
 Input is the loss pattern of a stream in sequence-number order, given as the positions of lost
 packets (extended sequence numbers) inside a range [first, last] whose ends were received.
 
-Burst/gap (RFC 3611 4.7, standards.md 2.2): a burst is the longest run that starts and ends with a
+Burst/gap (RFC 3611 section 4.7): a burst is the longest run that starts and ends with a
 lost packet and contains no run of Gmin or more received packets; a burst holds at least two losses
 (an isolated loss with Gmin received packets either side is a gap loss; the session is taken as
 preceded and followed by Gmin received packets). Everything else is gap. We count bursts and gaps
 exactly rather than through RFC 3611 Appendix A.2's Markov approximation; durations are mean period
 lengths in packets times the packet interval.
 
-Gilbert (standards.md 2.3): p = n(R->L) / (n(R->R) + n(R->L)), q = n(L->R) / (n(L->L) + n(L->R)),
-BurstR = 1/(p+q); 1 for random loss, > 1 bursty. With no loss BurstR is 1 by convention.
+Gilbert two-state model fitted to the trace: p = n(R->L) / (n(R->R) + n(R->L)),
+q = n(L->R) / (n(L->L) + n(L->R)), BurstR = 1/(p+q) (ITU-T G.107 clause 7.5, two-state Markov loss);
+1 for random loss, > 1 bursty. With no loss BurstR is 1 by convention.
 
 `BurstCounter` consumes losses in O(1) memory, one run at a time (`lost`, the live analyser) or an
 array at a time (`lost_many`, captures); both fill the same `BurstTotals`.

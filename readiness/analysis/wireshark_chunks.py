@@ -172,11 +172,3 @@ class WiresharkChunks:
         w.stop_seq, w.pt = int(seq[-1]), int(pt[-1])
         w.total += m
         return jitter_at, seen_mask
-
-
-def analyse_chunks(chunks, clock_rate) -> WiresharkSummary:
-    """Convenience: feed an iterable of (seq, ts, t_ms, marker, pt) tuples."""
-    a = WiresharkChunks(clock_rate)
-    for c in chunks:
-        a.feed(*c)
-    return a.summary()

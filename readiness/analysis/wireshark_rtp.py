@@ -1,7 +1,7 @@
 """Wireshark-compatible RTP stream analysis: what `tshark -z rtp,streams` prints, rule for rule.
 
 Follows `ui/tap-rtp-analysis.c` `rtppacket_analyse()` as shipped in Wireshark 4.0 (checked against
-tshark 4.0.17 on every stream of the corpus; standards.md 2.4):
+tshark 4.0.17 on every stream of the corpus):
 
 * times in ms; a packet is "in time sequence" when its RTP timestamp is at or after the stream's
   FIRST timestamp (within 2^31). Only in-time packets update the jitter, the delta and the time

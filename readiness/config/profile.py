@@ -58,7 +58,8 @@ class CriterionSpec(BaseModel):
     source: str = Field(min_length=3, description="the standard or source of the threshold")
     description: str = ""
     optional: bool = Field(False, description="when the run holds nothing this criterion could judge (no SIP in "
-                           "a capture, no tagged frames), it is not applicable instead of not measured")
+                           "a capture, no tagged frames), it is not applicable instead of not measured; a "
+                           "probe that could not run still leaves it not measured")
 
     @field_validator("metric")
     @classmethod

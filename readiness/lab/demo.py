@@ -15,7 +15,7 @@ from ..progress import NullProgress, Progress
 from ..runner import execute
 from .iperf_server import iperf3_server
 from .ports import free_port
-from .responder import responder_process
+from .responder_server import responder_process
 from .snmp_agent import demo_agent as _snmp
 
 DEMO_PROFILE = "cloud-pbx-single-site"

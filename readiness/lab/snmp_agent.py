@@ -2,7 +2,7 @@
 and for the benchmark, net-snmp's snmpd serving generated walks, one process per device.
 
 snmpsim addresses a walk by community: `DATA/<community>.snmprec` answers to that community. Two traps
-on this kind of machine (environment.md): snmpsim imports pysmi without declaring it, and run as root
+of snmpsim 1.2: it imports pysmi without declaring it, and run as root
 it drops privileges, after which imports from the interpreter under /root fail (`no dbm clone found`,
 `unknown encoding`). So this module is also the launcher: run as `python -m readiness.lab.snmp_agent
 ARGS`, it imports dbm.dumb and the encodings first, then hands over to snmpsim. As root, the data and
@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from ..errors import ReadinessError, ToolMissing
+from ..errors import ReadinessError
 from ..probes.snmp.mibs import dotted
 from ..probes.snmp.walk import COUNTER32, GAUGE32, INTEGER, OBJECT_ID, OCTETS, TIMETICKS, Walk
+from ..tools import require, require_modules, start, stop, wait_ready
 from .ports import free_port
-from .process import start, stop, wait_ready
 
 START_TIMEOUT_S = 30.0
 _SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
@@ -50,11 +50,7 @@ def snmpsim_agent(walks: Mapping[str, Path | str], port: int | None = None, max_
     The walks are copied into a private temporary folder (the corpus stays read-only); the agent is
     stopped and the folder removed on exit, also on Ctrl-C.
     """
-    try:
-        import snmpsim  # noqa: F401
-        import pysmi  # noqa: F401
-    except ImportError as e:
-        raise ToolMissing(f"snmpsim is not installed ({e.name}): pip install snmpsim pysmi") from None
+    require_modules("snmpsim", "pysmi")     # snmpsim imports pysmi without declaring it
     if not walks:
         raise ReadinessError("the SNMP agent needs at least one walk to serve")
     owner = None
@@ -152,9 +148,7 @@ def snmpd_agents(walks: Mapping[str, str], timeout: float = START_TIMEOUT_S) -> 
     it, not the audit, sets the pace of a 60-device audit; snmpd is C, like a switch's own agent. Only
     the types `override` knows (no NULL, IpAddress, Counter64, Opaque). Communities are in 0600 config
     files in a 0700 folder, never in argv."""
-    binary = shutil.which("snmpd")
-    if binary is None:
-        raise ToolMissing("net-snmp's snmpd is not installed: apt-get install snmpd")
+    binary = require("snmpd")
     root = Path(tempfile.mkdtemp(prefix="readiness-snmpd-"))
     procs: list[tuple[subprocess.Popen, int, str, Path]] = []
     ports: dict[str, int] = {}

@@ -1,8 +1,8 @@
 """iperf3 probe: voice-sized UDP marked EF in both directions (jitter, loss), TCP capacity, and voice
 measured while a second iperf3 server carries a bulk load (does QoS protect voice?).
 
-Runs the `iperf3` binary with --json: the Python `iperf3` wrapper runs in-process over libiperf and
-cannot be interrupted cleanly (environment.md), which a Ctrl-C safe run needs.
+Runs the `iperf3` binary with --json: the Python `iperf3` wrapper (0.1.11, ctypes over libiperf.so.0)
+runs the test in-process and cannot be interrupted cleanly, which a Ctrl-C safe run needs.
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ import asyncio
 import json
 from pathlib import Path
 
-from .. import codecs
+from .. import codecs, tools
 from ..config.site import Iperf, SiteSpec, split_host_port
 from ..errors import ReadinessError
 from ..model import Artefact, Measurement, NotMeasured, Series
 from ..units import parse_duration_s
-from . import process
 from .base import Probe, ProbeContext
 from .iperf_result import IperfOutputError, TcpResult, UdpResult, parse
 
@@ -55,7 +54,7 @@ class IperfProbe(Probe):
     async def run(self, ctx: ProbeContext) -> None:
         cfg = ctx.site.iperf
         assert cfg is not None
-        process.require("iperf3")
+        tools.require("iperf3")                   # missing: nothing to try
         duration = parse_duration_s(cfg.duration)
         dscp = ctx.site.markings.media_dscp()
         out_dir = ctx.recorder.artefact_dir(self.name)
@@ -105,11 +104,11 @@ class IperfProbe(Probe):
     async def _client(self, server: str, extra: list[str], reverse: bool, duration: float,
                       save: Path) -> tuple[UdpResult | TcpResult, Path]:
         host, port = split_host_port(server, 5201)
-        argv = ["iperf3", "-c", host, "-p", str(port), "-t", f"{duration:g}", "--json", "--connect-timeout", "3000",
-                "--get-server-output"] + extra + (["-R"] if reverse else [])
+        argv = [tools.require("iperf3"), "-c", host, "-p", str(port), "-t", f"{duration:g}", "--json",
+                "--connect-timeout", "3000", "--get-server-output"] + extra + (["-R"] if reverse else [])
         try:
-            done = await process.run(argv, timeout=duration + 20)
-        except process.ProcessTimeout as e:
+            done = await tools.run(argv, timeout=duration + 20)
+        except tools.ToolTimeout as e:
             raise IperfError(f"iperf3 against {server}: {e}") from None
         save.write_text(done.stdout or done.stderr)
         try:

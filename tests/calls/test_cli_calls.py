@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from readiness.lab.responder import responder_process, write_key
+from readiness.lab.responder_server import responder_process, write_key
 
 CLI = [sys.executable, "-m", "readiness"]
 

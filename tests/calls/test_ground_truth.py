@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from readiness.analysis.rtp_stats import RtpStreamAnalyser
-from readiness.lab.responder import write_key
+from readiness.lab.responder_server import write_key
 from readiness.probes.calls import directions
 from readiness.probes.calls.media.trace import REPLY_DTYPE, load
 from tests.netlab import Pair, veth_pair

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from readiness.lab.ports import free_port
-from readiness.lab.responder import responder_process
+from readiness.lab.responder_server import responder_process
 from readiness.probes.calls.load import LoadConfig, run_load
 from tests.calls.sip import peers
 from tests.conftest import need_tool

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from readiness.lab.responder import responder_process, write_key
+from readiness.lab.responder_server import responder_process, write_key
 
 PROFILE = """\
 name: calls-only

@@ -4,8 +4,11 @@ markings per class; checked against the truth the synthetic capture was built wi
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import subprocess
+import sys
 
 import pytest
 
@@ -140,8 +143,8 @@ def _ipv4_fragments(src, dst, udp_payload: bytes, ident: int, mtu_payload: int =
     return out
 
 
-def test_fragmented_invite_is_reassembled_and_binds_its_streams(tmp_path):
-    need_tool("tshark")
+def _fragmented_call(path):
+    """A call whose INVITE and 200 OK (a large SDP) each arrive as IP fragments, then opus both ways."""
     a, b = "192.0.2.1", "192.0.2.2"
 
     def sip(first, src, sdp_port, tag=""):
@@ -159,7 +162,12 @@ def test_fragmented_invite_is_reassembled_and_binds_its_streams(tmp_path):
         t = T0 + 0.1 + i * 0.02
         frames.append((t, _frame(a, b, 40000, 50000, i, 960 * i, 0xA1, pt=96)))
         frames.append((t + 0.001, _frame(b, a, 50000, 40000, i, 960 * i, 0xB2, pt=96)))
-    result = analyse(write_pcap(tmp_path / "frag.pcap", frames))
+    return write_pcap(path, frames)
+
+
+def test_fragmented_invite_is_reassembled_and_binds_its_streams(tmp_path):
+    need_tool("tshark")
+    result = analyse(_fragmented_call(tmp_path / "frag.pcap"))
     assert result.sip["requests"] == {"INVITE": 1} and result.sip["responses"] == {"200": 1}
     (call,) = result.calls
     assert call["setup_ms"] == pytest.approx(50.0, abs=0.01) and call["final_status"] == 200
@@ -167,3 +175,21 @@ def test_fragmented_invite_is_reassembled_and_binds_its_streams(tmp_path):
     for s in result.streams:
         assert s.codec == "opus" and s.call_id == "big-sdp@test"
     assert result.markings["signalling_packets"] == 2 and result.markings["signalling_dscp_ok_pct"] == 100.0
+
+
+def test_fragmented_sip_without_tshark_is_one_line_and_the_rest_is_analysed(tmp_path):
+    """tshark is needed only to reassemble fragmented SIP: without it the streams are still analysed
+    and the analysis says, in the one line every missing tool gives, what it could not read."""
+    path = _fragmented_call(tmp_path / "frag.pcap")
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    r = subprocess.run([sys.executable, "-m", "readiness", "analyze", str(path), "--json", "-"],
+                       capture_output=True, text=True, timeout=120, env={**os.environ, "PATH": str(empty)})
+    # without the SIP, the opus streams (dynamic PT 96) are not known to be voice: nothing to judge, exit 2
+    assert r.returncode == 2 and r.stderr == ""
+    doc = json.loads(r.stdout)
+    assert len(doc["rtp_streams"]) == 2
+    line = "2 SIP messages arrived as IP fragments and could not be reassembled (tshark is not installed " \
+           "(Debian/Ubuntu: apt-get install tshark))"
+    assert doc["capture"]["problems"] == [line]
+    assert [n["message"] for n in doc["notes"]] == [line]

@@ -42,8 +42,12 @@ def test_different_reasons_each_keep_their_subjects():
 def test_an_optional_criterion_with_nothing_to_judge_does_not_apply():
     c = Criterion(id="sig", metric="capture.signalling_dscp_ok_pct", op=">=", threshold=100.0, unit="%",
                   optional=True)
-    (v,) = evaluate([c], [], [], [NotMeasured("capture.signalling_dscp_ok_pct", "no SIP message in the capture")])
+    nothing = NotMeasured("capture.signalling_dscp_ok_pct", "no SIP message in the capture", absent=True)
+    (v,) = evaluate([c], [], [], [nothing])
     assert v.outcome == "not_applicable" and "no SIP" in v.explanation
+    # a probe that could not look at all leaves even an optional criterion not measured
+    (v,) = evaluate([c], [], [], [NotMeasured("capture.signalling_dscp_ok_pct", "dumpcap is not installed")])
+    assert v.outcome == "not_measured"
     must = Criterion(id="sig", metric="capture.signalling_dscp_ok_pct", op=">=", threshold=100.0, unit="%")
-    (v,) = evaluate([must], [], [], [NotMeasured("capture.signalling_dscp_ok_pct", "no SIP message in the capture")])
+    (v,) = evaluate([must], [], [], [nothing])
     assert v.outcome == "not_measured"

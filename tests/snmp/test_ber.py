@@ -42,7 +42,7 @@ def response(varbinds, request_id=4711, status=0, index=0, community=COMMUNITY) 
 
 
 def reference(data: bytes) -> tuple:
-    """pysnmp's reading of a v2c Response, in ber.Response's terms."""
+    """pysnmp's reading of a v2c Response, in ber.V2cResponse's terms."""
     msg, _ = decoder.decode(data, asn1Spec=v2c.Message())
     if int(msg[0]) != ber.VERSION_2C:
         raise ValueError("not v2c")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from readiness.probes.snmp import audit, device, mibs, poll
-from readiness.probes.snmp.client import Credentials
+from readiness.probes.snmp.client import SnmpCredentials
 
 from .conftest import served
 
@@ -42,7 +42,7 @@ def targets(corpus):
     walks.update({n: base / "snmpsim-data" / f"{n}.snmprec" for n in SNMPSIM_DATA})
     roles = {**{n: "ups" for n in UPSES}, **{n: "switch" for n in SWITCHES}, **SNMPSIM_DATA}
     with served(walks) as port:
-        yield [poll.Target(n, "127.0.0.1", port, roles[n], (lambda n=n: Credentials(community=n)), 5.0, 1)
+        yield [poll.Target(n, "127.0.0.1", port, roles[n], (lambda n=n: SnmpCredentials(community=n)), 5.0, 1)
                for n in walks]
 
 

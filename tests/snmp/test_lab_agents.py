@@ -13,7 +13,7 @@ from readiness.errors import ReadinessError
 from readiness.lab.snmp_agent import snmpd_agents, snmpd_config
 from readiness.lab.snmp_walks import SwitchSpec, UpsSpec, switch, ups
 from readiness.probes.snmp import poll
-from readiness.probes.snmp.client import Credentials
+from readiness.probes.snmp.client import SnmpCredentials
 
 from .conftest import need_tool, served
 
@@ -25,7 +25,7 @@ WALKS = {"sw-q-bridge": ("switch", switch(SwitchSpec(ports=48, uplinks=4, phones
 
 
 def _poll(ports: dict[str, int]) -> dict[str, poll.Polled]:
-    targets = [poll.Target(c, "127.0.0.1", ports[c], role, (lambda c=c: Credentials(community=c)), 5.0, 1)
+    targets = [poll.Target(c, "127.0.0.1", ports[c], role, (lambda c=c: SnmpCredentials(community=c)), 5.0, 1)
                for c, (role, _) in WALKS.items()]
     return {p.target.label: p for p in asyncio.run(poll.poll_all(targets))}
 

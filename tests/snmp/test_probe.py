@@ -18,7 +18,7 @@ from readiness.lab.snmp_walks import IF_BASE, switch
 from readiness.probes import ProbeContext, load_all
 from readiness.probes.base import MemoryRecorder
 from readiness.probes.snmp import mibs
-from readiness.probes.snmp.client import Credentials, Session
+from readiness.probes.snmp.client import SnmpCredentials, SnmpSession
 from readiness.probes.snmp.probe import SnmpAuditProbe, SnmpCountersProbe
 from readiness.runner import execute
 
@@ -42,7 +42,7 @@ RESTARTING = writable(switch(), SYS_UPTIME, 67, 8_640_000)
 
 async def _set(port: int, community: str, values: list[tuple[str, object]]) -> None:
     # SET is not part of the audit: it goes through pysnmp
-    async with Session("127.0.0.1", port, Credentials(community=community), backend="pysnmp") as s:
+    async with SnmpSession("127.0.0.1", port, SnmpCredentials(community=community), backend="pysnmp") as s:
         await s.pysnmp_send(cmdgen.SetCommandGenerator(), [(ObjectName(mibs.oid(o)), v) for o, v in values])
 
 

@@ -21,7 +21,7 @@ from pysnmp.proto.api import v2c
 
 from readiness.lab.snmp_walks import switch
 from readiness.probes.snmp import mibs
-from readiness.probes.snmp.client import Credentials, Session, SnmpError, SnmpTimeout
+from readiness.probes.snmp.client import SnmpCredentials, SnmpError, SnmpSession, SnmpTimeout
 from readiness.probes.snmp.v2c import Channel
 
 from .conftest import served
@@ -85,8 +85,8 @@ async def _with_agent(behave, body, host="127.0.0.1", timeout=0.3, retries=1):
                                                            family=family)
     port = transport.get_extra_info("sockname")[1]
     try:
-        async with Channel() as channel, Session(host, port, Credentials(community=COMMUNITY), timeout, retries,
-                                                 channel=channel) as s:
+        async with Channel() as channel, SnmpSession(host, port, SnmpCredentials(community=COMMUNITY), timeout,
+                                                     retries, channel=channel) as s:
             return await body(s), agent
     finally:
         transport.close()
@@ -172,7 +172,7 @@ def test_end_of_mib_view_and_missing_objects_against_snmpsim():
     last = mibs.oid(text.strip().splitlines()[-1].split("|")[0])
 
     async def body(port):
-        async with Session("127.0.0.1", port, Credentials(community="sw")) as s:
+        async with SnmpSession("127.0.0.1", port, SnmpCredentials(community="sw")) as s:
             tail = await s.walk([last[:-1]])            # the walk's last column: ends at endOfMibView
             missing = await s.get([mibs.SYS_DESCR, mibs.UPS_BATTERY_STATUS])   # noSuchObject left out
             after_end = await s.get_next([last])
@@ -191,5 +191,5 @@ def test_the_community_never_shows_in_reprs():
 
     r = ber.decode_response(response([], 1, community=COMMUNITY.encode()))
     assert r.community == COMMUNITY.encode()
-    for thing in (r, Credentials(community=COMMUNITY), _Pending(None, COMMUNITY.encode())):  # type: ignore[arg-type]
+    for thing in (r, SnmpCredentials(community=COMMUNITY), _Pending(None, COMMUNITY.encode())):  # type: ignore[arg-type]
         assert COMMUNITY not in repr(thing)

@@ -18,8 +18,9 @@ from typing import Any, Callable
 import numpy as np
 
 from ...config.site import Markings
+from ...errors import ReadinessError
 from . import discovery, dissect, markings as marking_checks, sip_payloads
-from .layers import ETH_CISCO_SNAP, ETH_LLDP, LINKTYPE_NAMES, PID_CDP, SUPPORTED, decode
+from .layers import ETH_CISCO_SNAP, ETH_LLDP, LINKTYPE_NAMES, PID_CDP, decode
 from .pcap import CHUNK_BYTES, CaptureReader
 from .rtp_detect import detect, endpoint_keys, fragmented_sip, sip_candidates
 from .sip_calls import CallTracker
@@ -170,8 +171,8 @@ def _with_fragmented_sip(path: Path, calls: CallTracker, marks: marking_checks.M
     try:
         late = dissect.fragmented_sip(path)
     except Exception as e:                       # tshark missing or failing: say what was not read
-        problems.append(f"{fragments} SIP messages arrived as IP fragments and could not be reassembled "
-                        f"({type(e).__name__}: {e})")
+        why = str(e) if isinstance(e, ReadinessError) else f"{type(e).__name__}: {e}"
+        problems.append(f"{fragments} SIP messages arrived as IP fragments and could not be reassembled ({why})")
         return calls
     for d in late:
         marks.signalling(d.dscp, d.vlan, d.pcp, d.frame, d.message)
@@ -190,7 +191,3 @@ def _label_ssrc_collisions(streams: list[StreamResult]) -> None:
                 others = ", ".join(f"{o.key.src}:{o.key.sport}" for o in group if o is not s)
                 s.problems.append(f"SSRC 0x{s.key.ssrc:08X} is also sent to {s.key.dst}:{s.key.dport} by {others}: "
                                   f"an SSRC collision (RFC 3550 8.2); the streams are kept apart by source")
-
-
-def supported_linktypes() -> list[int]:
-    return sorted(SUPPORTED)

@@ -1,4 +1,5 @@
-"""LLDP (IEEE 802.1AB), LLDP-MED (ANSI/TIA-1057) and CDP decoded byte by byte (standards.md 5).
+"""LLDP (IEEE 802.1AB), LLDP-MED (ANSI/TIA-1057) and CDP (Cisco; as Wireshark's packet-cdp.c reads it)
+decoded byte by byte.
 
 What a technician needs from the switch port a phone plugs into: which voice VLAN, 802.1p priority
 and DSCP it advertises (LLDP-MED network policy, CDP VoIP VLAN), whether an emergency location is
@@ -13,7 +14,8 @@ import ipaddress
 import struct
 from typing import Any
 
-OUI_8021, OUI_8023, OUI_MED = 0x0080C2, 0x00120F, 0x0012BB    # standards.md 5.1
+# organizationally specific TLVs (IEEE 802.1AB type 127): IEEE 802.1, IEEE 802.3, TIA (ANSI/TIA-1057)
+OUI_8021, OUI_8023, OUI_MED = 0x0080C2, 0x00120F, 0x0012BB
 
 CHASSIS_SUBTYPES = {1: "chassis component", 2: "interface alias", 3: "port component", 4: "mac address",
                     5: "network address", 6: "interface name", 7: "local"}
@@ -25,10 +27,10 @@ MED_CAPS = {0x01: "capabilities", 0x02: "network-policy", 0x04: "location", 0x08
             0x20: "inventory"}
 MED_DEVICE_TYPES = {1: "endpoint class I", 2: "endpoint class II", 3: "endpoint class III",
                     4: "network connectivity"}
-# TIA-1057 network policy application types (standards.md 5.2).
+# ANSI/TIA-1057 network policy application types.
 MED_APPLICATIONS = {1: "voice", 2: "voice-signaling", 3: "guest-voice", 4: "guest-voice-signaling",
                     5: "softphone-voice", 6: "video-conferencing", 7: "streaming-video", 8: "video-signaling"}
-# Civic address CA types (RFC 4776 3.4, as listed in standards.md 5.2).
+# Civic address CA types (RFC 4776 section 3.4).
 CA_TYPES = {0: "language", 1: "state", 2: "county", 3: "city", 4: "city_division", 5: "block", 6: "street",
             16: "leading_direction", 17: "trailing_suffix", 18: "street_suffix", 19: "house_number",
             20: "house_number_suffix", 21: "landmark", 22: "additional", 23: "name", 24: "zip", 25: "building",
@@ -175,7 +177,8 @@ def _dot3(out: dict[str, Any], sub: int, info: bytes) -> None:
                                  "pse_power_pair": {1: "signal", 2: "spare"}.get(pair, str(pair)),
                                  # IEEE 802.3 79.3.2.4: field value 1..5 = class 0..4, 0 is not a class
                                  "power_class_field": cls, "power_class": cls - 1 if 1 <= cls <= 5 else None}
-        if len(info) >= 12:                   # 802.3at extension (standards.md 5.2, 0.1 W units [M])
+        # IEEE 802.3at extension; 0.1 W units as lldpd reads them (not confirmed in IEEE 802.3 itself)
+        if len(info) >= 12:
             power["requested_w"] = struct.unpack(">H", info[8:10])[0] / 10
             power["allocated_w"] = struct.unpack(">H", info[10:12])[0] / 10
         out["power_via_mdi"] = power
@@ -200,13 +203,13 @@ def _med(out: dict[str, Any], sub: int, info: bytes) -> None:
         out["med_power"] = {"type": POWER_TYPES.get(ptype, str(ptype)),
                             "source": (PSE_SOURCES if ptype == 0 else PD_SOURCES).get(source, str(source)),
                             "priority": POWER_PRIORITIES.get(b & 0x0F, str(b & 0x0F)),
-                            "watts": tenths / 10}     # 0.1 W units, 0-102.3 W (standards.md 5.2)
+                            "watts": tenths / 10}     # ANSI/TIA-1057: 0.1 W units, 0-102.3 W
     elif sub in MED_INVENTORY:
         out.setdefault("inventory", {})[MED_INVENTORY[sub]] = _text(info)
 
 
 def network_policy(info: bytes) -> dict[str, Any]:
-    """TIA-1057 network policy: one big-endian 32-bit word (standards.md 5.2)."""
+    """ANSI/TIA-1057 network policy: one big-endian 32-bit word."""
     w = struct.unpack(">I", info[:4])[0]
     app = w >> 24
     unknown, tagged = bool((w >> 23) & 1), bool((w >> 22) & 1)

@@ -25,7 +25,8 @@ SUPPORTED = frozenset(LINKTYPE_NAMES)
 
 VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)     # IEEE 802.1Q C-tag, 802.1ad S-tag, legacy QinQ
 ETH_IPV4, ETH_IPV6, ETH_LLDP = 0x0800, 0x86DD, 0x88CC
-# CDP rides on 802.3 + LLC/SNAP (OUI 00-00-0C, PID 0x2000) or Cisco HDLC protocol 0x2000 (standards.md 5.3).
+# CDP rides on 802.3 + LLC/SNAP (OUI 00-00-0C, PID 0x2000) or Cisco HDLC protocol 0x2000 (Cisco's CDP, as
+# Wireshark's packet-cdp.c reads it: Cisco publishes no standard).
 PID_CDP = 0x2000
 # Marker we give SNAP-encapsulated Cisco frames, so CDP is found by "ethertype" like LLDP.
 ETH_CISCO_SNAP = 0x10000

@@ -2,8 +2,9 @@
 
 Classes: voice media (RTP streams labelled voice or srtp), other media (video, events, ...),
 signalling (SIP), everything else. Expected (site file `markings:`): the media DSCP (RFC 4594 EF),
-the accepted signalling DSCPs (CS3 / AF31 / CS5 by default, standards.md 3.7) and the 802.1p
-priority of tagged voice frames (5). Untagged frames carry no priority and are not judged for it.
+the accepted signalling DSCPs (by default CS5 of RFC 4594, CS3 and legacy AF31 of Cisco's QoS
+baseline) and the 802.1p priority of tagged voice frames (5). Untagged frames carry no priority and
+are not judged for it.
 """
 
 from __future__ import annotations

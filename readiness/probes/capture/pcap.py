@@ -366,11 +366,3 @@ def _ts_ns(raw: int, units: int, tsoff: int) -> int:
     if units == 1_000_000_000:
         return raw + tsoff * 1_000_000_000
     return raw * 1_000_000_000 // units + tsoff * 1_000_000_000
-
-
-def iter_packets(path: str | Path) -> Iterator[tuple[int, int, int, bytes, int]]:
-    """(index, ts_ns, linktype, data, origlen) for every packet: for small files and tests."""
-    reader = CaptureReader(path)
-    for batch in reader.batches():
-        for i in range(len(batch)):
-            yield batch.first + i, int(batch.ts_ns[i]), int(batch.linktype[i]), batch.packet(i), int(batch.origlen[i])

@@ -106,7 +106,8 @@ class CaptureProbe(Probe):
         if not voice:
             for metric in ("capture.media_dscp_ok_pct", "capture.voice_pcp_ok_pct", "capture.rtp_loss_pct",
                            "capture.rtp_jitter_ms", "capture.rtp_mos"):
-                rec.not_measured(NotMeasured(metric, "no voice RTP stream in the capture", probe=self.name))
+                rec.not_measured(NotMeasured(metric, "no voice RTP stream in the capture", probe=self.name,
+                                             absent=True))
         media_dscp = ctx.site.markings.media_dscp()
         media_pcp = ctx.site.markings.media_pcp
         for s in voice:
@@ -122,7 +123,7 @@ class CaptureProbe(Probe):
             else:
                 rec.not_measured(NotMeasured("capture.voice_pcp_ok_pct", "voice frames were not 802.1Q-tagged where "
                                              "captured (access port, or the capture strips tags)", subject,
-                                             self.name, tags))
+                                             self.name, tags, absent=True))
             rec.measurement(m("capture.rtp_loss_pct", s.rfc.loss_pct, "%"))
             if s.rfc.intervals is not None:
                 rec.series(s.rfc.intervals.to_series("capture.rtp_loss_pct", "loss_pct", subject, self.name, tags))
@@ -141,7 +142,7 @@ class CaptureProbe(Probe):
         pct = a.markings.get("signalling_dscp_ok_pct")
         if pct is None:
             ctx.recorder.not_measured(NotMeasured("capture.signalling_dscp_ok_pct", "no SIP message in the capture",
-                                                  probe=self.name))
+                                                  probe=self.name, absent=True))
             return
         ctx.recorder.measurement(Measurement(
             "capture.signalling_dscp_ok_pct", pct, "%", f"SIP signalling ({a.markings['signalling_packets']} messages)",

@@ -24,7 +24,7 @@ STATUS_CLASSES = {1: "provisional", 2: "answered", 3: "redirected", 4: "failed",
 
 
 @dataclass
-class Call:
+class CapturedCall:
     call_id: str
     caller: str = ""
     callee: str = ""
@@ -69,7 +69,7 @@ class CallTracker:
     """Feed every SIP message in capture order; ask `binding()` which call announced an endpoint."""
 
     def __init__(self) -> None:
-        self.calls: dict[str, Call] = {}
+        self.calls: dict[str, CapturedCall] = {}
         self.messages = 0
         self.requests: dict[str, int] = {}
         self.responses: dict[int, int] = {}
@@ -92,7 +92,7 @@ class CallTracker:
         call = self.calls.get(msg.call_id)
         initial = method == "INVITE" and not msg.to.tag
         if initial and call is None:
-            call = Call(msg.call_id, caller=msg.from_.uri, callee=msg.to.uri,
+            call = CapturedCall(msg.call_id, caller=msg.from_.uri, callee=msg.to.uri,
                         invite_frame=frame, invite_ns=ts_ns, invite_cseq=cseq)
             self.calls[msg.call_id] = call
         new: list[tuple[int, int, int]] = []
@@ -142,7 +142,7 @@ class CallTracker:
                 return before[-1] if before else found[0]
         return None
 
-    def attach(self, streams: list[Stream]) -> list[Call]:
+    def attach(self, streams: list[Stream]) -> list[CapturedCall]:
         for s in streams:
             if s.sdp is not None and s.sdp.call_id in self.calls:
                 self.calls[s.sdp.call_id].streams.append(s)

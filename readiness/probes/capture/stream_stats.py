@@ -24,7 +24,7 @@ from .streams import Stream, StreamKey
 INTERVAL_S = 1.0
 FLUSH_PACKETS = 8192        # packets a stream buffers before one vectorised analysis step (16 B each)
 SCORED_KINDS = ("voice",)   # MOS only for voice we can decode the codec of (not SRTP, video, ...)
-# E-model inputs a single capture point cannot see (standards.md 1.10): the one-way network delay
+# E-model inputs (ITU-T G.107 Ta) a single capture point cannot see: the one-way network delay
 # (taken as 0, so the MOS is what the network's loss and jitter leave at best) and the phone's jitter
 # buffer: a typical fixed 40 ms, or twice the worst jitter seen when an adaptive buffer would grow.
 CAPTURE_NETWORK_DELAY_MS = 0.0

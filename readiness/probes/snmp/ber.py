@@ -30,7 +30,6 @@ VERSION_2C = 1                                                  # RFC 1901: vers
 # RFC 3416 VarBind exceptions, [CONTEXT 0..2] IMPLICIT NULL
 NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW = 0x80, 0x81, 0x82
 EXCEPTIONS = frozenset({NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW})
-TOO_BIG = 1                                                     # RFC 3416 error-status tooBig(1)
 
 _SEQUENCE, _INTEGER, _OCTETS, _NULL, _OID = 0x30, 0x02, 0x04, 0x05, 0x06
 # Value tags as BER octets -> .snmprec tag numbers (walk.py): universal ones as is, [APPLICATION n] 64 + n
@@ -46,7 +45,9 @@ class BerError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Response:
+class V2cResponse:
+    """One SNMPv2c Response message as decoded: RFC 1901 community, RFC 3416 Response-PDU fields."""
+
     request_id: int
     error_status: int
     error_index: int
@@ -196,7 +197,7 @@ def _snmprec_tag(tag: int) -> int:
     return 64 + (tag & 0x1F) if tag & 0xC0 == 0x40 else tag
 
 
-def decode_response(data: bytes) -> Response:
+def decode_response(data: bytes) -> V2cResponse:
     """An SNMPv2c Response. Raises BerError for anything else or anything malformed; octets after the
     message are ignored (as pysnmp does)."""
     tag, pos, end = _header(data, 0, len(data))
@@ -235,7 +236,7 @@ def decode_response(data: bytes) -> Response:
             raise BerError("octets after a variable binding's value")
         append((name, _snmprec_tag(tag), _value(data, tag, start, stop)))
         pos = vb_end
-    return Response(request_id, error_status, error_index, varbinds, community)
+    return V2cResponse(request_id, error_status, error_index, varbinds, community)
 
 
 def request_id_of(data: bytes) -> int | None:

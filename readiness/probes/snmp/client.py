@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from . import ber
-from .errors import TOO_BIG, SnmpError, SnmpPduError, SnmpTimeout, no_answer, pdu_error
+from .failures import TOO_BIG, SnmpError, SnmpPduError, SnmpTimeout, no_answer, pdu_error
 from .mibs import OID
 from .v2c import Channel, NoAnswer
 from .walk import RawValue
 
-__all__ = ["Credentials", "Session", "SnmpError", "SnmpPduError", "SnmpTimeout", "MAX_VARBINDS"]
+__all__ = ["SnmpCredentials", "SnmpSession", "SnmpError", "SnmpPduError", "SnmpTimeout", "MAX_VARBINDS"]
 
 MAX_VARBINDS = 64          # per GETBULK response; snmpsim's default cap, and well inside one UDP datagram
 FIRST_ROWS = 8             # rows asked for first when a table's size is unknown: small tables waste little
@@ -28,7 +28,7 @@ MAX_ROWS = 200_000         # a walk longer than this is an agent looping, not a 
 
 
 @dataclass(frozen=True, repr=False)
-class Credentials:
+class SnmpCredentials:
     """How to talk to one agent. repr() never shows a secret."""
 
     version: str = "2c"                     # "2c" or "3"
@@ -42,8 +42,8 @@ class Credentials:
 
     def __repr__(self) -> str:
         if self.version == "3":
-            return f"Credentials(v3, user={self.user!r}, {self.level()})"
-        return "Credentials(v2c, community=<hidden>)"
+            return f"SnmpCredentials(v3, user={self.user!r}, {self.level()})"
+        return "SnmpCredentials(v2c, community=<hidden>)"
 
     def level(self) -> str:
         if self.version != "3":
@@ -56,7 +56,7 @@ class Credentials:
 class V2cCarrier:
     """One v2c agent through the own codec, on a shared Channel (or one of its own)."""
 
-    def __init__(self, where: str, creds: Credentials, timeout_s: float, retries: int, channel: Channel | None):
+    def __init__(self, where: str, creds: SnmpCredentials, timeout_s: float, retries: int, channel: Channel | None):
         self.where, self.creds, self.timeout_s, self.retries = where, creds, timeout_s, retries
         self._channel = channel
         self._own_channel = channel is None
@@ -101,13 +101,13 @@ class V2cCarrier:
         return r.varbinds
 
 
-class Session:
-    """One agent: address, credentials, timeout and retries. Use as `async with Session(...) as s`.
+class SnmpSession:
+    """One agent: address, credentials, timeout and retries. Use as `async with SnmpSession(...) as s`.
 
     `channel` shares one UDP socket among v2c sessions; `engine` shares a pysnmp engine among sessions
     that use pysnmp (`backend="pysnmp"`, v2c only: v3 users are engine-wide, so v3 gets its own)."""
 
-    def __init__(self, host: str, port: int, creds: Credentials, timeout_s: float = 2.0, retries: int = 1,
+    def __init__(self, host: str, port: int, creds: SnmpCredentials, timeout_s: float = 2.0, retries: int = 1,
                  engine=None, max_varbinds: int = MAX_VARBINDS, in_flight: asyncio.Semaphore | None = None,
                  channel: Channel | None = None, backend: str = "auto"):
         self.host, self.port, self.creds = host, port, creds
@@ -123,7 +123,7 @@ class Session:
         self.requests = 0          # requests answered, and values decoded from them (benchmark figures)
         self.decoded = 0
 
-    async def __aenter__(self) -> "Session":
+    async def __aenter__(self) -> "SnmpSession":
         await self._carrier.open(self.host, self.port)
         return self
 

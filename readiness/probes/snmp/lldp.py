@@ -65,7 +65,8 @@ def _bit(data: bytes, n: int) -> bool:
 
 
 def is_voice_index(app: tuple[int, ...]) -> bool:
-    """The AppType part of a media policy index: a length-prefixed BITS octet string, voice(1) = 0x40 ([M] standards.md 4.8).
+    """The AppType part of a media policy index: a length-prefixed BITS octet string, voice(1) = 0x40
+    (RFC 2578 section 7.7 index rules; derived from them, not yet seen in a recorded walk).
     Also accept an agent that indexes by the plain enumeration value voice(1)."""
     if len(app) >= 2 and app[0] == len(app) - 1:
         return _bit(bytes(b & 0xFF for b in app[1:]), mibs.MED_APP_VOICE_BIT)

@@ -1,9 +1,10 @@
 """Numeric OIDs, enumerations and units of the MIB objects the audit reads.
 
-Sources (standards.md section 4 and oids.tsv, cross-checked there): IF-MIB (RFC 2863), EtherLike-MIB
-(RFC 3635), BRIDGE-MIB (RFC 4188), Q-BRIDGE-MIB (RFC 4363), CISCO-VTP-MIB, CISCO-VLAN-MEMBERSHIP-MIB,
-POWER-ETHERNET-MIB (RFC 3621), CISCO-POWER-ETHERNET-EXT-MIB, LLDP-MIB (IEEE 802.1AB-2005),
-LLDP-EXT-MED-MIB (ANSI/TIA-1057), UPS-MIB (RFC 1628), APC PowerNet-MIB, Eaton XUPS-MIB.
+Sources, the MIB texts: IF-MIB (RFC 2863), EtherLike-MIB (RFC 3635), BRIDGE-MIB (RFC 4188), Q-BRIDGE-MIB
+(RFC 4363), CISCO-VTP-MIB, CISCO-VLAN-MEMBERSHIP-MIB, POWER-ETHERNET-MIB (RFC 3621),
+CISCO-POWER-ETHERNET-EXT-MIB, LLDP-MIB (IEEE 802.1AB-2005), LLDP-EXT-MED-MIB (ANSI/TIA-1057), UPS-MIB
+(RFC 1628), APC PowerNet-MIB, Eaton XUPS-MIB; each OID cross-checked against Cisco's generated .oid files
+or pysnmp-compiled modules.
 No MIB files are loaded at run time: the OIDs are numbers, so nothing depends on a MIB compiler.
 """
 
@@ -62,7 +63,7 @@ Q_CURRENT_UNTAGGED = oid("1.3.6.1.2.1.17.7.1.4.2.1.5")
 Q_PVID = oid("1.3.6.1.2.1.17.7.1.4.5.1.1")                    # index dot1dBasePort
 
 # --- CISCO-VTP-MIB vtpVlanTable, index (managementDomainIndex, vtpVlanIndex) ---------------------------
-# Column numbers [M] in standards.md (inferred from recordings); they agree with the ios_2960x walk and
+# Column numbers inferred from recorded walks (not read in the MIB text); they agree with the ios_2960x walk and
 # LibreNMS's VLAN names for it (tests/snmp/test_corpus.py).
 VTP_VLAN_STATE = oid("1.3.6.1.4.1.9.9.46.1.3.1.1.2")          # operational(1) suspended(2) mtuTooBig...(3..)
 VTP_VLAN_NAME = oid("1.3.6.1.4.1.9.9.46.1.3.1.1.4")
@@ -90,7 +91,7 @@ CPE_PORT_CONSUMPTION = oid("1.3.6.1.4.1.9.9.402.1.2.1.9")
 CPE_MAIN_USED = oid("1.3.6.1.4.1.9.9.402.1.3.1.1.4")
 CPE_MAIN_REMAINING = oid("1.3.6.1.4.1.9.9.402.1.3.1.1.5")
 
-# IEEE 802.3af/at/bt: maximum power at the PSE port per PD class, W (standards.md section 6, [X]).
+# IEEE 802.3af/at/bt: maximum power at the PSE port per PD class, W (cross-checked in several vendors' manuals).
 CLASS_POWER_W = {0: 15.4, 1: 4.0, 2: 7.0, 3: 15.4, 4: 30.0, 5: 45.0, 6: 60.0, 7: 75.0, 8: 90.0}
 
 # --- LLDP-MIB (IEEE 802.1AB-2005), remote table index (TimeMark, LocalPortNum, RemIndex) ---------------
@@ -104,7 +105,8 @@ LLDP_CAP_TELEPHONE_BIT = 5
 MED_PORT_CAP_SUPPORTED = oid("1.0.8802.1.1.2.1.5.4795.1.1.2.1.1")  # BITS; networkPolicy(1)
 MED_CAP_NETWORK_POLICY_BIT = 1
 # Local media policy, index (lldpLocPortNum, lldpXMedLocMediaPolicyAppType). AppType is BITS used as an
-# index: a length-prefixed OCTET STRING, voice(1) = 0x40 -> "<port>.1.64" ([M] standards.md 4.8).
+# index: a length-prefixed OCTET STRING (RFC 2578 section 7.7), voice(1) = 0x40 -> "<port>.1.64"; derived
+# from the SMI rules, not yet seen in a recorded walk.
 MED_LOC_POLICY_VLAN = oid("1.0.8802.1.1.2.1.5.4795.1.2.1.1.2")
 MED_LOC_POLICY_PRIORITY = oid("1.0.8802.1.1.2.1.5.4795.1.2.1.1.3")
 MED_LOC_POLICY_DSCP = oid("1.0.8802.1.1.2.1.5.4795.1.2.1.1.4")

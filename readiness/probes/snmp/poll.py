@@ -16,7 +16,7 @@ from ...config.site import SiteSpec, SnmpDevice, split_host_port
 from ...errors import ReadinessError
 from ...units import parse_duration_s
 from . import lldp, mibs
-from .client import Credentials, Session, SnmpError, SnmpPduError
+from .client import SnmpCredentials, SnmpError, SnmpPduError, SnmpSession
 from .v2c import Channel
 from .walk import Walk
 
@@ -36,7 +36,7 @@ class Target:
     host: str
     port: int
     role: str
-    credentials: Callable[[], Credentials]
+    credentials: Callable[[], SnmpCredentials]
     timeout_s: float = 2.0
     retries: int = 1
     config: SnmpDevice | None = None
@@ -72,16 +72,16 @@ def chosen(site: SiteSpec) -> list[Target]:
     return [t for t in every if t.label in names]
 
 
-def _resolver(site: SiteSpec, dev: SnmpDevice) -> Callable[[], Credentials]:
-    def resolve() -> Credentials:
+def _resolver(site: SiteSpec, dev: SnmpDevice) -> Callable[[], SnmpCredentials]:
+    def resolve() -> SnmpCredentials:
         if dev.version == "3":
-            return Credentials("3", user=dev.user or "", auth_protocol=dev.auth_protocol,
-                               auth_key=site.secret(dev.auth_key) if dev.auth_key else "",
-                               priv_protocol=dev.priv_protocol,
-                               priv_key=site.secret(dev.priv_key) if dev.priv_key else "",
-                               context=dev.context)
+            return SnmpCredentials("3", user=dev.user or "", auth_protocol=dev.auth_protocol,
+                                   auth_key=site.secret(dev.auth_key) if dev.auth_key else "",
+                                   priv_protocol=dev.priv_protocol,
+                                   priv_key=site.secret(dev.priv_key) if dev.priv_key else "",
+                                   context=dev.context)
         assert dev.community is not None
-        return Credentials("2c", community=site.secret(dev.community))
+        return SnmpCredentials("2c", community=site.secret(dev.community))
     return resolve
 
 
@@ -124,8 +124,8 @@ async def poll(target: Target, counters_only: bool = False, channel: Channel | N
         result.finished = time.time()
         return result
     try:
-        async with Session(target.host, target.port, creds, target.timeout_s, target.retries,
-                           in_flight=in_flight, channel=channel, backend=backend) as session:
+        async with SnmpSession(target.host, target.port, creds, target.timeout_s, target.retries,
+                               in_flight=in_flight, channel=channel, backend=backend) as session:
             sizes = [mibs.IF_NUMBER, mibs.BASE_NUM_PORTS] if target.role == "switch" else []
             for o, v in (await session.get(mibs.SYSTEM + sizes)).items():
                 result.walk.add(o, *v)
@@ -171,14 +171,14 @@ async def poll(target: Target, counters_only: bool = False, channel: Channel | N
     return result
 
 
-async def _other_columns(session: Session, columns: list[mibs.OID], rows: dict) -> dict:
+async def _other_columns(session: SnmpSession, columns: list[mibs.OID], rows: dict) -> dict:
     """The remaining columns of the voice rows found by walking the first column."""
     key = columns[0]
     wanted = [o[len(key):] for o in rows if lldp.is_voice_index(o[len(key) + 1:])]
     return await session.get_many([c + idx for c in columns[1:] for idx in wanted])
 
 
-async def _present(session: Session, tables: dict[str, list[mibs.OID]], walk: Walk) -> set[str]:
+async def _present(session: SnmpSession, tables: dict[str, list[mibs.OID]], walk: Walk) -> set[str]:
     """Which tables the agent has: one GETNEXT on the first column of each (saves a wasted GETBULK of
     64 values per absent table). The first rows found are kept: for PROBE_ONLY tables they are all
     that is read."""

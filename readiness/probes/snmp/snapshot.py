@@ -13,7 +13,7 @@ from pathlib import Path
 from ...config.site import SiteSpec
 from ...progress import NullProgress, Progress
 from . import poll
-from .poll import Polled, Target
+from .poll import Polled
 from .walk import Walk
 
 INDEX = "snapshot.json"
@@ -82,10 +82,3 @@ def read(folder: Path) -> list[Stored]:
         out.append(Stored(d["name"], d["host"], d["role"], d["reachable"], d.get("error") or "",
                           d.get("started", 0.0), d.get("finished", 0.0), walk))
     return out
-
-
-def as_polled(stored: Stored) -> Polled:
-    """A stored device as a poll result, to parse it again offline."""
-    host, _, port = stored.host.rpartition(":")
-    target = Target(stored.name, host, int(port or 161), stored.role, lambda: None)  # type: ignore[arg-type,return-value]
-    return Polled(target, stored.walk, stored.reachable, stored.error, stored.started, stored.finished)

@@ -94,7 +94,7 @@ class Channel:
         return self._ids
 
     async def request(self, family: int, address: tuple, community: bytes, message: Callable[[int], bytes],
-                      timeout_s: float, retries: int) -> ber.Response:
+                      timeout_s: float, retries: int) -> ber.V2cResponse:
         """Send message(request_id) to `address` until an answer comes, at most retries + 1 times.
         Raises NoAnswer, or ber.BerError for an answer that is not well-formed."""
         transport = await self._transport(family)

@@ -26,7 +26,7 @@ from pysnmp.proto import errind, rfc1905
 from pysnmp.proto.rfc1902 import ObjectName
 
 from . import ber
-from .errors import SnmpError, no_answer, pdu_error
+from .failures import SnmpError, no_answer, pdu_error
 from .mibs import OID
 
 AUTH_PROTOCOLS = {"MD5": pauth.USM_AUTH_HMAC96_MD5, "SHA": pauth.USM_AUTH_HMAC96_SHA,

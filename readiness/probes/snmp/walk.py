@@ -1,6 +1,6 @@
 """A device's raw SNMP values: OID -> (type tag, value), as read from an agent or a .snmprec file.
 
-The type tags are those of the .snmprec format (BER tag numbers, standards.md 7.1): 2 Integer32,
+The type tags are those of snmpsim's .snmprec format, the BER tag numbers (RFC 2578 types): 2 Integer32,
 4 OCTET STRING, 5 NULL, 6 OID, 64 IpAddress, 65 Counter32, 66 Gauge32, 67 TimeTicks, 68 Opaque,
 70 Counter64. A snapshot is written as .snmprec, so it can be served again by snmpsim.
 

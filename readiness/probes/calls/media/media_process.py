@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .... import tools
 from ....errors import ReadinessError
 from .scheduler import MediaEngine
 from . import trace as trace_files
@@ -80,8 +81,8 @@ class MediaProcess:
     async def start(cls) -> "MediaProcess":
         parent, child = socket.socketpair()
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "readiness.probes.calls.media.media_process",
-                                     str(child.fileno())], pass_fds=[child.fileno()], stdin=subprocess.DEVNULL)
+            proc = tools.start([sys.executable, "-m", "readiness.probes.calls.media.media_process", str(child.fileno())],
+                               own_session=False, pass_fds=[child.fileno()])
         finally:
             child.close()
         reader, writer = await asyncio.open_unix_connection(sock=parent, limit=MAX_MESSAGE)
@@ -176,11 +177,7 @@ class MediaProcess:
             pass
         self._writer.close()
         self._task.cancel()
-        try:
-            await asyncio.get_running_loop().run_in_executor(None, self._proc.wait, 5.0)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        await asyncio.get_running_loop().run_in_executor(None, tools.reap, self._proc, 5.0)
 
 
 # --- the child ------------------------------------------------------------------------------------

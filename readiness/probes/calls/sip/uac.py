@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -34,6 +35,18 @@ from .flow import Flow
 from .uri import NameAddr, SipUri
 
 DEFAULT_ANSWER_TIMEOUT_S = 60.0
+
+
+_WARN_TEXT = re.compile(r'^\s*\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"')
+
+
+def refusal(resp: Response) -> str:
+    """"486 Busy Here", with the Warning header's text when the far end gave one (RFC 3261 20.43:
+    warn-code warn-agent "warn-text"): it often says why, e.g. "403 Forbidden (bad token)"."""
+    text = f"{resp.status} {resp.reason}"
+    warning = resp.headers.get("Warning")
+    m = _WARN_TEXT.match(warning or "")
+    return f"{text} ({m.group(1)[:120]})" if m and m.group(1) and resp.status >= 300 else text
 
 
 def cause_for_status(status: int) -> str:
@@ -292,7 +305,7 @@ class Call(Session):
         self.final_response = resp
         if resp.status >= 300:
             cause = "cancelled" if self._cancel_wanted and resp.status == 487 else cause_for_status(resp.status)
-            self._finish(cause, resp.status, resp.reason, f"{resp.status} {resp.reason}", resp)
+            self._finish(cause, resp.status, resp.reason, refusal(resp), resp)
             return
         assert self._flow is not None
         self._establish(Dialog.for_uac(req, resp, self._flow))
@@ -417,7 +430,7 @@ class UserAgent:
             rtt = (time.monotonic_ns() - t0) / 1e6
             if resp.status not in (401, 407) or cseq == 3:
                 cause = "ok" if resp.status < 300 else cause_for_status(resp.status)
-                return RequestOutcome(resp.status, resp.reason, cause, f"{resp.status} {resp.reason}", rtt, resp)
+                return RequestOutcome(resp.status, resp.reason, cause, refusal(resp), rtt, resp)
             if self.credentials is None:
                 return RequestOutcome(resp.status, resp.reason, "auth", f"{resp.status} {resp.reason}: "
                                       "authentication wanted and no SIP username/password is configured", rtt, resp)

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from ..tools import running
 from .ports import free_port, listening
-from .process import running
 
 
 def write_key(path: Path) -> Path:

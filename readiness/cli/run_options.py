@@ -75,8 +75,10 @@ def conduct(start: Callable[[Path, Progress], Path], out: str, no_keep: bool, js
     """Start a run (`start(parent_folder, progress)` returns its folder), then finish it.
 
     While the run measures, SIGTERM stops it like Ctrl-C (runner.execute); before and after that, a
-    SIGTERM is ignored, so a `kill` never leaves a run folder without its results."""
-    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    SIGTERM is ignored, so a `kill` never leaves a run folder without its results. Ignored by a handler,
+    not SIG_IGN: programs started meanwhile (iperf3, dumpcap, lab servers) would inherit SIG_IGN and
+    then not stop when asked."""
+    previous = signal.signal(signal.SIGTERM, _ignore)
     try:
         with run_place(out, no_keep) as parent:
             with progress_for(json_out, quiet) as progress:
@@ -84,6 +86,10 @@ def conduct(start: Callable[[Path, Progress], Path], out: str, no_keep: bool, js
             return finish(run_dir, json_out, quiet, keep=not no_keep)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _ignore(signum: int, frame: object) -> None:
+    return None
 
 
 def finish(run_dir: Path, json_out: str | None, quiet: bool, keep: bool = True) -> int:

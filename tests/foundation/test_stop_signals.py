@@ -45,3 +45,29 @@ def test_sigterm_at_any_moment_leaves_a_finalised_run(tmp_path, iperf_port, dela
     assert results["interrupted_reason"] == "stopped by SIGTERM"
     left = subprocess.run(["pgrep", "-f", f"iperf3 -c 127.0.0.1 -p {iperf_port}"], capture_output=True, text=True)
     assert left.stdout.strip() == ""
+
+
+def test_programs_a_command_starts_can_still_be_stopped(tmp_path):
+    """While a command keeps SIGTERM away from itself, the programs it starts (iperf3, dumpcap, lab
+    servers) must not inherit an ignored SIGTERM, or stopping them waits for the kill timeout."""
+    from readiness.cli.run_options import conduct
+
+    seen = {}
+
+    def start(parent, progress):
+        proc = subprocess.Popen(["sleep", "30"])
+        try:
+            status = open(f"/proc/{proc.pid}/status").read()
+            ignored = int(next(l for l in status.splitlines() if l.startswith("SigIgn:")).split()[1], 16)
+            seen["ignored"] = bool(ignored & (1 << (signal.SIGTERM - 1)))
+            t0 = time.monotonic()
+            proc.terminate()
+            proc.wait(5)
+            seen["stop_s"] = time.monotonic() - t0
+        finally:
+            proc.kill()
+        raise SystemExit(0)     # no run folder needed: only what the child inherited matters
+
+    with pytest.raises(SystemExit):
+        conduct(start, str(tmp_path), no_keep=True, json_out=None, quiet=True)
+    assert seen == {"ignored": False, "stop_s": pytest.approx(0, abs=1.0)}

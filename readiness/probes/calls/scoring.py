@@ -2,14 +2,14 @@
 
 Loss, duplicates, reordering, RFC 3550 jitter, RFC 3611 bursts and the Gilbert BurstR come from
 `readiness.analysis.rtp_stats.RtpStreamAnalyser`; R and MOS from `readiness.analysis.call_rating`
-(E-model fed per standards.md 1.10). This module only decides what is fed in and picks the values
-a call is judged on.
+(ITU-T G.107 E-model; G.107 defines its inputs, not how to measure them, so feeding it is practice).
+This module only decides what is fed in and picks the values a call is judged on.
 
 Expected packets: the analyser counts from the lowest to the highest sequence it saw, so it cannot
 see losses at the very start or end of a stream. The sender's own count (our packets sent; the
 reflector's replies sent, from its fin answer) can, and is used as the expected total when known.
 
-Mouth-to-ear (standards.md 1.10): one-way network delay + jitter buffer + ptime + codec lookahead.
+Mouth-to-ear (the E-model's Ta, ITU-T G.107): one-way network delay + jitter buffer + ptime + codec lookahead.
 The jitter buffer is an assumption (no phone is in the loop): twice the worst per-second jitter,
 at least JITTER_BUFFER_MIN_MS, as an adaptive buffer would settle.
 """
@@ -30,7 +30,7 @@ from .directions import UNKNOWN_DSCP, DirectionPackets
 from .media.stream_types import MediaStreamResult
 from .media.trace import REPLY_DTYPE, RTP_DTYPE, load
 
-LOSS_STEP_S = 0.2                 # Teams: "burst packet loss < 10 % during any 200 ms interval" (standards.md 3.3)
+LOSS_STEP_S = 0.2                 # Teams: "burst packet loss < 10 % during any 200 ms interval" (Microsoft Teams network requirements)
 SECOND = 1.0
 JITTER_BUFFER_MIN_MS = 20.0       # assumption: a typical phone's smallest adaptive jitter buffer
 JITTER_BUFFER_FACTOR = 2.0        # assumption: buffer settles at twice the jitter it sees

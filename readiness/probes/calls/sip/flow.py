@@ -10,7 +10,7 @@ from typing import Callable
 from .... import dscp as dscp_names
 from .message import Request, Response
 
-DEFAULT_SIGNALLING_DSCP = 24      # CS3, Cisco QoS baseline; RFC 4594 says CS5 (40): standards.md 3.7
+DEFAULT_SIGNALLING_DSCP = 24      # CS3, Cisco QoS baseline; RFC 4594's Signaling class is CS5 (40)
 
 
 class TransportError(Exception):

@@ -4,7 +4,7 @@ parts that are rendered."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import typed, typed_list
@@ -37,8 +37,11 @@ class PoeSummary:
     source: str = ""
 
 
-@dataclass(frozen=True)
-class UpsSummary:
+@dataclass
+class UpsStatus:
+    """A UPS in one vocabulary and unit set, whichever MIB gave it; the SNMP probe fills it in
+    (probes/snmp/ups.py) and the report reads it back from the run document."""
+
     model: str = ""
     mibs: list[str] = field(default_factory=list)
     battery_status: str | None = None
@@ -48,6 +51,14 @@ class UpsSummary:
     output_source: str | None = None
     load_pct: float | None = None
     alarms: list[str] = field(default_factory=list)
+    on_battery: bool | None = None
+    not_measured: dict[str, str] = field(default_factory=dict)
+    reason: str = ""          # why there is no UPS information at all (not stored)
+
+    def to_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc.pop("reason")
+        return doc
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,7 @@ class DeviceSection:
     vlan_source: str = ""
     voice_vlan: int | None = None
     poe: PoeSummary | None = None
-    ups: UpsSummary | None = None
+    ups: UpsStatus | None = None
     neighbours: list[Neighbour] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     not_measured: dict[str, str] = field(default_factory=dict)
@@ -99,7 +110,7 @@ def devices(details: dict[str, Any]) -> list[DeviceSection]:
             sys_name=d.get("sys_name"), interfaces=typed_list(InterfaceRow, d.get("interfaces")),
             vlans=typed_list(VlanRow, d.get("vlans")), vlan_source=d.get("vlan_source", ""),
             voice_vlan=d.get("voice_vlan"), poe=typed(PoeSummary, d["poe"]) if d.get("poe") else None,
-            ups=typed(UpsSummary, d["ups"]) if d.get("ups") else None,
+            ups=typed(UpsStatus, d["ups"]) if d.get("ups") else None,
             neighbours=typed_list(Neighbour, lldp.get("neighbours")), checks=typed_list(Check, d.get("checks")),
             not_measured=dict(d.get("not_measured") or {})))
     return out

@@ -8,36 +8,13 @@ values outside the object's SYNTAX are "unknown" with the reason, never a number
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from ...details.snmp import UpsStatus
 from . import mibs
 from .walk import TIMETICKS, Reading, Walk, number, text
 
 SENTINELS = (-1, 2147483647, 4294967295)
 MAX_RUNTIME_MIN = 7 * 24 * 60    # a week on battery: beyond that the estimate is a broken agent, not a UPS
 MAX_ON_BATTERY_S = 366 * 86400
-
-
-@dataclass
-class UpsStatus:
-    model: str = ""
-    mibs: list[str] = field(default_factory=list)
-    battery_status: str | None = None
-    charge_pct: float | None = None
-    runtime_min: float | None = None
-    on_battery_s: float | None = None
-    output_source: str | None = None
-    load_pct: float | None = None
-    alarms: list[str] = field(default_factory=list)
-    on_battery: bool | None = None
-    not_measured: dict[str, str] = field(default_factory=dict)
-    reason: str = ""          # why there is no UPS information at all
-
-    def to_json(self) -> dict:
-        return {"model": self.model, "mibs": self.mibs, "battery_status": self.battery_status,
-                "charge_pct": self.charge_pct, "runtime_min": self.runtime_min, "on_battery_s": self.on_battery_s,
-                "on_battery": self.on_battery, "output_source": self.output_source, "load_pct": self.load_pct,
-                "alarms": self.alarms, "not_measured": self.not_measured}
 
 
 def _first(status: UpsStatus, name: str, readings: list[tuple[Reading | None, object]]) -> None:

@@ -18,7 +18,8 @@ from ..config.profile import Profile
 from ..errors import ReadinessError
 from ..progress import NullProgress, Progress, RichProgress
 from ..reports.console import print_run
-from ..reports.document import finalise, write_json
+from ..reports.document import DEFAULT_FORMATS, render, write_json
+from ..reports.protocol import Options
 from ..results import exit_status
 
 DEFAULT_OUT = Path("reports")
@@ -92,15 +93,21 @@ def _ignore(signum: int, frame: object) -> None:
     return None
 
 
-def finish(run_dir: Path, json_out: str | None, quiet: bool, keep: bool = True) -> int:
-    """Judge the stored run, render it, write its JSON; the exit status of the run's verdict."""
-    results = finalise(run_dir)
+def finish(run_dir: Path, json_out: str | None, quiet: bool, keep: bool = True,
+           formats: tuple[str, ...] = DEFAULT_FORMATS, options: Options | None = None) -> int:
+    """Judge the stored run, write its documents and JSON, print it; the exit status of the run's
+    verdict, or 2 when a document asked for could not be written."""
+    rendering = render(run_dir, formats, options)
+    results = rendering.results
     if json_out:
         write_json(results, json_out)
     if not quiet and json_out != "-":
         print_run(results)
         if keep:
-            click.echo(f"Run folder: {run_dir}  (results.json, summary.html, events.jsonl)")
+            names = ", ".join(p.name for p in rendering.written)
+            click.echo(f"Run folder: {run_dir}  ({names}, events.jsonl)")
     elif not results.complete:
         click.echo(f"readiness: incomplete: {results.interrupted_reason}", err=True)
-    return exit_status(results.verdict)
+    for problem in rendering.problems:
+        click.echo(f"readiness: {problem}", err=True)
+    return 2 if rendering.problems else exit_status(results.verdict)

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from ..config import site as site_mod
+from ..reports.document import FORMATS
+from ..reports.protocol import Options
 from .run_options import conduct, finish, load_profile, run_outputs
 
 
@@ -37,18 +39,37 @@ def run(ctx: click.Context, site_file: str, profile_name: str | None, only: tupl
                    out, no_keep, json_out, quiet)
 
 
-@click.command(short_help="Rebuild a stored run's results and summary.")
+@click.command(short_help="The acceptance protocol of a stored run (HTML, PDF, JUnit, Markdown).")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "formats", default="html", show_default=True, metavar="LIST",
+              help="Comma-separated: html, pdf, junit, md, json (results.json is always rewritten).")
+@click.option("--lang", type=click.Choice(["de", "en"]),
+              help="Language of the report; default German when the site file says `language: de` or the "
+                   "site's name or address is German, else English.")
+@click.option("--customer", help="Customer name on the cover (default: the site file's `customer:`).")
+@click.option("--technician", help="Technician on the cover and the signature line.")
+@click.option("--logo", type=click.Path(dir_okay=False), help="Image (PNG, SVG, JPEG) for the cover.")
 @click.option("--json", "json_out", is_flag=False, flag_value="-", default=None, metavar="[OUT]",
               help="Write the run document to OUT; without OUT or with '-', print it instead of the tables.")
 @click.option("--quiet", "-q", is_flag=True, help="No table.")
-def report(run_dir: str, json_out: str | None, quiet: bool) -> int:
-    """Judge RUN_DIR again from its events.jsonl and rebuild results.json and summary.html.
+def report(run_dir: str, formats: str, lang: str | None, customer: str | None, technician: str | None,
+           logo: str | None, json_out: str | None, quiet: bool) -> int:
+    """Judge RUN_DIR again from its events.jsonl and write its acceptance protocol into the folder:
+    report.html (one file, works offline, prints as the PDF), report.pdf, report.junit.xml for CI,
+    report.md for a ticket, results.json.
 
     Works on the folder of any command (run, calls, snmp audit, capture, analyze, demo), also one cut
-    short by Ctrl-C, a crash or kill -9 (marked incomplete). Exit status as the run's verdict.
+    short by Ctrl-C, a crash or kill -9 (the protocol says "unvollständig" / "incomplete"). Missing
+    evidence files or damaged log lines are listed on the cover. Exit status as the run's verdict
+    (0 passed, 1 a criterion failed, 2 incomplete), or 2 when a format could not be written.
     """
-    return finish(Path(run_dir), json_out, quiet)
+    wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        raise click.BadParameter(f"{', '.join(unknown) or formats!r}: choose from {', '.join(FORMATS)}",
+                                 param_hint="--format")
+    options = Options(lang=lang, customer=customer, technician=technician, logo=Path(logo) if logo else None)
+    return finish(Path(run_dir), json_out, quiet, formats=("json", *wanted), options=options)
 
 
 @click.command(short_help="Full acceptance run against a local lab.")

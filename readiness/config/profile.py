@@ -103,6 +103,8 @@ class ProfileSpec(BaseModel):
 
     name: str | None = Field(None, description="defaults to the file name without .yaml")
     title: str = ""
+    title_de: str = Field("", description="the title in German, for German reports (inherited if empty)")
+    version: str = Field("", description="the profile's version, shown on the report's cover (inherited if empty)")
     description: str = ""
     extends: str | None = Field(None, description="name or relative path of the parent profile")
     abstract: bool = Field(False, description="a base for other profiles, not run on its own")
@@ -200,6 +202,8 @@ class Profile:
     abstract: bool
     criteria: list[Criterion]
     chain: list[str] = field(default_factory=list)   # this file, then its parents
+    version: str = ""
+    title_de: str = ""
 
 
 def available() -> list[Path]:
@@ -251,6 +255,8 @@ def _resolve(path: Path, stack: list[Path], problems: list[str]) -> Profile | No
     return Profile(
         name=spec.name or path.stem,
         title=spec.title or (parent.title if parent else ""),
+        version=spec.version or (parent.version if parent else ""),
+        title_de=spec.title_de or (parent.title_de if parent else ""),
         description=spec.description or (parent.description if parent else ""),
         file=name,
         abstract=spec.abstract,

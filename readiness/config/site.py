@@ -256,6 +256,11 @@ class SiteSpec(_Strict):
     model_config = ConfigDict(extra="forbid", title="readiness site")
 
     site: str = Field(description="customer and site name, as it should appear in reports")
+    customer: str | None = Field(None, description="the customer, on the report's cover (default: from `site`)")
+    address: str | None = Field(None, description="the site's address, on the report's cover")
+    language: Literal["de", "en"] | None = Field(
+        None, description="the report's language (default: German when the site's name or address reads German)")
+    technician: str | None = Field(None, description="who ran the test, on the report's cover")
     profile: str | None = Field(None, description="profile to use when --profile is not given")
     voice_vlan: int | None = Field(None, ge=1, le=4094)
     phones: Phones | None = None

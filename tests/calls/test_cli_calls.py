@@ -54,7 +54,7 @@ def test_calls_leave_a_run_folder_that_report_renders(responder, tmp_path):
              "--out", str(tmp_path), "-q")
     assert p.returncode == 0, p.stderr
     (run_dir,) = tmp_path.iterdir()
-    assert {"events.jsonl", "results.json", "summary.html"} <= {f.name for f in run_dir.iterdir()}
+    assert {"events.jsonl", "results.json", "report.html"} <= {f.name for f in run_dir.iterdir()}
     assert len(list((run_dir / "artefacts" / "calls" / "traces").glob("*"))) == 2     # a trace per call
     r = _run("report", str(run_dir))
     assert r.returncode == 0, r.stderr

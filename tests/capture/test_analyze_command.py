@@ -46,7 +46,7 @@ def test_ef_voice_passes_exit_0_and_report_renders_the_run(tmp_path):
     again = subprocess.run([sys.executable, "-m", "readiness", "report", str(run_dir)], cwd=REPO,
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "0x00005151" in again.stdout and "Verdict: PASS" in again.stdout
-    assert (run_dir / "summary.html").is_file() and json.loads((run_dir / "results.json").read_text())["verdict"] == "pass"
+    assert (run_dir / "report.html").is_file() and json.loads((run_dir / "results.json").read_text())["verdict"] == "pass"
 
 
 def test_remarked_voice_fails_exit_1(tmp_path):

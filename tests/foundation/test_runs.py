@@ -76,7 +76,8 @@ def test_killed_run_is_finalised_as_incomplete_by_report(tmp_path, iperf_port):
     assert "killed or crashed" in results["interrupted_reason"]
     on_disk = json.loads((run_dir / "results.json").read_text())
     assert on_disk["verdict"] == "incomplete"
-    assert (run_dir / "summary.html").read_text().count("Incomplete run") == 1
+    page = (run_dir / "report.html").read_text()
+    assert page.count('id="incomplete"') == 1 and "killed or crashed" in page
     # what was not measured says why
     calls = next(c for c in results["criteria"] if c["metric"] == "call.mos")
     assert calls["verdict"] == "not_measured" and calls["explanation"]

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import io
+import os
 from pathlib import Path
 
 import matplotlib
-from fontTools import subset
-from fontTools.ttLib import TTFont
 
 FAMILY = "Readiness Sans"
 _FACES = {"normal": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
@@ -24,8 +24,40 @@ _UNICODES = ("U+0020-007E,U+00A0-00FF,U+0100-017F,U+2010-2027,U+2030-205E,U+20AC
 
 @functools.lru_cache(maxsize=None)
 def face(weight: str) -> str:
-    """A data: URI of one face (normal or bold)."""
+    """A data: URI of one face (normal or bold). Subsetting takes about 0.5 s a face, so the result is
+    kept in the user's cache folder, keyed by the font file and the character set."""
     path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / _FACES[weight]
+    try:
+        stat = path.stat()
+        key = hashlib.sha256(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{_UNICODES}".encode()).hexdigest()[:16]
+    except OSError:
+        key = ""
+    cached = _cache_dir() / f"{FAMILY.replace(' ', '-')}-{weight}-{key}.uri"
+    if key:
+        try:
+            return cached.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            pass
+    uri = _subset(path)
+    if key:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(uri, encoding="ascii")
+            os.replace(tmp, cached)      # another report writing the same file at once sees it whole
+        except OSError:
+            pass                         # a read-only home: subset every time
+    return uri
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "readiness"
+
+
+def _subset(path: Path) -> str:
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
     font = TTFont(path)
     options = subset.Options()
     options.flavor = "woff"

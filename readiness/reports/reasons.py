@@ -231,7 +231,13 @@ def localize(reason: str, lang: Language) -> str:
     text = _german(reason)
     if text is None:
         return UNKNOWN_DE.format(reason.strip())
+    first = text.split(" ", 1)[0]
+    if any(ch.isdigit() for ch in first) or first in _PROGRAMS:
+        return text                           # a program's name keeps its spelling: "iperf3", "tshark"
     return text[0].upper() + text[1:]
+
+
+_PROGRAMS = {"tshark", "dumpcap", "snmpbulkwalk", "snmpget", "snmpsim", "baresip", "kamailio", "sipsak", "pdftotext"}
 
 
 def known(reason: str) -> bool:

@@ -109,6 +109,7 @@ class RunResults:
     damaged_lines: int = 0
     # criteria judged on one device's records alone, for per-device sections: device -> rows
     by_device: dict[str, list[CriterionResult]] = field(default_factory=dict)
+    log_schema: str = store.EVENTS_SCHEMA    # the format events.jsonl says it has
 
     @property
     def counts(self) -> dict[str, int]:
@@ -173,7 +174,8 @@ def judge(log: store.RunLog) -> RunResults:
         probes={name: ProbeStatus(name, p.get("status", ""), p.get("message", ""), p.get("started"),
                                   p.get("finished")) for name, p in log.probes.items()},
         notes=[Note(n["probe"], n["level"], n["message"], n.get("t")) for n in log.notes],
-        details=log.details, damaged_lines=log.torn_lines, by_device=_by_device(info.criteria, log))
+        details=log.details, damaged_lines=log.torn_lines, by_device=_by_device(info.criteria, log),
+        log_schema=log.schema)
 
 
 def _by_device(criteria: list[Criterion], log: store.RunLog) -> dict[str, list[CriterionResult]]:

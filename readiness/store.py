@@ -23,6 +23,9 @@ import orjson
 from .model import Artefact, Detail, Measurement, NotMeasured, RunInfo, Series
 
 EVENTS = "events.jsonl"
+# The log's format. A log that names another (a newer readiness) is still read for what this version
+# knows; the report says so. Logs from before the field was written are version 1.
+EVENTS_SCHEMA = "readiness.events/1"
 RESULTS = "results.json"
 ARTEFACTS = "artefacts"
 
@@ -84,7 +87,7 @@ class RunWriter:
 
     # --- typed helpers (the Recorder interface probes use) ---
     def started(self, info: RunInfo) -> None:
-        self.event("run_started", info=info.to_json())
+        self.event("run_started", schema=EVENTS_SCHEMA, info=info.to_json())
 
     def measurement(self, m: Measurement) -> None:
         self.event("measurement", record=m.to_json())
@@ -151,6 +154,7 @@ class RunLog:
     first_t: float | None = None
     last_t: float | None = None
     torn_lines: int = 0
+    schema: str = EVENTS_SCHEMA
 
     @property
     def interrupted(self) -> bool:
@@ -196,6 +200,7 @@ def _apply(log: RunLog, ev: dict[str, Any]) -> None:
         log.first_t = t if log.first_t is None else min(log.first_t, t)
         log.last_t = t if log.last_t is None else max(log.last_t, t)
     if kind == "run_started":
+        log.schema = str(ev.get("schema") or EVENTS_SCHEMA)
         log.info = RunInfo.from_json(ev["info"])
     elif kind == "measurement":
         log.measurements.append(Measurement.from_json(ev["record"]))

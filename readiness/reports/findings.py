@@ -99,6 +99,7 @@ def source(text: str, lang: Language) -> str:
     names = list(dict.fromkeys(m[0] for m in _STANDARD.finditer(text)))
     for en, de in _SERVICE_CLASS_DE.items():
         names = [n.replace(f"{en} service class", de).replace("end to end", "Ende zu Ende") for n in names]
+    names = [n.replace("Solution Reference Network Design (SRND)", "SRND") for n in names]
     return "; ".join(names) or text
 
 

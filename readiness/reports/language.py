@@ -106,6 +106,21 @@ class Language:
         fmt = ("dd.MM.yyyy HH:mm" if self.code == "de" else "d MMM yyyy, HH:mm") + (":ss" if seconds else "")
         return format_datetime(dt, fmt, tzinfo=get_timezone(self.tz), locale=self.locale)
 
+    def span(self, start: str | float | None, end: str | float | None) -> str:
+        """A time window: '01.12.2026 09:00 – 10:00' on one day, both dates when it spans two; seconds
+        when it is shorter than two minutes."""
+        a, b = _datetime(start), _datetime(end)
+        if a is None:
+            return "–"
+        if b is None:
+            return self.when(start)
+        short = (b - a).total_seconds() < 120
+        zone = get_timezone(self.tz)
+        same_day = format_datetime(a, "yyyyMMdd", tzinfo=zone) == format_datetime(b, "yyyyMMdd", tzinfo=zone)
+        tail = format_datetime(b, "HH:mm:ss" if short else "HH:mm", tzinfo=zone, locale=self.locale) if same_day \
+            else self.when(end, seconds=short)
+        return f"{self.when(start, seconds=short)} – {tail}"
+
     def date(self, moment: str | float | None) -> str:
         """The day in the site's time: '1. Dezember 2026' / '1 December 2026'."""
         dt = _datetime(moment)

@@ -6,6 +6,7 @@ measures or judges again."""
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import mimetypes
 import re
@@ -17,12 +18,14 @@ import yaml
 
 from .. import metrics as metric_catalog
 from .. import store
+from ..details import calls as calls_details
 from ..results import RunResults
 from . import findings as findings_mod
 from . import plots as plots_mod
 from . import reasons
 from .language import Language, detect
 from .subjects import where_text
+from .tables import Table, tables
 
 PROBE_ORDER = ("calls", "iperf", "snmp", "capture")
 _PROBE_TITLE = {"calls": ("Testanrufe", "Test calls"), "iperf": ("iperf3: Sprachpakete und Last", "iperf3: voice packets and load"),
@@ -54,6 +57,7 @@ class Section:
     rows: list[Row]
     plots: list[Any]                  # plots.Plot
     status: str                       # the probe's own status text, when it did not end ok
+    tables: list[Table] = field(default_factory=list)
 
 
 @dataclass
@@ -117,8 +121,7 @@ def build(results: RunResults, options: Options | None = None) -> Protocol:
         site=results.site, address=site_doc.get("address") or "",
         technician=options.technician or site_doc.get("technician") or "",
         profile=profile, profile_version=str(profile_doc.get("version") or ""),
-        window=f"{lang.when(results.started)} – {lang.when(results.finished)}" if results.finished
-        else lang.when(results.started),
+        window=lang.span(results.started, results.finished),
         acceptance=acceptance, acceptance_text=lang.acceptance(acceptance),
         summary=findings_mod.management_summary(results, lang, profile),
         findings=findings_mod.findings(results, lang, vlan), gaps=findings_mod.gaps(results, lang), rows=rows,
@@ -136,6 +139,7 @@ def _row(c, lang: Language) -> Row:
 
 
 def _sections(results: RunResults, rows: list[Row], plots: list[Any], lang: Language) -> list[Section]:
+    detail = tables(results, lang)
     by_probe: dict[str, list[Row]] = {}
     for c, row in zip(results.criteria, rows):
         metric = metric_catalog.METRICS.get(c.metric)
@@ -146,9 +150,9 @@ def _sections(results: RunResults, rows: list[Row], plots: list[Any], lang: Lang
         if probe not in by_probe and not mine:
             continue
         status = results.probes.get(probe)
-        text = status.message if status and status.status not in ("ok", "") else ""
+        text = reasons.localize(status.message, lang) if status and status.status not in ("ok", "") else ""
         de, en = _PROBE_TITLE.get(probe, (probe, probe))
-        out.append(Section(probe, lang.pick(de, en), by_probe.get(probe, []), mine, text))
+        out.append(Section(probe, lang.pick(de, en), by_probe.get(probe, []), mine, text, detail.get(probe, [])))
     return out
 
 
@@ -159,18 +163,23 @@ def _conditions(results: RunResults, site_doc: dict[str, Any], lang: Language) -
            (lang.pick("Lauf", "Run"), results.run_id),
            (lang.pick("Beginn", "Started"), lang.when(results.started, seconds=True)),
            (lang.pick("Ende", "Finished"), lang.when(results.finished, seconds=True))]
-    calls = site_doc.get("calls") or {}
-    if isinstance(calls, dict) and calls:
-        settings = []
-        for key, de, en in (("count", "Anrufe", "calls"), ("codec", "Codec", "codec"), ("ptime", "ptime", "ptime"),
-                            ("duration", "Dauer", "duration"), ("concurrent", "gleichzeitig", "concurrent")):
-            if key in calls:
-                settings.append(f"{lang.pick(de, en)} {calls[key]}")
+    load = calls_details.summary(results.details)
+    if load:                          # what the calls probe really did, not what the site file asked
+        out.append((lang.pick("Testanrufe", "Test calls"), lang.pick(
+            "{n} Anrufe an {t}, Codec {c}, {p} ms je Paket, bis zu {k} gleichzeitig, {d}",
+            "{n} calls to {t}, codec {c}, {p} ms per packet, up to {k} at once, {d}",
+            n=load.calls_attempted, t=load.target, c=load.codec.upper(), p=load.ptime_ms, k=load.peak_concurrent,
+            d=lang.duration((load.ended - load.started) if load.started and load.ended else None))))
+    elif isinstance(site_doc.get("calls"), dict) and site_doc["calls"]:
+        calls = site_doc["calls"]
+        settings = [f"{lang.pick(de, en)} {calls[key]}" for key, de, en in (
+            ("count", "Anrufe", "calls"), ("codec", "Codec", "codec"), ("ptime", "ptime", "ptime"),
+            ("duration", "Dauer", "duration"), ("concurrent", "gleichzeitig", "concurrent")) if key in calls]
         if settings:
-            out.append((lang.pick("Testanrufe", "Test calls"), ", ".join(settings)))
+            out.append((lang.pick("Testanrufe (geplant)", "Test calls (planned)"), ", ".join(settings)))
     for name, p in results.probes.items():
-        out.append((lang.pick("Sonde {p}", "Probe {p}", p=name), _probe_status(p.status, lang) +
-                    (f": {p.message}" if p.message else "")))
+        out.append((lang.pick(*_PROBE_TITLE.get(name, (name, name))), _probe_status(p.status, lang) +
+                    (f": {reasons.localize(p.message, lang)}" if p.message else "")))
     if results.damaged_lines:
         out.append((lang.pick("Beschädigte Zeilen im Protokoll", "Damaged log lines"), str(results.damaged_lines)))
     return out
@@ -189,6 +198,10 @@ def _missing(results: RunResults, lang: Language) -> list[str]:
     if absent:
         out.append(lang.pick("{n} Nachweisdatei(en) fehlen im Ordner: {files}", "{n} evidence file(s) missing from "
                              "the folder: {files}", n=len(absent), files=", ".join(absent[:5])))
+    if results.log_schema != store.EVENTS_SCHEMA:
+        out.append(lang.pick("Das Messprotokoll hat das Format {s}; diese readiness-Version kennt {k}. Gezeigt ist, "
+                             "was sie davon lesen kann", "The log has format {s}; this version of readiness knows {k}. "
+                             "Shown is what it can read of it", s=results.log_schema, k=store.EVENTS_SCHEMA))
     if results.damaged_lines:
         out.append(lang.pick("{n} Zeile(n) des Protokolls waren beschädigt und wurden übergangen",
                              "{n} line(s) of the log were damaged and skipped", n=results.damaged_lines))
@@ -272,7 +285,11 @@ def _logo(path: Path | None, lang: Language, missing: list[str]) -> str:
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        missing.append(lang.pick("Logo {p} nicht lesbar ({e})", "logo {p} unreadable ({e})", p=path, e=e.strerror or e))
+        why = {errno.ENOENT: ("Datei nicht vorhanden", "no such file"),
+               errno.EACCES: ("keine Leseberechtigung", "permission denied"),
+               errno.EISDIR: ("ein Ordner, keine Datei", "a folder, not a file")}.get(e.errno)
+        missing.append(lang.pick("Logo {p} nicht lesbar ({e})", "logo {p} unreadable ({e})", p=path,
+                                 e=lang.pick(*why) if why else e.strerror or e))
         return ""
     kind = mimetypes.guess_type(str(path))[0] or "image/png"
     return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"

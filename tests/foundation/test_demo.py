@@ -10,6 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+import lxml.html
+from junitparser import JUnitXml
+
 from readiness.lab.ports import listening
 
 from ..conftest import REPO
@@ -63,3 +66,20 @@ def test_demo_full_run(tmp_path):
     assert len(results["calls"]) == 10 and results["summary"]["calls_answered"] == 10
     assert [d["name"] for d in results["devices"]] == ["access-switch", "ups"]
     assert results["rtp_streams"] and results["capture"]["packets"] > 0
+    # the acceptance protocol of a run the real probes made: German (the demo site says language: de)
+    page = lxml.html.fromstring((run_dir / "report.html").read_text(encoding="utf-8"))
+    assert page.get("lang") == "de"
+    assert " ".join(page.get_element_by_id("verdict").text_content().split()).startswith("Ergebnis abgenommen")
+    assert len(page.xpath("//*[@id='criteria']//tbody/tr")) == 20
+    assert len(page.xpath("//h3[@id='table-calls']/following-sibling::table[1]/tbody/tr")) == 10
+    assert len(page.xpath("//h3[@id='table-devices']/following-sibling::table[1]/tbody/tr")) == 2
+    assert len(page.xpath("//figure[@class='plot']//*[local-name()='svg']")) >= 5
+    done = subprocess.run([sys.executable, "-m", "readiness", "report", str(run_dir), "--format", "pdf,junit,md",
+                           "-q"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    text = subprocess.run(["pdftotext", str(run_dir / "report.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "abgenommen" in text and "Musterfirma GmbH" in text and "Musterstraße 1, 50667 Köln" in text
+    suites = JUnitXml.fromfile(str(run_dir / "report.junit.xml"))
+    assert (suites.tests, suites.failures, suites.errors, suites.skipped) == (20, 0, 0, 0)
+    assert (run_dir / "report.md").read_text(encoding="utf-8").startswith("# Abnahmeprotokoll")

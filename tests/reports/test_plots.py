@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from readiness import results as results_mod
+from readiness import store
 from readiness.model import Measurement, Series
 from readiness.reports.language import Language
 from readiness.reports.plots import Plot, plots
@@ -185,3 +186,15 @@ def test_an_hour_of_100_calls_plots_in_a_few_seconds(mixed):
     for p in got:
         assert len(p.svg) < 400_000, p.key                 # capped lines, not 3,600 points per call
         ET.fromstring(p.svg)
+
+
+def test_a_windowed_criterion_frames_the_window_that_decided_it(mixed):
+    # call 3 down loses 12 % from second 20 to 24; judged per 15 s window, the worst window starts there
+    loss = next(c for c in mixed.criteria if c.metric == "rtp.loss_pct")
+    start = fixture_runs.T0 + 20
+    windowed = dataclasses.replace(loss, window="15 s", worst_window=(
+        store.utc_iso(start), store.utc_iso(start + 15)))
+    run = dataclasses.replace(mixed, criteria=[windowed if c is loss else c for c in mixed.criteria])
+    plot = next(p for p in plots(run, DE) if p.key == "rtp.loss_pct")
+    assert "schlechtestes 15-s-Fenster" in texts(plot)
+    assert "schlechtestes" not in texts(next(p for p in plots(mixed, DE) if p.key == "rtp.loss_pct"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -132,9 +133,25 @@ def _panel(ax, t0: float, step: float, m: np.ndarray, c, direction: str, what: s
                 ax.plot(te, ye, linestyle="none", marker="o", markersize=3.5, color=svg.BREACH, zorder=4,
                         label=label)
         top, bottom = max(top, thr), min(bottom, thr)
+        _worst_window(ax, c, direction, lang)
     if bottom >= 0:
         ax.set_ylim(0, top * 1.1 if top > 0 else 1)
     return seconds
+
+
+def _worst_window(ax, c, direction: str, lang: Language) -> None:
+    """A windowed criterion that missed: frame the window that decided it, in the panel of its direction."""
+    if not (c.window and c.worst_window and c.verdict in ("fail", "warn")):
+        return
+    if direction and not c.subject.endswith(f" {direction}"):
+        return
+    try:
+        a, b = (datetime.fromisoformat(x.replace("Z", "+00:00")).timestamp() for x in c.worst_window)
+    except (TypeError, ValueError):
+        return
+    ax.axvspan(a, b, facecolor="none", edgecolor=svg.BREACH, linewidth=1.2, linestyle=":", zorder=5,
+               label=lang.pick("schlechtestes {w}-Fenster", "worst {w} window", w=c.window.replace(" ", "-")
+                               if lang.code == "de" else c.window))
 
 
 def _legend(fig, axes) -> None:

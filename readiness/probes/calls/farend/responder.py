@@ -4,8 +4,10 @@ back stamped. Several technicians can test against one responder at once: every 
 session, bounded per source address (calls, INVITE rate and duration in the UAS; sessions, packet
 rate and duration in the reflector).
 
-With a key, the INVITE must carry a valid X-Readiness-Auth token (wire/calltoken.py; 403 otherwise)
-and every media packet a valid MAC (no answer otherwise). Without a key it listens on loopback only.
+With a key, the INVITE must carry a valid X-Readiness-Auth token (wire/calltoken.py) and every media
+packet a valid MAC (no answer otherwise). A request without a valid token gets one 403 no larger than
+itself, or nothing (sip/guard.py): the responder can sit on a public address without becoming a
+reflector for forged UDP. Without a key it listens on loopback only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from .... import codecs as codec_table
 from ....errors import ReadinessError
 from ..sip import Accept, IncomingCall, Reject, SipConfig, UasLimits, UserAgentServer, sdp
+from ..sip.guard import GuardLimits, RequestGuard
+from ..sip.message import Request
 from ..sip.transport import local_address_for
 from ..wire import calltoken, stamps
 from .reflector import Reflector, ReflectorLimits, ReflectorStats
@@ -35,6 +39,7 @@ class ResponderConfig:
     media_advertise: tuple[str, int] | None = None   # put this in the SDP answer (port forward, NAT, a lab relay)
     limits: ReflectorLimits = field(default_factory=ReflectorLimits)
     uas_limits: UasLimits = field(default_factory=UasLimits)
+    guard_limits: GuardLimits = field(default_factory=GuardLimits)
 
 
 def _is_loopback(host: str) -> bool:
@@ -69,6 +74,8 @@ class CallResponder:
         cfg = self.config
         self.reflector = Reflector(cfg.host, cfg.media_port, cfg.key or b"", cfg.limits).start()
         self.uas = UserAgentServer(self._decide, SipConfig(dscp=cfg.sip_dscp), cfg.uas_limits)
+        if self._tokens is not None:
+            self.uas.endpoint.guard = RequestGuard(self._authenticate, cfg.guard_limits)
         try:
             for kind in cfg.transports:
                 try:
@@ -107,20 +114,25 @@ class CallResponder:
     def stats(self) -> dict:
         r: ReflectorStats = self.reflector.stats() if self.reflector else ReflectorStats()
         u = self.uas.stats if self.uas else None
+        guard = self.uas.endpoint.guard if self.uas else None
         return {"calls_active": len(self.uas.calls) if self.uas else 0, "calls_answered": self.calls_answered,
-                "calls_refused": self.calls_refused, "calls_limited": u.limited if u else 0,
+                "calls_refused": self.calls_refused + (guard.stats.refused if guard else 0),
+                "unauthenticated_replies": guard.stats.replies if guard else 0, "calls_limited": u.limited if u else 0,
                 "media_sessions": r.sessions_active, "packets_reflected": r.reflected,
                 "packets_unauthenticated": r.unauthenticated, "packets_over_limit": r.over_limit}
 
+    def _authenticate(self, req: Request) -> str | None:
+        """An INVITE or OPTIONS carrying a valid, fresh token; every other request outside a dialog is not."""
+        assert self._tokens is not None
+        if req.method not in ("INVITE", "OPTIONS"):
+            return f"{req.method} outside a call"
+        return self._tokens.check(req.headers.get(calltoken.HEADER))
+
     async def _decide(self, call: IncomingCall) -> Accept | Reject:
         headers: dict[str, str] = {}
-        if self._tokens is not None:
-            why = self._tokens.check(call.header(calltoken.HEADER))
-            if why is not None:
-                self.calls_refused += 1
-                return Reject(403, "Forbidden", {"Warning": f'399 readiness "{why}"'})
-            if call.dscp_received is not None:          # told only to a caller that holds the key
-                headers[calltoken.RECEIVED_DSCP] = str(call.dscp_received)
+        # with a key, the endpoint's guard let only INVITEs with a valid token through to here
+        if self._tokens is not None and call.dscp_received is not None:   # told only to a key holder
+            headers[calltoken.RECEIVED_DSCP] = str(call.dscp_received)
         if call.offer is None:
             self.calls_refused += 1
             return Reject(488, "Not Acceptable Here", {"Warning": '399 readiness "an INVITE without SDP offer"'})

@@ -2,7 +2,9 @@
 each arriving message to the transaction, dialog or handler it belongs to (RFC 3261 8, 12, 17).
 
 Out of dialog it answers OPTIONS itself, hands INVITEs to `invite_handler` (the UAS) and answers
-anything else with 405. In-dialog requests go to the dialog's owner; unknown dialogs get 481.
+anything else with 405. In-dialog requests go to the dialog's owner; unknown dialogs get 481. With a
+`guard` (guard.py), a request that is neither authenticated nor part of an authenticated dialog gets
+at most one reply no larger than itself, before any of that.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from .guard import RequestGuard
 from .message import Headers, Request, Response
 from .transaction import (ClientTransaction, ServerTransaction, Timers, TransactionLayer, new_branch,
                           response_to, server_key)
@@ -75,6 +78,7 @@ class Endpoint:
                                         config.tls_client, config.tls_server, config.limits)
         self.dialogs: dict[tuple[str, str, str], DialogOwner] = {}
         self.invite_handler: InviteHandler | None = None
+        self.guard: RequestGuard | None = None   # set: unauthenticated requests get at most one small reply
         self.stats = EndpointStats()
         self._local_ip: dict[str, str] = {}
 
@@ -194,6 +198,11 @@ class Endpoint:
             if owner is not None:
                 owner.ack_received(msg)
             return
+        if self.guard is not None and not self._belongs(msg):
+            why = self.guard.authenticate(msg)
+            if why is not None:
+                self.guard.refuse(msg, why, flow)      # before any transaction: no 100, no Timer G
+                return
         if len(self.transactions.server) >= self.config.limits.max_transactions:
             # a flood must not grow memory: answer without keeping state (RFC 3261 8.2.6 allows it)
             self.stats.rejected_requests += 1
@@ -223,6 +232,13 @@ class Endpoint:
             self.invite_handler(msg, tx, flow)
         else:
             self._reject(tx, 405, "Method Not Allowed", {"Allow": ALLOW})
+
+    def _belongs(self, msg: Request) -> bool:
+        """Part of something already authenticated: a request in a dialog we hold, or a CANCEL of an
+        INVITE we are answering."""
+        if msg.to.tag and (msg.call_id, msg.to.tag, msg.from_.tag) in self.dialogs:
+            return True
+        return msg.method == "CANCEL" and server_key(msg, "INVITE") in self.transactions.server
 
     def _cancel(self, cancel: Request, tx: ServerTransaction) -> None:
         """RFC 3261 9.2: 200 to the CANCEL; the INVITE's owner then answers the INVITE with 487."""

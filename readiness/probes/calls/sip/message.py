@@ -136,12 +136,13 @@ class Headers:
 class Message:
     """What requests and responses share: headers, body and the accessors every layer needs."""
 
-    __slots__ = ("headers", "body", "dscp", "lenient")
+    __slots__ = ("headers", "body", "dscp", "lenient", "size")
 
     def __init__(self, headers: Headers, body: bytes = b""):
         self.headers = headers
         self.body = body
         self.dscp: int | None = None      # as received over UDP (IP_RECVTOS); None when unknown
+        self.size = 0                     # bytes as received (datagram or stream frame); 0 when built here
         self.lenient = False              # parsed with lenient=True: accessors read, never raise
 
     @property

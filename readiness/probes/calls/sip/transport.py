@@ -92,6 +92,7 @@ class _StreamConnection(asyncio.Protocol, Flow):
             except SipParseError as e:
                 self.owner.stats.count_malformed(e)
                 continue
+            msg.size = len(frame)
             self.owner.deliver(msg, self)
 
     def connection_lost(self, exc) -> None:

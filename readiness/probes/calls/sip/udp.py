@@ -99,6 +99,7 @@ class UdpSocket:
                 stats.count_malformed(e)
                 continue
             msg.dscp = _dscp(anc)
+            msg.size = len(data)
             self._deliver(msg, UdpFlow(self, (addr[0], addr[1])))
 
     def _drain_errors(self, exc: OSError) -> None:

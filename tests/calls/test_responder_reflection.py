@@ -14,6 +14,7 @@ from typing import Callable
 from readiness.probes.calls.farend.responder import CallResponder, ResponderConfig
 from readiness.probes.calls.load import LoadConfig, run_load
 from readiness.probes.calls.sip.guard import GuardLimits
+from readiness.probes.capture.pcap_writer import ipv4_udp
 
 KEY = b"reflection-test-key-0123456789abcdef"
 VICTIM = "127.0.0.9"
@@ -21,26 +22,10 @@ VICTIM = "127.0.0.9"
 WAIT_S = 4.0
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def forged(src: tuple[str, int], dst: tuple[str, int], payload: bytes) -> None:
     """One UDP datagram whose IP source is `src`, sent through a raw socket (IP_HDRINCL)."""
-    udp_len = 8 + len(payload)
-    s, d = socket.inet_aton(src[0]), socket.inet_aton(dst[0])
-    pseudo = s + d + struct.pack("!BBH", 0, socket.IPPROTO_UDP, udp_len)
-    udp = struct.pack("!HHHH", src[1], dst[1], udp_len, 0) + payload
-    udp = udp[:6] + struct.pack("!H", _checksum(pseudo + udp) or 0xFFFF) + udp[8:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0, 64, socket.IPPROTO_UDP, 0, s, d)
-    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
     with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as raw:
-        raw.sendto(ip + udp, (dst[0], 0))
+        raw.sendto(ipv4_udp(src[0], dst[0], src[1], dst[1], payload), (dst[0], 0))
 
 
 def invite(port: int, victim: tuple[str, int], n: int, token: str | None = None, sdp: bool = True) -> bytes:

@@ -72,8 +72,10 @@ def progress_for(json_out: str | None, quiet: bool) -> Iterator[Progress]:
 
 
 def conduct(start: Callable[[Path, Progress], Path], out: str, no_keep: bool, json_out: str | None,
-            quiet: bool) -> int:
-    """Start a run (`start(parent_folder, progress)` returns its folder), then finish it.
+            quiet: bool, formats: tuple[str, ...] = ("json",)) -> int:
+    """Start a run (`start(parent_folder, progress)` returns its folder), then finish it, writing
+    `formats` into the folder: results.json always; the acceptance run and the demo add report.html
+    (about 1.5 s of plots a one-probe command does not spend unless `readiness report` asks).
 
     While the run measures, SIGTERM stops it like Ctrl-C (runner.execute); before and after that, a
     SIGTERM is ignored, so a `kill` never leaves a run folder without its results. Ignored by a handler,
@@ -84,7 +86,7 @@ def conduct(start: Callable[[Path, Progress], Path], out: str, no_keep: bool, js
         with run_place(out, no_keep) as parent:
             with progress_for(json_out, quiet) as progress:
                 run_dir = start(parent, progress)
-            return finish(run_dir, json_out, quiet, keep=not no_keep)
+            return finish(run_dir, json_out, quiet, keep=not no_keep, formats=formats)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -106,6 +108,8 @@ def finish(run_dir: Path, json_out: str | None, quiet: bool, keep: bool = True,
         if keep:
             names = ", ".join(p.name for p in rendering.written)
             click.echo(f"Run folder: {run_dir}  ({names}, events.jsonl)")
+            if "html" not in formats:
+                click.echo(f"The acceptance protocol (HTML, PDF): readiness report {run_dir}")
     elif not results.complete:
         click.echo(f"readiness: incomplete: {results.interrupted_reason}", err=True)
     for problem in rendering.problems:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..config import site as site_mod
-from ..reports.document import FORMATS
+from ..reports.document import DEFAULT_FORMATS, FORMATS
 from ..reports.protocol import Options
 from .run_options import conduct, finish, load_profile, run_outputs
 
@@ -36,7 +36,7 @@ def run(ctx: click.Context, site_file: str, profile_name: str | None, only: tupl
 
     return conduct(lambda parent, progress: execute(profile, site, parent, progress, only=only or None,
                                                     debug=ctx.obj.get("debug", False)),
-                   out, no_keep, json_out, quiet)
+                   out, no_keep, json_out, quiet, formats=DEFAULT_FORMATS)
 
 
 @click.command(short_help="The acceptance protocol of a stored run (HTML, PDF, JUnit, Markdown).")
@@ -82,4 +82,4 @@ def demo(out: str, no_keep: bool, json_out: str | None, quiet: bool) -> int:
     """
     from ..lab.demo import run_demo
 
-    return conduct(run_demo, out, no_keep, json_out, quiet)
+    return conduct(run_demo, out, no_keep, json_out, quiet, formats=DEFAULT_FORMATS)

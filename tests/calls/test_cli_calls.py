@@ -54,11 +54,13 @@ def test_calls_leave_a_run_folder_that_report_renders(responder, tmp_path):
              "--out", str(tmp_path), "-q")
     assert p.returncode == 0, p.stderr
     (run_dir,) = tmp_path.iterdir()
-    assert {"events.jsonl", "results.json", "report.html"} <= {f.name for f in run_dir.iterdir()}
+    assert {"events.jsonl", "results.json"} <= {f.name for f in run_dir.iterdir()}
+    assert not (run_dir / "report.html").exists()          # a one-probe command leaves the protocol to report
     assert len(list((run_dir / "artefacts" / "calls" / "traces").glob("*"))) == 2     # a trace per call
     r = _run("report", str(run_dir))
     assert r.returncode == 0, r.stderr
     assert "2/2 answered" in r.stdout and "calls-answered" in r.stdout     # the calls table and the criteria
+    assert (run_dir / "report.html").is_file()
 
 
 def test_calls_table_on_stdout(responder):

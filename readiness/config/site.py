@@ -182,6 +182,8 @@ class Iperf(_Strict):
     capacity: bool = Field(True, description="also measure TCP capacity")
     load_server: str | None = Field(None, description="a second iperf3 server: bulk TCP load to it while voice is measured")
     load_mbps: float | None = Field(None, gt=0, description="rate of that load; default: as fast as TCP goes")
+    busy_wait: Duration = Field("30 s", description="how long to keep asking a server that is busy with "
+                                "another test (iperf3 serves one at a time) before the test is not measured")
 
     @field_validator("server", "load_server")
     @classmethod

@@ -8,22 +8,17 @@ runs the test in-process and cannot be interrupted cleanly, which a Ctrl-C safe 
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 from .. import codecs, tools
-from ..config.site import Iperf, SiteSpec, split_host_port
-from ..errors import ReadinessError
+from ..config.site import Iperf, SiteSpec
 from ..model import Artefact, Measurement, NotMeasured, Series
 from ..units import parse_duration_s
 from .base import Probe, ProbeContext
-from .iperf_result import IperfOutputError, TcpResult, UdpResult, parse
+from .iperf_client import IperfError, run_test
+from .iperf_result import TcpResult, UdpResult
 
 RTP_HEADER = 12
-
-
-class IperfError(ReadinessError):
-    pass
 
 
 def voice_args(cfg: Iperf, media_dscp: int) -> list[str]:
@@ -33,15 +28,6 @@ def voice_args(cfg: Iperf, media_dscp: int) -> list[str]:
     per_stream_bps = length * 8 * 50
     streams = min(cfg.voice_streams, 128)  # iperf3's -P limit
     return ["-u", "-b", str(per_stream_bps), "-l", str(length), "-P", str(streams), "--dscp", str(media_dscp)]
-
-
-def _reason(err: str, server: str) -> str:
-    low = err.lower()
-    if "busy" in low:
-        return f"iperf3 server {server} is busy running another test; try again later"
-    if "connection refused" in low or "unable to connect" in low:
-        return f"iperf3 server {server} is not reachable: {err}"
-    return f"iperf3 against {server}: {err}"
 
 
 class IperfProbe(Probe):
@@ -66,7 +52,7 @@ class IperfProbe(Probe):
             ctx.progress.update(task, completed=i, info=label)
             extra = voice_args(cfg, dscp) if label.startswith("voice") else ["-P", "4"]
             try:
-                result, path = await self._client(cfg.server, extra, reverse, duration, out_dir / f"{label}.json")
+                result, path = await self._client(cfg.server, extra, reverse, duration, out_dir / f"{label}.json", cfg.busy_wait)
             except IperfError as e:
                 metrics = (["iperf.jitter_ms", "iperf.loss_pct"] if label.startswith("voice")
                            else ["iperf.throughput_mbps"])
@@ -84,11 +70,11 @@ class IperfProbe(Probe):
     async def _loaded(self, ctx: ProbeContext, cfg: Iperf, duration: float, dscp: int, out_dir: Path) -> None:
         load = ["-P", "4"] + (["-b", f"{cfg.load_mbps / 4:g}M"] if cfg.load_mbps else [])
         load_task = asyncio.create_task(
-            self._client(cfg.load_server, load, False, duration + 2, out_dir / "load.json"))
+            self._client(cfg.load_server, load, False, duration + 2, out_dir / "load.json", cfg.busy_wait))
         await asyncio.sleep(1.0)  # let TCP ramp up before voice starts
         try:
             result, path = await self._client(cfg.server, voice_args(cfg, dscp), False, duration,
-                                              out_dir / "voice-loaded.json")
+                                              out_dir / "voice-loaded.json", cfg.busy_wait)
             self._record(ctx, "voice-loaded", result, path, False, loaded=True)
         except IperfError as e:
             for metric in ("iperf.loaded_jitter_ms", "iperf.loaded_loss_pct"):
@@ -102,23 +88,9 @@ class IperfProbe(Probe):
                 ctx.recorder.not_measured(NotMeasured(metric, f"the load did not run: {e}", probe=self.name))
 
     async def _client(self, server: str, extra: list[str], reverse: bool, duration: float,
-                      save: Path) -> tuple[UdpResult | TcpResult, Path]:
-        host, port = split_host_port(server, 5201)
-        argv = [tools.require("iperf3"), "-c", host, "-p", str(port), "-t", f"{duration:g}", "--json",
-                "--connect-timeout", "3000", "--get-server-output"] + extra + (["-R"] if reverse else [])
-        try:
-            done = await tools.run(argv, timeout=duration + 20)
-        except tools.ToolTimeout as e:
-            raise IperfError(f"iperf3 against {server}: {e}") from None
-        save.write_text(done.stdout or done.stderr)
-        try:
-            doc = json.loads(done.stdout)
-        except ValueError:
-            raise IperfError(_reason((done.stderr or done.stdout).strip() or "no output", server)) from None
-        try:
-            return parse(doc), save
-        except IperfOutputError as e:
-            raise IperfError(_reason(str(e), server)) from None
+                      save: Path, busy_wait: str = "30 s") -> tuple[UdpResult | TcpResult, Path]:
+        done = await run_test(server, extra, reverse, duration, save, parse_duration_s(busy_wait))
+        return done.result, done.path
 
     def _record(self, ctx: ProbeContext, label: str, result: UdpResult | TcpResult, path: Path,
                 reverse: bool, loaded: bool) -> None:

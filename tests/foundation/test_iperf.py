@@ -87,14 +87,34 @@ def test_probe_against_a_busy_server_is_not_measured(tmp_path):
             import time
 
             time.sleep(1.0)
-            rec = run_probe(site(server=f"127.0.0.1:{port}", duration="1 s", capacity=False), tmp_path)
+            rec = run_probe(site(server=f"127.0.0.1:{port}", duration="1 s", capacity=False, busy_wait="3 s"),
+                            tmp_path)
         finally:
             other.kill()
             other.wait()
     assert not rec.measurements
     reasons = {n.reason for n in rec.missing}
-    assert any("busy" in r for r in reasons), reasons
+    assert any("busy" in r and "still busy after" in r for r in reasons), reasons
     assert {n.metric for n in rec.missing} == {"iperf.jitter_ms", "iperf.loss_pct"}
+
+
+def test_probe_waits_for_a_busy_server_within_its_bound(tmp_path):
+    """iperf3 serves one test at a time: a test that ends soon is waited for, then ours runs."""
+    need_tool("iperf3")
+    with iperf3_server(tmp_path) as port:
+        other = subprocess.Popen(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", "3"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            import time
+
+            time.sleep(1.0)
+            rec = run_probe(site(server=f"127.0.0.1:{port}", duration="1 s", capacity=False, busy_wait="20 s"),
+                            tmp_path)
+        finally:
+            other.kill()
+            other.wait()
+    assert not rec.missing, rec.missing
+    assert {m.metric for m in rec.measurements} == {"iperf.jitter_ms", "iperf.loss_pct"}
 
 
 def test_probe_against_no_server(tmp_path):

@@ -36,6 +36,8 @@ _ALL = [
     _m("call.r_factor", "R", "calls", "ITU-T G.107 E-model rating factor R per call and direction"),
     _m("call.mouth_to_ear_ms", "ms", "calls",
        "one-way delay + jitter buffer + packetisation + codec lookahead (ITU-T G.107 input Ta)"),
+    _m("call.mos_drop", "MOS", "calls",
+       "MOS a call lost while the link was loaded with best-effort traffic (alone minus loaded), per direction", "max"),
     _m("call.capacity_calls", "calls", "calls", "largest concurrency that still met every criterion"),
     _m("rtp.loss_pct", "%", "calls", "RTP packets lost per direction", "weighted_mean"),
     _m("rtp.burst_ratio", "count", "calls", "loss burst ratio (BurstR, Gilbert model)", "max"),

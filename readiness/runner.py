@@ -172,7 +172,9 @@ async def _run_probes(site: SiteSpec, writer: store.RunWriter, criteria: list[Cr
         """The profile's criteria on `probe`'s metrics (a capacity step is judged by all of them)."""
         return evaluate(probe_criteria(profile_criteria, [probe]), measurements, series, missing)
 
-    ctx = ProbeContext(site=site, recorder=writer, progress=progress, wanted=wanted, judge=judge)
+    phases = {str(c.select["phase"]) for c in criteria if "phase" in c.select}
+    ctx = ProbeContext(site=site, recorder=writer, progress=progress, wanted=wanted, wanted_phases=phases,
+                       judge=judge)
     registered = {p.name for p in probes} | {_entry_name(e) for e, _ in broken}
 
     for entry, error in broken:

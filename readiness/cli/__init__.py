@@ -43,6 +43,7 @@ COMMANDS = [
     "capture:analyze",
     "calls:calls",
     "calls:responder",
+    "bandwidth:bandwidth",
 ]
 
 

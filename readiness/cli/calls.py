@@ -65,11 +65,19 @@ def _secret(ref: str | None, ref_option: str, file: str | None = None, env: str 
 @click.option("--find-capacity", is_flag=True, help="Search the largest concurrency that meets the profile.")
 @click.option("--max-calls", type=click.IntRange(1, 10000), default=500, show_default=True,
               help="Upper bound of --find-capacity.")
+@click.option("--load-server", metavar="HOST[:PORT]",
+              help="Calls under load: score the calls alone, while iperf3 fills the link with best-effort TCP "
+                   "to this iperf3 server for a third of --duration, and alone again.")
+@click.option("--load-mbps", metavar="N|max", default="max", show_default=True,
+              help="Rate of that load in Mbit/s; max: as fast as TCP goes.")
+@click.option("--load-direction", type=click.Choice(["up", "down", "both"]), default="up", show_default=True,
+              help="up: we send the load, down: the server sends it, both at once.")
 @run_outputs
 def calls(target: str, n_calls: int, cps: float, duration: float, codec: str, ptime_ms: int, transport: str,
           key_ref: str | None, key_file: str | None, username: str | None, password_ref: str | None,
           password_env: str | None, password_file: str | None, media_dscp: str, sip_dscp: str, synced_clocks: bool,
-          profile_name: str, find_capacity: bool, max_calls: int, out: str, no_keep: bool, json_out: str | None,
+          profile_name: str, find_capacity: bool, max_calls: int, load_server: str | None, load_mbps: str,
+          load_direction: str, out: str, no_keep: bool, json_out: str | None,
           quiet: bool) -> int:
     """Place concurrent test calls to TARGET (sip:user@host:port), ramped at --cps, hold them for
     --duration seconds, hang up, and score every call in both directions: loss, bursts, jitter,
@@ -80,6 +88,12 @@ def calls(target: str, n_calls: int, cps: float, duration: float, codec: str, pt
     each direction is measured on its own. Any other SIP far end (a PBX echo service, a phone) is
     scored from its RTP and its RTCP reports.
 
+    With --load-server the calls are held for --duration (plus 5 s for queues to drain) and scored
+    in three phases: alone, while iperf3 fills the link with best-effort TCP (DSCP 0) for a third of
+    --duration, and alone again once the load's data has drained; `phases` in the
+    run document holds each phase's MOS, loss, jitter and RTT, and call.mos_drop how much MOS each call
+    lost under load. With working QoS the EF media does not notice the load.
+
     Exit 0 when the profile's call criteria pass, 1 when one fails, 2 when the calls could not run
     (no call reached the far end) or something was not measured.
     """
@@ -87,6 +101,8 @@ def calls(target: str, n_calls: int, cps: float, duration: float, codec: str, pt
     from ..config import profile as profile_mod
     from ..runner import execute, probe_criteria
 
+    if load_server and find_capacity:
+        raise click.UsageError("--load-server and --find-capacity do not go together: search the capacity first")
     key = _secret(key_ref, "--key", file=key_file)
     password = _secret(password_ref, "--password", file=password_file, env=password_env)
     site = options.calls_site(
@@ -94,7 +110,8 @@ def calls(target: str, n_calls: int, cps: float, duration: float, codec: str, pt
         markings=Markings(media=_dscp(media_dscp, "--dscp"), signalling=[_dscp(sip_dscp, "--sip-dscp")]),
         concurrent=n_calls, cps=cps, duration=f"{duration:g} s", codec="pcmu" if codec.lower() == "g711" else
         codec.lower(), ptime_ms=ptime_ms, transport=transport, synced_clocks=synced_clocks,
-        find_capacity=find_capacity, max_calls=max_calls)
+        find_capacity=find_capacity, max_calls=max_calls, under_load=bool(load_server), load_server=load_server,
+        load_mbps=_mbps(load_mbps), load_direction=load_direction)
     profile = profile_mod.load(profile_name)
     criteria = probe_criteria(profile.criteria, ["calls"],
                               leave_out=[] if find_capacity else ["call.capacity_calls"])
@@ -102,6 +119,18 @@ def calls(target: str, n_calls: int, cps: float, duration: float, codec: str, pt
         criteria = [c for c in criteria if c.metric == "call.capacity_calls"] or [CAPACITY_FOUND]
     return conduct(lambda parent, progress: execute(profile, site, parent, progress, command="calls",
                                                     criteria=criteria), out, no_keep, json_out, quiet)
+
+
+def _mbps(text: str) -> float | None:
+    if text.strip().lower() == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise click.BadParameter(f"{text!r}: give Mbit/s above 0, or max", param_hint="--load-mbps")
+    return value
 
 
 # A capacity search judged by a profile without a capacity criterion: did any step pass at all?

@@ -172,6 +172,20 @@ class Calls(_Strict):
     find_capacity: bool = Field(False, description="search the largest concurrency that meets the profile's call "
                                 "criteria (starting at `concurrent`) instead of one load")
     max_calls: int = Field(500, ge=1, le=10000, description="upper bound of the capacity search")
+    under_load: bool = Field(False, description="score the same calls in three phases: alone, while iperf3 fills "
+                             "the link with best-effort TCP for a third of `duration`, and alone again once it drained")
+    load_server: str | None = Field(None, description="iperf3 server host[:port] for that load; default: "
+                                    "iperf.load_server, else iperf.server")
+    load_mbps: float | None = Field(None, gt=0, description="rate of the load; default: as fast as TCP goes")
+    load_direction: Literal["up", "down", "both"] = Field("up", description="up: we send the load, down: the "
+                                                          "server does, both at once")
+
+    @field_validator("load_server")
+    @classmethod
+    def _load_addr(cls, v):
+        if v is not None:
+            split_host_port(v, 5201)
+        return v
 
 
 class Iperf(_Strict):
@@ -252,6 +266,16 @@ class Capture(_Strict):
         return self
 
 
+class Uplink(_Strict):
+    """The line to the provider, for `readiness bandwidth`: what voice leaves for data."""
+
+    up_mbps: float = Field(gt=0, description="line rate towards the provider, Mbit/s (contracted or measured)")
+    down_mbps: float = Field(gt=0, description="line rate from the provider, Mbit/s (contracted or measured)")
+    data_headroom_mbps: float = Field(0, ge=0, description="what data needs beside voice, each direction, Mbit/s")
+    vlan: bool = Field(False, description="voice is IEEE 802.1Q-tagged on the uplink (4 B more per frame)")
+    srtp: bool = Field(False, description="media is SRTP (RFC 3711: a 10 B authentication tag per packet)")
+
+
 class SiteSpec(_Strict):
     """A site file."""
 
@@ -272,6 +296,7 @@ class SiteSpec(_Strict):
     iperf: Iperf | None = None
     snmp: Snmp | None = None
     capture: Capture | None = None
+    uplink: Uplink | None = None
 
     _file: str = PrivateAttr("")
     _base_dir: Path | None = PrivateAttr(None)

@@ -81,6 +81,7 @@ class ProbeContext:
     traffic_done: asyncio.Event = field(default_factory=asyncio.Event)
     shared: dict[str, Any] = field(default_factory=dict)   # state handed between probes (snapshots)
     wanted: set[str] = field(default_factory=set)           # metrics the profile judges
+    wanted_phases: set[str] = field(default_factory=set)    # phases of calls under load criteria select
     traffic_planned: bool = True                            # traffic probes run (else background ones end by themselves)
     # The run's judge, for a probe that must know a verdict to go on (the capacity search's next step):
     # judge(measurements, series, not_measured, probe) -> verdicts of the profile's criteria on that

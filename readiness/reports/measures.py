@@ -101,6 +101,11 @@ MEASURES: dict[str, Words] = {
                   "Ursache in Paketverlust, Jitter und Laufzeit dieser Richtung suchen (siehe dort); Sprache (EF) "
                   "durchgängig priorisieren", "Look for the cause in this direction's loss, jitter and delay (see "
                   "there); prioritise voice (EF) end to end", _QUALITY_DE, _QUALITY_EN),
+    "call.mos_drop": W("Verlust an Sprachqualität (MOS) unter Last je Anruf und Richtung",
+                       "Voice quality (MOS) lost under load per call and direction",
+                       "der MOS-Verlust unter Last", "the MOS lost under load", _LOAD_DE, _LOAD_EN,
+                       "bei Downloads oder Backups werden Gespräche hörbar schlechter",
+                       "calls get audibly worse during downloads or backups"),
     "call.r_factor": W("Übertragungsgüte (R-Faktor) je Anruf und Richtung",
                        "Transmission rating (R factor) per call and direction", "der R-Faktor", "the R factor",
                        "Ursache in Paketverlust, Jitter und Laufzeit dieser Richtung suchen; Sprache (EF) durchgängig "

@@ -17,6 +17,7 @@ import yaml
 from readiness import store
 from readiness.config import profile as profile_mod
 from readiness.model import Artefact, Measurement, NotMeasured, RunInfo, Series
+from readiness.probes.calls.probe import no_phases
 
 T0 = 1796112000.0            # 2026-12-01 08:00:00 UTC (09:00 in Köln)
 CALLS = 4
@@ -66,6 +67,8 @@ def _retime(run_dir: Path, seconds: int) -> Path:
 
 def _calls(w: store.RunWriter, calls: int, seconds: int, bad: bool) -> None:
     w.probe_started("calls")
+    criteria = profile_mod.load("cloud-pbx-single-site").criteria     # calls without load, as the probe says
+    no_phases(w, {c.metric for c in criteria}, {c.select["phase"] for c in criteria if "phase" in c.select})
     w.measurement(Measurement("call.answered_pct", 100.0, "%", "all calls", "calls", T0, T0 + seconds))
     for i in range(1, calls + 1):
         trace = f"artefacts/calls/call-{i:03d}.trace"

@@ -37,9 +37,20 @@ class DirectionPackets:
     expected: int | None        # what the sender says it sent (None: unknown)
     one_way_ms: np.ndarray      # arrival - send per packet (only meaningful with synchronised clocks)
     estimated: int = 0          # packets with an estimated arrival (their reply was lost)
+    sent_s: np.ndarray | None = None   # float64 epoch send times on our clock (up of a reflected call)
 
     def __len__(self) -> int:
         return len(self.seq16)
+
+    def window(self, lo: float, hi: float) -> "DirectionPackets":
+        """The packets of a time slice [lo, hi) (a phase of a call under load): up by our send time,
+        down by our arrival time, both on our clock. The sender's total no longer applies, so the
+        analysis counts expected packets from the slice's own sequence span."""
+        times = self.sent_s if self.sent_s is not None else self.arrival_s
+        keep = (times >= lo) & (times < hi)
+        pick = None if self.sent_s is None else self.sent_s[keep]
+        return DirectionPackets(self.seq16[keep], self.ts[keep], self.arrival_s[keep], self.clock_rate,
+                                self.dscp[keep], None, self.one_way_ms[keep], 0, pick)
 
 
 def _us32(ns: np.ndarray) -> np.ndarray:
@@ -98,7 +109,7 @@ def reflected(rec: np.ndarray, packets_sent: int, ptime_ms: int, fin_replies: in
         up_seq, up_tx, up_rrx, up_dscp = seq, tx, rrx, by_reflector["dscp_up"]
     up = DirectionPackets((up_seq & 0xFFFF).astype(np.uint16), _us32(up_tx), up_rrx / 1e9, TIMING_CLOCK,
                           np.asarray(up_dscp, dtype=np.uint8), packets_sent or None, (up_rrx - up_tx) / 1e6,
-                          estimated)
+                          estimated, up_tx / 1e9)
 
     # down: in the order we received the replies
     by_arrival = rec[np.argsort(rec["rx_ns"], kind="stable")]

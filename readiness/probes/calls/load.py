@@ -25,6 +25,7 @@ from pathlib import Path
 from ... import codecs as codec_table
 from ...errors import ReadinessError
 from ...progress import NullProgress, Progress
+from . import phases as phase_mod
 from . import scoring
 from .media.media_process import MediaProcess, StreamHandle
 from .media.stream_types import MediaPlan, MediaStreamResult, ScheduleErrors
@@ -33,6 +34,8 @@ from .sip.uac import CallOutcome
 from .sip.uri import SipUri
 from .wire import calltoken, stamps
 
+LOAD_LINGER_S = 10.0                             # under load: the load's iperf3 may take this long to end
+SETTLE_S = 1.0                                   # under load: the last call is answered and sending by then
 CALL_GRACE_S = 30.0                              # beyond duration + answer timeout: a call is abandoned
 HANGUP_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 10.0                            # a stopped stream ends within fin tries + linger
@@ -55,6 +58,7 @@ class LoadConfig:
     answer_timeout_s: float = 30.0
     trace_dir: Path | None = None        # keep per-call traces here (default: a temporary folder)
     label: str = "site-to-far-end"       # calls.path of the site file
+    under_load: phase_mod.PhasePlan | None = None   # score alone / loaded / after (phases.py)
 
 
 @dataclass
@@ -75,6 +79,7 @@ class CallRecord:
     sip_dscp_up: int | None = None        # DSCP our INVITE reached the far end with (its 200 OK says)
     sip_dscp_down: int | None = None      # DSCP the final response reached us with (UDP only)
     transport: str = "udp"
+    phase_media: dict[str, scoring.MediaMetrics] = field(default_factory=dict)   # under load: per phase
 
     @property
     def answered(self) -> bool:
@@ -91,6 +96,7 @@ class LoadResult:
     schedule: ScheduleErrors = field(default_factory=ScheduleErrors)
     engine_busy_pct: float = 0.0
     realtime: bool = False               # the media engine ran with a real-time priority
+    phases: phase_mod.PhaseReport | None = None
 
     def answered(self) -> list[CallRecord]:
         return [c for c in self.calls if c.answered]
@@ -204,6 +210,9 @@ class LoadRunner:
             raise ReadinessError("--cps must be above 0")
         if config.duration_s <= 0:
             raise ReadinessError("--duration must be above 0")
+        if config.under_load is not None and config.duration_s / 3 < phase_mod.MIN_PHASE_S:
+            raise ReadinessError(f"calls under load are held in three phases of at least {phase_mod.MIN_PHASE_S:g} s: "
+                                 f"--duration must be at least {3 * phase_mod.MIN_PHASE_S:g} s")
         self.config = config
         self.codec = codec_table.get(config.codec)
         self.progress = progress or NullProgress()
@@ -212,6 +221,7 @@ class LoadRunner:
         self.failed = 0
         self.peak = 0
         self._stop = asyncio.Event()
+        self._hold_until: float | None = None          # under load: every call ends then (epoch)
 
     def stop(self) -> None:
         """Stop ramping; calls in progress hang up now."""
@@ -236,12 +246,21 @@ class LoadRunner:
         ticker = asyncio.ensure_future(self._tick(task))
         records: list[CallRecord] = []
         tasks: list[asyncio.Future] = []
+        driver: asyncio.Future | None = None
+        load_run: phase_mod.LoadRun | None = None
+        alone_start = 0.0
         try:
             try:
                 await ua.start()
             except OSError as e:
                 raise ReadinessError(f"cannot open the SIP socket: {e.strerror or e}") from None
             t0 = time.monotonic()
+            if cfg.under_load is not None:
+                third = cfg.duration_s / 3
+                alone_start = time.time() + (cfg.calls - 1) / cfg.cps + SETTLE_S
+                self._hold_until = alone_start + cfg.duration_s + phase_mod.DRAIN_ALLOWANCE_S
+                load_run = phase_mod.LoadRun(cfg.under_load.server, cfg.under_load.direction, cfg.under_load.mbps)
+                driver = asyncio.ensure_future(phase_mod.drive(cfg.under_load, load_run, alone_start + third, third))
             for i in range(cfg.calls):
                 delay = t0 + i / cfg.cps - time.monotonic()
                 if delay > 0:
@@ -251,8 +270,17 @@ class LoadRunner:
                     break
                 tasks.append(asyncio.ensure_future(self._one(i, ua, media, local_ip, trace_dir)))
             records = list(await asyncio.gather(*tasks))
+            if driver is not None:
+                if self._stop.is_set() or not any(r.answered for r in records):
+                    driver.cancel()              # nothing to load against: the iperf3 is killed
+                await asyncio.wait([driver], timeout=LOAD_LINGER_S)
+                driver.cancel()                  # still not done: killed, the load is not measured
+                await asyncio.gather(driver, return_exceptions=True)
         finally:
             ticker.cancel()
+            if driver is not None and not driver.done():
+                driver.cancel()                  # the load's iperf3 is killed with it
+                await asyncio.gather(driver, return_exceptions=True)
             for t in tasks:                      # Ctrl-C: every call still up gets its BYE (bounded)
                 t.cancel()
             if tasks:
@@ -262,9 +290,12 @@ class LoadRunner:
         ended = time.time()
         busy = 100.0 * media.busy_ns / max(1, media.elapsed_ns)
         result = LoadResult(cfg, records, started, ended, self.peak, ScheduleErrors(), busy, media.realtime)
+        if load_run is not None and load_run.launched and self._hold_until is not None:
+            result.phases = phase_mod.PhaseReport(load_run, phase_mod.windows(
+                alone_start, load_run, cfg.duration_s / 3, self._hold_until))
         self.progress.update(task, completed=len(records), info="scoring calls")
         try:
-            await asyncio.get_running_loop().run_in_executor(None, self._score, records)
+            await asyncio.get_running_loop().run_in_executor(None, self._score, records, result.phases)
         finally:
             if tmp is not None:
                 tmp.cleanup()
@@ -273,6 +304,10 @@ class LoadRunner:
         for r in records:
             if r.media_result is not None:
                 result.schedule.merge(r.media_result.schedule)
+        if result.phases is not None:
+            for name, window in result.phases.windows.items():
+                result.phases.summaries[name] = phase_mod.summarise(
+                    window, [r.phase_media.get(name) for r in records if r.answered])
         self.progress.done(task, f"{self.answered} answered, {self.failed} failed")
         return result
 
@@ -333,8 +368,9 @@ class LoadRunner:
         record.reflected = _reflects(call.remote_sdp)
         plan = MediaPlan((info.address, info.port), info.payload_type, codec, ptime,
                          None if record.reflected else _rtcp_remote(call.remote_sdp, info), record.reflected)
-        media.begin(handle.id, plan, cfg.duration_s, time.monotonic_ns())
-        done = asyncio.ensure_future(media.finished(handle.id, cfg.duration_s + CALL_GRACE_S))
+        hold = cfg.duration_s if self._hold_until is None else max(1.0, self._hold_until - time.time())
+        media.begin(handle.id, plan, hold, time.monotonic_ns())
+        done = asyncio.ensure_future(media.finished(handle.id, hold + CALL_GRACE_S))
         ended = asyncio.ensure_future(call.ended.wait())
         stopping = asyncio.ensure_future(self._stop.wait())
         try:
@@ -356,8 +392,10 @@ class LoadRunner:
         if record.media_result is not None:
             record.packets_sent = record.media_result.packets_sent
 
-    def _score(self, records: list[CallRecord]) -> None:
-        """Media metrics of every answered call, from its trace (runs after all media stopped)."""
+    def _score(self, records: list[CallRecord], phases: phase_mod.PhaseReport | None = None) -> None:
+        """Media metrics of every answered call, from its trace (runs after all media stopped);
+        under load also per phase (a call answered by a third-party far end has no phases: its
+        RTCP reports are totals every ~5 s, too coarse to split)."""
         for r in records:
             res = r.media_result
             if res is None:
@@ -366,6 +404,9 @@ class LoadRunner:
             try:
                 if r.reflected:
                     r.media = scoring.reflected_call(res, codec, self.config.clocks_synced)
+                    if phases is not None:
+                        r.phase_media = scoring.reflected_phases(res, codec, self.config.clocks_synced,
+                                                                 phases.windows)
                 else:
                     r.media = scoring.peer_call(res, codec, self.config.media_dscp)
             except Exception as e:     # one call's bad data must not lose the others

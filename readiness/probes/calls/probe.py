@@ -8,6 +8,7 @@ password, path) and `responder:` (address, key). Markings: `markings.media` on R
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from ...config.site import SiteSpec
@@ -15,10 +16,11 @@ from ...details.calls import CAPACITY
 from ...errors import ReadinessError
 from ...model import Artefact, Detail, Measurement, NotMeasured, Verdict
 from ...units import parse_duration_s
-from ..base import MemoryRecorder, Probe, ProbeContext
+from ..base import MemoryRecorder, Probe, ProbeContext, Recorder
 from . import records
 from .capacity import find_capacity
 from .load import LoadConfig, LoadResult, LoadRunner, clocks_shared
+from .phases import PHASES, PhasePlan
 from .sip import Credentials
 
 
@@ -42,11 +44,32 @@ def load_config(site: SiteSpec) -> LoadConfig:
             raise ReadinessError("calls.username is set but calls.password is not (env:NAME or file:PATH)")
         creds = Credentials(calls.username, site.secret(calls.password))
     signalling = site.markings.signalling_dscps()
-    return LoadConfig(target=target, calls=calls.concurrent, cps=calls.cps,
+    under_load = None
+    if calls.under_load and calls.find_capacity:
+        raise ReadinessError("calls.under_load and calls.find_capacity do not go together: search the capacity first")
+    if calls.under_load:
+        server = calls.load_server or (site.iperf.load_server or site.iperf.server if site.iperf else None)
+        if server is None:
+            raise ReadinessError("calls.under_load needs an iperf3 server for the load: calls.load_server "
+                                 "(or iperf.server)")
+        under_load = PhasePlan(server, calls.load_mbps, calls.load_direction)
+    return LoadConfig(under_load=under_load, target=target, calls=calls.concurrent, cps=calls.cps,
                       duration_s=parse_duration_s(calls.duration), codec=calls.codec, ptime_ms=calls.ptime_ms,
                       transport=calls.transport, media_dscp=site.markings.media_dscp(),
                       sip_dscp=signalling[0] if signalling else 24, key=key, credentials=creds,
                       label=calls.path)
+
+
+def no_phases(recorder: Recorder, wanted: set[str], phases: set[str]) -> None:
+    """Calls without load: a criterion on a phase (or on the drop under load) has nothing to judge;
+    absent, so an optional one is not applicable rather than a gap."""
+    why = "the calls ran without load (calls.under_load: true, or readiness calls --load-server)"
+    if "call.mos_drop" in wanted:
+        recorder.not_measured(NotMeasured("call.mos_drop", why, "calls under load", "calls", absent=True))
+    for metric in records.PHASE_METRICS:
+        for phase in sorted(phases & set(PHASES)) if metric in wanted else ():
+            recorder.not_measured(NotMeasured(metric, why, "calls under load", "calls", {"phase": phase},
+                                              absent=True))
 
 
 class CallsProbe(Probe):
@@ -67,7 +90,15 @@ class CallsProbe(Probe):
             await self._capacity(ctx, cfg)
             return
         cfg.trace_dir = ctx.recorder.artefact_dir(self.name) / "traces"
+        if cfg.under_load is not None:
+            cfg.under_load = dataclasses.replace(cfg.under_load, save=ctx.recorder.artefact_dir(self.name) / "load.json")
+        else:
+            self._no_phases(ctx)
         result = await LoadRunner(cfg, ctx.progress).run()
+        if result.phases is not None and result.phases.load.evidence:
+            result.phases.load.evidence = ctx.recorder.relative(cfg.under_load.save)
+            ctx.recorder.artefact(Artefact(result.phases.load.evidence, "iperf3-json", self.name,
+                                           "the best-effort TCP load of the calls' loaded phase"))
         evidence = {}
         for c in result.calls:
             if c.trace is not None and c.trace.exists() and c.outcome.answered:
@@ -85,6 +116,9 @@ class CallsProbe(Probe):
             ctx.recorder.note(self.name, "warning", "calls not answered: " +
                               ", ".join(f"{k}: {v}" for k, v in sorted(failed.items())))
 
+    def _no_phases(self, ctx: ProbeContext) -> None:
+        no_phases(ctx.recorder, ctx.wanted, ctx.wanted_phases)
+
     async def _capacity(self, ctx: ProbeContext, cfg: LoadConfig) -> None:
         """Steps of call loads, each judged by the run's judge on the call criteria; the largest that
         passed is call.capacity_calls. The steps' own calls are not the run's records."""
@@ -96,6 +130,7 @@ class CallsProbe(Probe):
         def step_verdicts(result: LoadResult) -> list[Verdict]:
             rec = MemoryRecorder()
             records.record(rec, result, details=False)
+            no_phases(rec, set(records.PHASE_METRICS) | {"call.mos_drop"}, set(PHASES))
             verdicts = judge(rec.measurements, rec.series_list, rec.missing, self.name)
             return [v for v in verdicts if v.metric != "call.capacity_calls"]
 

@@ -28,6 +28,9 @@ DIRECTION_METRICS = ("rtp.loss_pct", "rtp.burst_ratio", "rtp.burst_density_pct",
                      "rtp.one_way_delay_ms", "rtp.reorder_pct", "rtp.duplicate_pct", "rtp.dscp_received",
                      "rtp.dscp_remarked_pct", "call.mos", "call.r_factor", "call.mouth_to_ear_ms")
 CALL_METRICS = ("call.setup_ms", "rtp.rtt_ms", "rtp.schedule_error_ms")
+# Judged per phase of calls under load (tag `phase`: alone, loaded, after), and the drop between them.
+PHASE_METRICS = ("call.mos", "rtp.loss_pct", "rtp.jitter_ms", "rtp.one_way_delay_ms", "rtp.rtt_ms")
+PHASES_DETAIL = "phases"
 # Causes that mean no call reached a far end: the path could not be measured at all (not a failed test).
 UNREACHED = ("dns", "unreachable", "refused")
 
@@ -64,6 +67,10 @@ def record(rec: Recorder, result: LoadResult, evidence: dict[int, str] | None = 
             rec.detail(Detail(detail.CALLS, rows[-1].to_json(), PROBE, append=True))
     if details:
         rec.detail(Detail(detail.SUMMARY, load_summary(result, rows).to_json(), PROBE))
+    if result.phases is not None:
+        record_phases(rec, result)
+        if details:
+            rec.detail(Detail(PHASES_DETAIL, result.phases.to_json(), PROBE))
     n = len(result.calls)
     answered = len(result.answered())
     tags = {"path": path}
@@ -170,6 +177,73 @@ def _record_direction(rec: Recorder, d: DirectionMetrics, subject: str, tags: di
     if d.one_way_1s and d.jitter_1s is not None:
         rec.series(Series("rtp.one_way_delay_ms", "ms", subject, PROBE, d.jitter_1s.origin, SECOND, d.one_way_1s,
                           None, tags))
+
+
+def record_phases(rec: Recorder, result: LoadResult) -> None:
+    """Each answered call's metrics per phase, tagged `phase` (criteria judge them only when they
+    select a phase), and call.mos_drop: MOS alone minus MOS loaded, per call and direction."""
+    report = result.phases
+    assert report is not None
+    path = result.config.label
+    absent = {name: _phase_absent(name, report) for name in ("alone", "loaded", "after") if name not in report.windows}
+    for c in result.calls:
+        if not c.answered or c.media is None:
+            continue
+        call = str(c.index + 1)
+        base = {"call": call, "path": path}
+        for name in ("alone", "loaded", "after"):
+            tags = dict(base, phase=name)
+            m = c.phase_media.get(name)
+            why = absent.get(name) or (m.reason if m is not None and (m.up is None or m.down is None) else "") or \
+                ("" if m is not None else "a third-party far end's call is not split into phases (a readiness "
+                 "responder's is)")
+            lo, hi = report.windows.get(name, (c.started, c.ended))
+            if why:
+                for metric in PHASE_METRICS:
+                    for direction in (("up", "down") if metric != "rtp.rtt_ms" else (None,)):
+                        t = dict(tags, direction=direction) if direction else tags
+                        rec.not_measured(NotMeasured(metric, why, f"call {call} {name}", PROBE, t))
+                continue
+            if m.rtt_p50_ms is not None:
+                rec.measurement(Measurement("rtp.rtt_ms", m.rtt_p50_ms, "ms", f"call {call} {name}", PROBE, lo, hi,
+                                            dict(tags, stat="p50")))
+            for direction, d in (("up", m.up), ("down", m.down)):
+                values = {"call.mos": d.mos, "rtp.loss_pct": d.loss_pct, "rtp.jitter_ms": d.jitter_ms,
+                          "rtp.one_way_delay_ms": d.one_way_ms}
+                for metric, value in values.items():
+                    subject = f"call {call} {direction} {name}"
+                    t = dict(tags, direction=direction)
+                    if value is None:
+                        rec.not_measured(NotMeasured(metric, _why_missing(metric, d), subject, PROBE, t))
+                    else:
+                        rec.measurement(Measurement(metric, value, _unit(metric), subject, PROBE, lo, hi, t))
+        _record_drop(rec, c, base, report)
+
+
+def _phase_absent(name: str, report: Any) -> str:
+    load = report.load
+    if name == "loaded" and load.error:
+        return f"the load did not run: {load.error}"
+    if name == "after" and load.drain_s() > 1.0:
+        return (f"the load's queued data took {load.drain_s():.1f} s to drain after it stopped sending, so "
+                "nothing of the calls was left idle (a large queue on the path holds best-effort data)")
+    return "this phase was too short to measure"
+
+
+def _record_drop(rec: Recorder, c: CallRecord, base: dict[str, str], report: Any) -> None:
+    alone, loaded = c.phase_media.get("alone"), c.phase_media.get("loaded")
+    for direction in ("up", "down"):
+        subject = f"call {base['call']} {direction}"
+        tags = dict(base, direction=direction)
+        a = getattr(alone, direction, None) if alone is not None else None
+        b = getattr(loaded, direction, None) if loaded is not None else None
+        if a is None or b is None or a.mos is None or b.mos is None:
+            why = (f"the load did not run: {report.load.error}" if report.load.error
+                   else "no MOS alone and under load for this call")
+            rec.not_measured(NotMeasured("call.mos_drop", why, subject, PROBE, tags))
+            continue
+        rec.measurement(Measurement("call.mos_drop", a.mos - b.mos, "MOS", subject, PROBE,
+                                    report.windows["alone"][0], report.windows["loaded"][1], tags))
 
 
 # --- details: a row per call and the load's summary ------------------------------------------------------

@@ -180,20 +180,23 @@ def direction_metrics(name: str, p: DirectionPackets, codec: Codec, ptime_ms: in
         start=st.first_arrival, end=st.last_arrival, notes=notes)
 
 
-def reflected_call(result: MediaStreamResult, codec: Codec, clocks_synced: bool) -> MediaMetrics:
-    """Both directions of a call answered by a readiness responder."""
+def _reflected_parts(result: MediaStreamResult):
+    """(up, down, rtt_ms, rtt epoch times) of a reflected call, or the reason there are none."""
     rec = load(result.trace, REPLY_DTYPE)
-    p99 = result.schedule.quantile_ms(0.99)
     if len(rec) == 0:
-        why = ("no media came back from the responder"
-               + (f" ({result.unauthenticated} packet(s) failed authentication: wrong or missing key?)"
-                  if result.unauthenticated else " (wrong key, or media blocked on the way?)"))
-        return MediaMetrics(None, None, None, None, [], None, p99, why)
+        return ("no media came back from the responder"
+                + (f" ({result.unauthenticated} packet(s) failed authentication: wrong or missing key?)"
+                   if result.unauthenticated else " (wrong key, or media blocked on the way?)"))
     fin_view = ((result.fin_bitmap, result.fin_highest)     # its highest is 0 when nothing arrived
                 if result.fin_highest is not None and result.fin_received else None)
-    up, down, rtt, rtt_t = directions.reflected(rec, result.packets_sent, result.ptime_ms, result.fin_replies,
-                                                fin_view)
-    origin = result.first_send_ns / 1e9
+    return directions.reflected(rec, result.packets_sent, result.ptime_ms, result.fin_replies, fin_view)
+
+
+def _reflected_metrics(up: DirectionPackets, down: DirectionPackets, rtt: np.ndarray, rtt_t: np.ndarray,
+                       result: MediaStreamResult, codec: Codec, clocks_synced: bool, origin: float,
+                       p99: float | None) -> MediaMetrics:
+    if len(rtt) == 0 or len(up) == 0 or len(down) == 0:
+        return MediaMetrics(None, None, None, None, [], None, p99, "no media in this part of the call")
     rtt_p50 = float(np.median(rtt))
     est = not clocks_synced
     up_ow = float(np.median(up.one_way_ms)) if clocks_synced else rtt_p50 / 2
@@ -204,6 +207,34 @@ def reflected_call(result: MediaStreamResult, codec: Codec, clocks_synced: bool)
     n_sec = len(up_m.jitter_1s) if up_m.jitter_1s else 0
     return MediaMetrics(up_m, down_m, rtt_p50, float(np.percentile(rtt, 95)),
                         _per_second(rtt, rtt_t, origin, n_sec), origin, p99)
+
+
+def reflected_call(result: MediaStreamResult, codec: Codec, clocks_synced: bool) -> MediaMetrics:
+    """Both directions of a call answered by a readiness responder."""
+    p99 = result.schedule.quantile_ms(0.99)
+    parts = _reflected_parts(result)
+    if isinstance(parts, str):
+        return MediaMetrics(None, None, None, None, [], None, p99, parts)
+    up, down, rtt, rtt_t = parts
+    return _reflected_metrics(up, down, rtt, rtt_t, result, codec, clocks_synced, result.first_send_ns / 1e9, p99)
+
+
+def reflected_phases(result: MediaStreamResult, codec: Codec, clocks_synced: bool,
+                     windows: dict[str, tuple[float, float]]) -> dict[str, MediaMetrics]:
+    """The same call scored in each time slice (epoch [start, end) on our clock): the phases of calls
+    under load (alone, loaded, after). Up is sliced by our send time, down and the round trip by
+    our arrival time, so a packet queued behind the load counts in the phase that sent it."""
+    p99 = result.schedule.quantile_ms(0.99)
+    parts = _reflected_parts(result)
+    if isinstance(parts, str):
+        return {name: MediaMetrics(None, None, None, None, [], None, p99, parts) for name in windows}
+    up, down, rtt, rtt_t = parts
+    out = {}
+    for name, (lo, hi) in windows.items():
+        keep = (rtt_t >= lo) & (rtt_t < hi)
+        out[name] = _reflected_metrics(up.window(lo, hi), down.window(lo, hi), rtt[keep], rtt_t[keep], result,
+                                       codec, clocks_synced, lo, p99)
+    return out
 
 
 def peer_call(result: MediaStreamResult, codec: Codec, expected_dscp: int | None) -> MediaMetrics:

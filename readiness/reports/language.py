@@ -146,6 +146,8 @@ class Language:
     def duration(self, seconds: float | None) -> str:
         if seconds is None:
             return "–"
+        if seconds < 1:
+            return f"{self.number(round(seconds * 1000))}\u00a0ms"      # a 200 ms loss interval
         if seconds < 120:
             return f"{self.number(round(seconds))}\u00a0s"
         if seconds < 7200:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..details import calls as calls_details
 from ..details import capture as capture_details
+from ..details import phases as phase_details
 from ..details import snmp as snmp_details
 from ..dscp import name as dscp_name
 from ..results import RunResults
@@ -30,7 +31,7 @@ class Table:
 def tables(results: RunResults, lang: Language) -> dict[str, list[Table]]:
     """probe -> its tables (only probes that left details)."""
     out: dict[str, list[Table]] = {}
-    for probe, build in (("calls", _calls), ("snmp", _devices), ("capture", _streams)):
+    for probe, build in (("calls", _phases), ("calls", _calls), ("snmp", _devices), ("capture", _streams)):
         table = build(results, lang)
         if table:
             out.setdefault(probe, []).append(table)
@@ -67,6 +68,42 @@ def _calls(results: RunResults, lang: Language) -> Table | None:
                                                     "↑ site → far end, ↓ far end → site.")
     return Table("calls", lang.pick("Anrufe im Einzelnen", "Calls one by one"), headers, body, note,
                  [not c.answered for c in rows])
+
+
+def _phases(results: RunResults, lang: Language) -> Table | None:
+    """Calls alone, under load and after, side by side: what the load did to the same calls."""
+    found = phase_details.phases(results.details)
+    if found is None:
+        return None
+    summaries, load = found
+    v = lang.value
+    names = {"alone": lang.pick("allein", "alone"), "loaded": lang.pick("unter Last", "under load"),
+             "after": lang.pick("danach", "after")}
+    body, bad = [], []
+    for name in phase_details.PHASES:
+        s = summaries[name]
+        if s is None:
+            why = load.error if name == "loaded" and load.error else lang.pick("nicht gemessen", "not measured")
+            body.append([names[name], localize(why, lang)] + [""] * 5)
+            bad.append(True)
+            continue
+        body.append([names[name], lang.span(s.start, s.end), str(s.calls),
+                     f"{v(s.mos_min, '')} / {v(s.mos_median, '')}", f"{v(s.loss_pct_up, '%')} / {v(s.loss_pct_down, '%')}",
+                     f"{v(s.jitter_ms_up, 'ms')} / {v(s.jitter_ms_down, 'ms')}", v(s.rtt_ms_p95, "ms")])
+        bad.append(False)
+    rate = {"up": load.bits_per_second_up, "down": load.bits_per_second_down}
+    reached = ", ".join(f"{'↑' if d == 'up' else '↓'} {v(bps / 1e6, 'Mbit/s')}" for d, bps in rate.items() if bps)
+    note = lang.pick("Last: iperf3 {ver} (TCP, 4 Ströme, unmarkiert: Best Effort) zum Server {server}{reached}. "
+                     "MOS: schlechtester Anruf / Median; Verlust über alle Anrufe; Jitter: schlechtester Anruf; "
+                     "↑ Standort → Gegenstelle, ↓ zurück.",
+                     "Load: iperf3 {ver} (TCP, 4 streams, unmarked: best effort) to server {server}{reached}. "
+                     "MOS: worst call / median; loss over all calls; jitter: worst call; ↑ site → far end, ↓ back.",
+                     ver=load.iperf3_version or "?", server=load.server, reached=f", {reached}" if reached else "")
+    headers = [lang.pick("Phase", "Phase"), lang.pick("Zeit", "Time"), lang.pick("Anrufe", "Calls"),
+               lang.pick("MOS min / Median", "MOS min / median"), lang.pick("Verlust ↑ / ↓", "Loss ↑ / ↓"),
+               lang.pick("Jitter ↑ / ↓", "Jitter ↑ / ↓"), lang.pick("Umlaufzeit p95", "RTT p95")]
+    return Table("phases", lang.pick("Anrufe allein und unter Last", "Calls alone and under load"), headers, body,
+                 note, bad)
 
 
 def _dscp(value: int | None) -> str | None:

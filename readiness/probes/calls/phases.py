@@ -14,16 +14,16 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ...details.phases import PHASES, LoadRun, PhaseSummary
 from ..iperf_client import IperfError, run_test
 from ..iperf_result import TcpResult
 
-PHASES = ("alone", "loaded", "after")
 LOAD_RAMP_S = 1.0          # TCP fills the bottleneck's queue within this after the load starts
 DRAIN_S = 1.0              # and the queue drains within this after its iperf3 exited
 DRAIN_ALLOWANCE_S = 5.0    # calls are held this much longer: a full queue takes seconds to empty
@@ -38,30 +38,6 @@ class PhasePlan:
     direction: str = "up"            # up (we send), down (-R), both (--bidir)
     busy_wait_s: float = 10.0
     save: Path | None = None         # the load's iperf3 JSON, kept as evidence
-
-
-@dataclass
-class LoadRun:
-    """What the load did: when it ran, who served it, what it reached (bits/s per direction)."""
-    server: str
-    direction: str
-    mbps_requested: float | None
-    launched: float = 0.0            # epoch seconds
-    ended: float = 0.0               # its iperf3 exited
-    seconds: float = 0.0             # how long it was to send
-    bits_per_second_up: float | None = None
-    bits_per_second_down: float | None = None
-    iperf3_version: str = ""
-    server_version: str | None = None
-    error: str = ""
-    evidence: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def drain_s(self) -> float:
-        """How long after it stopped sending its iperf3 took to exit (queued data draining)."""
-        return max(0.0, self.ended - self.launched - self.seconds)
 
 
 def load_args(plan: PhasePlan) -> list[str]:
@@ -114,27 +90,6 @@ def windows(alone_start: float, load: LoadRun, seconds: float, end: float) -> di
         out["loaded"] = (load.launched + LOAD_RAMP_S, min(load.ended, load.launched + seconds))
     out["after"] = (load.ended + DRAIN_S, end)
     return {k: v for k, v in out.items() if v[1] - v[0] > 0.5}
-
-
-@dataclass
-class PhaseSummary:
-    """One phase over all calls: the run document's `phases.<name>`. MOS per call is its worse
-    direction; loss is pooled over the calls; jitter is the worst call's mean RFC 3550 jitter."""
-    start: float
-    end: float
-    calls: int = 0
-    mos_min: float | None = None
-    mos_p05: float | None = None
-    mos_median: float | None = None
-    loss_pct_up: float | None = None
-    loss_pct_down: float | None = None
-    jitter_ms_up: float | None = None
-    jitter_ms_down: float | None = None
-    rtt_ms_p95: float | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _r(x: float | None, nd: int = 3) -> float | None:

@@ -18,6 +18,7 @@ from ... import dscp as dscp_names
 from ... import metrics as catalog
 from ...details import calls as detail
 from ...details.calls import CallRow, LoadSummary
+from ...details.phases import PHASES_KEY
 from ...model import Detail, Measurement, NotMeasured, Series
 from ..base import Recorder
 from .load import CallRecord, LoadResult
@@ -30,7 +31,7 @@ DIRECTION_METRICS = ("rtp.loss_pct", "rtp.burst_ratio", "rtp.burst_density_pct",
 CALL_METRICS = ("call.setup_ms", "rtp.rtt_ms", "rtp.schedule_error_ms")
 # Judged per phase of calls under load (tag `phase`: alone, loaded, after), and the drop between them.
 PHASE_METRICS = ("call.mos", "rtp.loss_pct", "rtp.jitter_ms", "rtp.one_way_delay_ms", "rtp.rtt_ms")
-PHASES_DETAIL = "phases"
+
 # Causes that mean no call reached a far end: the path could not be measured at all (not a failed test).
 UNREACHED = ("dns", "unreachable", "refused")
 
@@ -70,7 +71,7 @@ def record(rec: Recorder, result: LoadResult, evidence: dict[int, str] | None = 
     if result.phases is not None:
         record_phases(rec, result)
         if details:
-            rec.detail(Detail(PHASES_DETAIL, result.phases.to_json(), PROBE))
+            rec.detail(Detail(PHASES_KEY, result.phases.to_json(), PROBE))
     n = len(result.calls)
     answered = len(result.answered())
     tags = {"path": path}

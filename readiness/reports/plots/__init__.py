@@ -25,10 +25,10 @@ class Plot:
 
 
 def plots(results: RunResults, lang: Language) -> list[Plot]:
-    from . import bars, timeseries      # matplotlib loads only when a report draws plots
+    from . import bars, phases, timeseries      # matplotlib loads only when a report draws plots
 
     makers: list[Callable[[RunResults, Language], list[Plot]]] = [
-        timeseries.plots, bars.mos, bars.poe, bars.ups, bars.markings]
+        timeseries.plots, bars.mos, phases.plots, bars.poe, bars.ups, bars.markings]
     out: list[Plot] = []
     for make in makers:
         out += make(results, lang)

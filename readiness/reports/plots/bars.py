@@ -34,7 +34,7 @@ def mos(results: RunResults, lang: Language) -> list[Plot]:
     """MOS of every call and direction as a cumulative distribution (ITU-T G.107 E-model MOS)."""
     values: dict[str, list[float]] = {}
     for m in results.measurements:
-        if m.metric == "call.mos" and _numeric(m.value):
+        if m.metric == "call.mos" and _numeric(m.value) and "phase" not in m.tags:
             values.setdefault(m.tags.get("direction", ""), []).append(float(m.value))
     if not values:
         for row in calls_details.calls(results.details):

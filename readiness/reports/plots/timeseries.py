@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 
 from ...metrics import METRICS
 from ...model import Series
+from ...details import phases as phase_details
 from ...results import RunResults
 from ..language import Language
 from . import Plot, common, svg
@@ -65,6 +66,8 @@ def _plot(results: RunResults, metric: str, groups: dict[str, list[Series]], lan
             ax.set_title(svg.direction_label(direction, lang), loc="left", color=svg.colour(direction))
             ax.set_ylabel(common.axis_label(metric, unit, lang))
             svg.number_axis(ax.yaxis, lang)
+            if section == "calls":
+                _load_span(ax, results, lang)
         _legend(fig, axes)
         svg.time_axis(axes[-1].xaxis, lang, start, end)
         axes[-1].set_xlim(start, end)
@@ -152,6 +155,15 @@ def _worst_window(ax, c, direction: str, lang: Language) -> None:
     ax.axvspan(a, b, facecolor="none", edgecolor=svg.BREACH, linewidth=1.2, linestyle=":", zorder=5,
                label=lang.pick("schlechtestes {w}-Fenster", "worst {w} window", w=c.window.replace(" ", "-")
                                if lang.code == "de" else c.window))
+
+
+def _load_span(ax, results: RunResults, lang: Language) -> None:
+    """Calls under load: the time the link was loaded, shaded, so the lines can be read against it."""
+    found = phase_details.phases(results.details)
+    load = found[1] if found else None
+    if load is not None and load.launched and not load.error:
+        ax.axvspan(load.launched, load.ended, color=svg.GREY, alpha=0.15, linewidth=0, zorder=0,
+                   label=lang.pick("Last (iperf3)", "load (iperf3)"))
 
 
 def _legend(fig, axes) -> None:

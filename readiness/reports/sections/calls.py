@@ -8,6 +8,7 @@ from rich.table import Table
 
 from ... import dscp as dscp_names
 from ...details import calls as detail
+from ...details import phases as phase_details
 from ...results import RunResults
 from ..text import number
 
@@ -46,6 +47,30 @@ def print_calls(results: RunResults, out: Console) -> None:
               f"{number(s.schedule_error_ms_p99, 3)} ms", highlight=False)
     if s.failures_by_cause:
         out.print("failed: " + ", ".join(f"{k} x{v}" for k, v in s.failures_by_cause.items()), highlight=False)
+    _print_phases(results, out)
+
+
+def _print_phases(results: RunResults, out: Console) -> None:
+    """Calls under load: the same calls alone, loaded and after, side by side."""
+    found = phase_details.phases(results.details)
+    if found is None:
+        return
+    summaries, load = found
+    rate = load.bits_per_second_up or load.bits_per_second_down
+    t = Table(title=f"calls alone and under load (iperf3 {load.iperf3_version or '?'} to {load.server}, "
+                    f"{load.direction}{f', {rate / 1e6:.1f} Mbit/s' if rate else ''})")
+    for col in ("phase", "calls", "MOS min/median", "loss % up/down", "jitter ms up/down", "RTT p95 ms"):
+        t.add_column(col, justify="left" if col == "phase" else "right", no_wrap=True)
+    for name in phase_details.PHASES:
+        p = summaries[name]
+        if p is None:
+            why = load.error if name == "loaded" and load.error else "not measured"
+            t.add_row(name, why, "", "", "", "")
+            continue
+        t.add_row(name, str(p.calls), f"{number(p.mos_min)}/{number(p.mos_median)}",
+                  f"{number(p.loss_pct_up)}/{number(p.loss_pct_down)}",
+                  f"{number(p.jitter_ms_up, 3)}/{number(p.jitter_ms_down, 3)}", number(p.rtt_ms_p95, 1))
+    out.print(t)
 
 
 def print_capacity(results: RunResults, out: Console) -> None:

@@ -55,11 +55,16 @@ def acceptance(results: RunResults) -> str:
     return "reservations" if any(c.verdict == "warn" for c in results.criteria) else "accepted"
 
 
+_PHASE = {"alone": (" ohne Last", " without load"), "loaded": (" unter Last", " under load"),
+          "after": (" nach der Last", " after the load")}
+
+
 def title(c: CriterionResult, lang: Language) -> str:
     w = measures.words(c.metric)
     if w is None:
         return c.description or c.id
-    return w.title_de if lang.code == "de" else w.title_en
+    phase = _PHASE.get(str(c.select.get("phase", "")))     # calls under load: which phase it judges
+    return (w.title_de if lang.code == "de" else w.title_en) + (lang.pick(*phase) if phase else "")
 
 
 def required(c: CriterionResult, lang: Language) -> str:

@@ -19,6 +19,7 @@ import yaml
 from .. import metrics as metric_catalog
 from .. import store
 from ..details import calls as calls_details
+from ..details import phases as phase_details
 from ..results import RunResults
 from . import findings as findings_mod
 from . import plots as plots_mod
@@ -170,6 +171,16 @@ def _conditions(results: RunResults, site_doc: dict[str, Any], lang: Language) -
             "{n} calls to {t}, codec {c}, {p} ms per packet, up to {k} at once, {d}",
             n=load.calls_attempted, t=load.target, c=load.codec.upper(), p=load.ptime_ms, k=load.peak_concurrent,
             d=lang.duration((load.ended - load.started) if load.started and load.ended else None))))
+        found = phase_details.phases(results.details)
+        if found:
+            bg = found[1]
+            rate = bg.bits_per_second_up or bg.bits_per_second_down
+            out.append((lang.pick("Last während der Anrufe", "Load during the calls"), lang.pick(
+                "iperf3 {v} an {s}, TCP Best Effort, Richtung {d}{r}", "iperf3 {v} to {s}, TCP best effort, "
+                "direction {d}{r}", v=bg.iperf3_version or "?", s=bg.server,
+                d={"up": "↑", "down": "↓", "both": "↑↓"}.get(bg.direction, bg.direction),
+                r=f", {lang.value(rate / 1e6, 'Mbit/s')}" if rate else "") +
+                (f" ({reasons.localize(bg.error, lang)})" if bg.error else "")))
     elif isinstance(site_doc.get("calls"), dict) and site_doc["calls"]:
         calls = site_doc["calls"]
         settings = [f"{lang.pick(de, en)} {calls[key]}" for key, de, en in (

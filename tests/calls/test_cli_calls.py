@@ -128,3 +128,56 @@ def test_find_capacity_stops_at_max_calls(responder):
     assert cap["capacity_calls"] == 6 and cap["limited_by_max"] is True
     assert [s["calls"] for s in cap["steps"]] == [3, 6] and all(s["passed"] for s in cap["steps"])
     assert [(c["id"], c["verdict"], c["measured"]) for c in doc["criteria"]] == [("capacity-found", "pass", 6)]
+
+
+def test_calls_under_load_with_no_load_server_still_score_the_calls(responder, tmp_path):
+    """The load server does not answer: the loaded phase is not measured with the reason, the calls
+    and their phases alone and after are still scored."""
+    from readiness.lab.ports import free_port
+
+    port, key = responder
+    dead = free_port()
+    p = _run("calls", f"sip:test@127.0.0.1:{port}", "--calls", "2", "--duration", "9", "--cps", "20",
+             "--key-file", str(key), "--load-server", f"127.0.0.1:{dead}", "--json", "-", timeout=120)
+    doc = json.loads(p.stdout)
+    phases = doc["phases"]
+    assert "not reachable" in phases["load"]["error"] and phases["loaded"] is None
+    assert phases["alone"]["calls"] == 2 and phases["after"]["calls"] == 2
+    loaded = [n for n in doc["not_measured"] if n["tags"].get("phase") == "loaded"]
+    assert loaded and all("the load did not run" in n["reason"] for n in loaded)
+    verdicts = {c["id"]: c["verdict"] for c in doc["criteria"]}
+    assert verdicts["call-mos-under-load"] == "not_measured" and verdicts["call-mos"] == "pass"
+    assert p.returncode == 2            # something the profile asks for was not measured
+
+
+def test_sigterm_in_the_loaded_phase_stops_the_load(responder, tmp_path):
+    """A `kill` while iperf3 loads the link: the run is finalised as incomplete and no iperf3 is left."""
+    import signal
+    import time
+
+    from readiness.lab.iperf_server import iperf3_server
+
+    port, key = responder
+    with iperf3_server(tmp_path) as iperf_port:
+        proc = subprocess.Popen(CLI + ["calls", f"sip:test@127.0.0.1:{port}", "--calls", "2", "--duration", "30",
+                                       "--cps", "20", "--key-file", str(key), "--load-server",
+                                       f"127.0.0.1:{iperf_port}", "--load-mbps", "5", "--out", str(tmp_path / "runs"),
+                                       "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 40
+            client = f"iperf3 -c 127.0.0.1 -p {iperf_port}"
+            while time.monotonic() < deadline and not subprocess.run(["pgrep", "-f", client],
+                                                                     capture_output=True).stdout:
+                time.sleep(0.2)
+            assert time.monotonic() < deadline, "the load never started"
+            time.sleep(1.0)
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 2 and "Traceback" not in stderr, stderr
+        assert subprocess.run(["pgrep", "-f", client], capture_output=True, text=True).stdout.strip() == ""
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["verdict"] == "incomplete" and results["interrupted_reason"] == "stopped by SIGTERM"

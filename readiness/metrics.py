@@ -56,6 +56,8 @@ _ALL = [
     _m("iperf.jitter_ms", "ms", "iperf", "iperf3 UDP jitter, voice-sized packets (RFC 1889 smoothing)"),
     _m("iperf.loss_pct", "%", "iperf", "iperf3 UDP loss, voice-sized packets", "weighted_mean"),
     _m("iperf.throughput_mbps", "Mbps", "iperf", "iperf3 TCP capacity"),
+    _m("iperf.capacity_spare_mbps", "Mbps", "iperf",
+       "TCP capacity left after the planned calls' voice (Ethernet level) and the site's data headroom"),
     _m("iperf.loaded_jitter_ms", "ms", "iperf", "voice-sized UDP jitter while the link is loaded"),
     _m("iperf.loaded_loss_pct", "%", "iperf", "voice-sized UDP loss while the link is loaded", "weighted_mean"),
     # --- SNMP audit (probe "snmp") -------------------------------------------------------------------

@@ -44,6 +44,7 @@ COMMANDS = [
     "calls:calls",
     "calls:responder",
     "bandwidth:bandwidth",
+    "iperf:iperf",
 ]
 
 

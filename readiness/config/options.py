@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import ReadinessError
-from .site import Calls, Capture, Markings, Phones, SecretRef, SiteSpec, Snmp, SnmpDevice, split_host_port
+from .site import Calls, Capture, Iperf, Markings, Phones, SecretRef, SiteSpec, Snmp, SnmpDevice, Uplink, split_host_port
 
 
 def _built(make: Any) -> Any:
@@ -44,6 +44,14 @@ def calls_site(target: str, *, key: SecretRef | None, username: str | None, pass
         responder = {"address": f"{host}:{port}", "key": key}
     return _site(site=f"calls to {target}", markings=markings, responder=responder,
                  calls=_built(lambda: Calls(target=target, username=username, password=password, **calls)))
+
+
+def iperf_site(server: str, *, mode: str, markings: Markings, uplink: dict[str, Any] | None = None,
+               **iperf: Any) -> SiteSpec:
+    """`readiness iperf --server HOST ...`: voice-sized UDP (mode voice) or TCP capacity (mode capacity)."""
+    cfg = _built(lambda: Iperf(server=server, voice=mode == "voice", capacity=mode == "capacity", **iperf))
+    return _site(site=f"iperf3 to {server}", markings=markings, iperf=cfg,
+                 uplink=_built(lambda: Uplink(**uplink)) if uplink else None)
 
 
 def _target_address(target: str) -> tuple[str, int]:

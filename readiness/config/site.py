@@ -193,7 +193,11 @@ class Iperf(_Strict):
     duration: Duration = Field("10 s", description="length of each iperf3 test")
     voice_streams: int = Field(10, ge=1, le=1000, description="voice-sized UDP streams (calls) to emulate")
     codec: Literal["pcmu", "pcma", "g722", "g729", "opus"] = "pcmu"
-    capacity: bool = Field(True, description="also measure TCP capacity")
+    ptime_ms: int = Field(20, ge=10, le=120, description="packetisation of the emulated calls")
+    direction: Literal["up", "down", "both"] = Field("both", description="up: the site sends, down: the server does")
+    voice: bool = Field(True, description="measure voice-sized UDP marked with markings.media (jitter, loss)")
+    capacity: bool = Field(True, description="also measure TCP capacity, against the voice the planned calls "
+                           "need (calls.concurrent, else voice_streams) and uplink.data_headroom_mbps")
     load_server: str | None = Field(None, description="a second iperf3 server: bulk TCP load to it while voice is measured")
     load_mbps: float | None = Field(None, gt=0, description="rate of that load; default: as fast as TCP goes")
     busy_wait: Duration = Field("30 s", description="how long to keep asking a server that is busy with "

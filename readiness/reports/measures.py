@@ -170,6 +170,15 @@ MEASURES: dict[str, Words] = {
                                "Gebuchte Bandbreite beim Anbieter prüfen, Duplex und Auslastung des Uplinks prüfen",
                                "Check the bandwidth ordered from the provider, the uplink's duplex and utilisation",
                                "für die geplanten Gespräche reicht die Bandbreite nicht", "the bandwidth is too small for the planned calls"),
+    "iperf.capacity_spare_mbps": W("Freie Bandbreite nach Sprache und Datenbedarf (iperf3 TCP)",
+                                   "Bandwidth left after voice and data (iperf3 TCP)", "die freie Bandbreite",
+                                   "the bandwidth left",
+                                   "Mehr Bandbreite beim Anbieter buchen oder weniger gleichzeitige Gespräche planen; "
+                                   "Duplex und Auslastung des Uplinks prüfen",
+                                   "Order more bandwidth from the provider or plan fewer concurrent calls; check the "
+                                   "uplink's duplex and utilisation",
+                                   "für die geplanten Gespräche und die Daten reicht die Bandbreite nicht",
+                                   "the bandwidth is too small for the planned calls and the data"),
     "iperf.loaded_jitter_ms": W("Jitter von Sprachpaketen unter Last", "Jitter of voice-sized packets under load",
                                 "der Jitter unter Last", "the jitter under load", _LOAD_DE, _LOAD_EN,
                                 "bei Downloads oder Backups leidet die Sprachqualität",

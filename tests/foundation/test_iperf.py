@@ -152,3 +152,80 @@ def test_server_text_intervals_of_a_plain_iperf3_server():
                                                                                 (1.0, 0.013, 0, 100)]
     single = _text_intervals(SERVER_TEXT, streams=1)
     assert [(iv.jitter_ms, iv.lost) for iv in single] == [(0.021, 0), (0.010, 1), (0.017, 0), (0.010, 0)]
+
+
+def _iperf_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "readiness", "iperf", *args, "--no-keep"], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_command_voice_mode_document(tmp_path):
+    need_tool("iperf3")
+    with iperf3_server(tmp_path) as port:
+        p = _iperf_cli("--server", f"127.0.0.1:{port}", "--duration", "2", "--calls", "3", "--json", "-")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    a = doc["iperf"]
+    assert a["server"] == f"127.0.0.1:{port}" and a["iperf3_version"] == "3.12"
+    assert "marks only what it sends" in a["note"]
+    for direction in ("up", "down"):
+        d = a[direction]
+        assert {"packets", "lost_packets", "lost_pct", "jitter_ms", "bits_per_second", "intervals"} <= set(d)
+        assert d["packets"] == 3 * 50 * 2 and d["lost_packets"] == 0 and d["streams"] == 3
+        assert len(d["intervals"]) == 2 and all(iv["packets"] == 150 for iv in d["intervals"])
+    assert {c["id"]: c["verdict"] for c in doc["criteria"]} == {"voice-udp-loss": "pass", "voice-udp-jitter": "pass"}
+
+
+def test_command_capacity_mode_against_the_planned_calls(tmp_path):
+    need_tool("iperf3")
+    site = tmp_path / "site.yaml"
+    site.write_text("site: t\ncalls: {concurrent: 30, codec: pcmu}\n"
+                    "uplink: {up_mbps: 10, down_mbps: 50, data_headroom_mbps: 4, vlan: true}\n")
+    with iperf3_server(tmp_path) as port:
+        p = _iperf_cli("--server", f"127.0.0.1:{port}", "--mode", "capacity", "--direction", "up", "--duration", "1",
+                       "--site", str(site), "--json", "-")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    cap = doc["iperf"]["capacity"]
+    assert set(cap) == {"up"} and doc["iperf"]["up"] is None
+    up = cap["up"]
+    assert up["calls"] == 30 and up["voice_need_bps"] == pytest.approx(30 * 88_800)   # G.711 + 802.1Q (Cisco 7934)
+    assert up["spare_bps"] == pytest.approx(up["bits_per_second"] - 30 * 88_800 - 4e6)
+    assert [(c["id"], c["verdict"]) for c in doc["criteria"]] == [("capacity-enough", "pass")]
+
+
+def test_command_bad_input_is_one_line_and_exit_2(tmp_path):
+    need_tool("iperf3")
+    dead = free_port()
+    p = _iperf_cli("--server", f"127.0.0.1:{dead}", "--duration", "1", "--json", "-")
+    assert p.returncode == 2
+    doc = json.loads(p.stdout)
+    assert all("not reachable" in n["reason"] for n in doc["not_measured"]) and doc["iperf"]["errors"]
+    p = _iperf_cli("--server", "127.0.0.1:99999")
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    p = _iperf_cli("--server", "127.0.0.1", "--duration", "soon")
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_an_error_document_is_not_measured_with_its_reason():
+    from readiness.probes.iperf_client import reason
+
+    assert "does not know --bidir (iperf3 3.7 or newer has it)" in reason("iperf3: unrecognized option '--bidir'", "s")
+    assert "busy" in reason("the server is busy running a test. try again later", "s")
+
+
+def test_command_without_iperf3_installed(tmp_path):
+    """No iperf3 on PATH: one line that says how to install it, not measured, exit 2."""
+    import os
+    import sys
+
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    p = subprocess.run([sys.executable, "-m", "readiness", "iperf", "--server", "127.0.0.1", "--no-keep", "--json", "-"],
+                       capture_output=True, text=True, timeout=60, env=dict(os.environ, PATH=str(bare)))
+    assert p.returncode == 2, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["not_measured"] and all("iperf3 is not installed (Debian/Ubuntu: apt-get install iperf3)" in n["reason"]
+                                       for n in doc["not_measured"])

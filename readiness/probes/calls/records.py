@@ -243,7 +243,7 @@ def _record_drop(rec: Recorder, c: CallRecord, base: dict[str, str], report: Any
                    else "no MOS alone and under load for this call")
             rec.not_measured(NotMeasured("call.mos_drop", why, subject, PROBE, tags))
             continue
-        rec.measurement(Measurement("call.mos_drop", a.mos - b.mos, "MOS", subject, PROBE,
+        rec.measurement(Measurement("call.mos_drop", round(a.mos - b.mos, 4) + 0.0, "MOS", subject, PROBE,
                                     report.windows["alone"][0], report.windows["loaded"][1], tags))
 
 

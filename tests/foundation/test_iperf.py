@@ -77,21 +77,25 @@ def test_probe_measures_both_directions_with_ef_and_per_second_series(tmp_path):
     assert test["num_streams"] == 3
 
 
-def test_probe_against_a_busy_server_is_not_measured(tmp_path):
+def _while_busy(tmp_path, other_s: int, busy_wait: str) -> MemoryRecorder:
+    """The probe against a server that another technician's test of `other_s` seconds occupies."""
+    import time
+
     need_tool("iperf3")
     with iperf3_server(tmp_path) as port:
-        # another technician's test occupies the server
-        other = subprocess.Popen(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", "15"],
+        other = subprocess.Popen(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(other_s)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            import time
-
             time.sleep(1.0)
-            rec = run_probe(site(server=f"127.0.0.1:{port}", duration="1 s", capacity=False, busy_wait="3 s"),
-                            tmp_path)
+            return run_probe(site(server=f"127.0.0.1:{port}", duration="1 s", capacity=False, busy_wait=busy_wait),
+                             tmp_path)
         finally:
             other.kill()
             other.wait()
+
+
+def test_probe_against_a_busy_server_is_not_measured(tmp_path):
+    rec = _while_busy(tmp_path, 15, "3 s")
     assert not rec.measurements
     reasons = {n.reason for n in rec.missing}
     assert any("busy" in r and "still busy after" in r for r in reasons), reasons
@@ -100,19 +104,7 @@ def test_probe_against_a_busy_server_is_not_measured(tmp_path):
 
 def test_probe_waits_for_a_busy_server_within_its_bound(tmp_path):
     """iperf3 serves one test at a time: a test that ends soon is waited for, then ours runs."""
-    need_tool("iperf3")
-    with iperf3_server(tmp_path) as port:
-        other = subprocess.Popen(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", "3"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            import time
-
-            time.sleep(1.0)
-            rec = run_probe(site(server=f"127.0.0.1:{port}", duration="1 s", capacity=False, busy_wait="20 s"),
-                            tmp_path)
-        finally:
-            other.kill()
-            other.wait()
+    rec = _while_busy(tmp_path, 3, "20 s")
     assert not rec.missing, rec.missing
     assert {m.metric for m in rec.measurements} == {"iperf.jitter_ms", "iperf.loss_pct"}
 

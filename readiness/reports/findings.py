@@ -156,10 +156,13 @@ def management_summary(results: RunResults, lang: Language, profile: str = "") -
     """Three to five sentences: what was tested, the outcome, what it means for calls, what is open."""
     n = results.counts
     probes = [lang.pick(*_PROBE_NAME[p]) for p in _PROBE_NAME if p in results.probes]
-    tested = lang.pick("Am {day} wurden am Standort {site} {k} Kriterien{prof} geprüft{how}.",
-                       "On {day}, {k} criteria{prof} were checked at {site}{how}.",
+    na = n["not_applicable"]            # nothing of the kind here (no load, no SIP): not checked, not counted
+    tested = lang.pick("Am {day} wurden am Standort {site} {k} Kriterien{prof} geprüft{how}{na}.",
+                       "On {day}, {k} criteria{prof} were checked at {site}{how}{na}.",
                        day=lang.date(results.started), site=results.site,
-                       k=len(results.criteria),
+                       k=len(results.criteria) - na,
+                       na=lang.pick("; {k} entfallen, weil es hier nichts dafür zu messen gab",
+                                    "; {k} did not apply, as there was nothing of the kind to measure", k=na) if na else "",
                        prof=lang.pick(" des Profils „{p}“", " of the profile “{p}”", p=profile) if profile else "",
                        how=lang.pick(" ({p})", " ({p})", p=_listing(probes, lang)) if probes else "")
     out = [tested]
@@ -169,7 +172,7 @@ def management_summary(results: RunResults, lang: Language, profile: str = "") -
     if kind == "accepted":
         out.append(lang.pick("Alle {k} Kriterien sind erfüllt: Das Netz ist aus Sicht dieser Messung für die "
                              "Sprachtelefonie bereit.", "All {k} criteria are met: as far as this test shows, the "
-                             "network is ready for voice.", k=n["pass"] + n["not_applicable"]))
+                             "network is ready for voice.", k=n["pass"]))
     elif kind == "reservations":
         out.append(lang.pick("Alle Muss-Kriterien sind erfüllt; {w} Soll-Kriterien nicht ({t}). Das Netz kann unter "
                              "Vorbehalt abgenommen werden.", "Every must-criterion is met; {w} should-criteria are "

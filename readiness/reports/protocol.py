@@ -19,6 +19,7 @@ import yaml
 from .. import metrics as metric_catalog
 from .. import store
 from ..details import calls as calls_details
+from ..details import iperf as iperf_details
 from ..details import phases as phase_details
 from ..results import RunResults
 from . import findings as findings_mod
@@ -188,6 +189,11 @@ def _conditions(results: RunResults, site_doc: dict[str, Any], lang: Language) -
             ("duration", "Dauer", "duration"), ("concurrent", "gleichzeitig", "concurrent")) if key in calls]
         if settings:
             out.append((lang.pick("Testanrufe (geplant)", "Test calls (planned)"), ", ".join(settings)))
+    measured = iperf_details.account(results.details)
+    if measured is not None and measured.iperf3_version:
+        out.append((lang.pick("iperf3-Messung", "iperf3 test"), lang.pick(
+            "Server {s}, iperf3 {v} (Client){sv}", "server {s}, iperf3 {v} (client){sv}", s=measured.server,
+            v=measured.iperf3_version, sv=f", {measured.server_version} (Server)" if measured.server_version else "")))
     for name, p in results.probes.items():
         out.append((lang.pick(*_PROBE_TITLE.get(name, (name, name))), _probe_status(p.status, lang) +
                     (f": {reasons.localize(p.message, lang)}" if p.message else "")))

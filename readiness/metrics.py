@@ -52,6 +52,10 @@ _ALL = [
        "media packets that arrived with another DSCP than the site expects", "weighted_mean"),
     _m("rtp.schedule_error_ms", "ms", "calls", "sender's own schedule error (p99)", "max"),
     _m("sip.dscp_received", "dscp", "calls", "DSCP seen on SIP signalling"),
+    # --- the path to the provider (probe "path") ------------------------------------------------------
+    _m("path.sip_rewritten", "bool", "path",
+       "the path rewrote our INVITE's Via, Contact, From or SDP addresses on the way (a SIP ALG)", "max"),
+    _m("path.nat", "bool", "path", "the far end saw another source address than ours (NAT on the way)", "max"),
     # --- iperf3 (probe "iperf") ----------------------------------------------------------------------
     _m("iperf.jitter_ms", "ms", "iperf", "iperf3 UDP jitter, voice-sized packets (RFC 1889 smoothing)"),
     _m("iperf.loss_pct", "%", "iperf", "iperf3 UDP loss, voice-sized packets", "weighted_mean"),

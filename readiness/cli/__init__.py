@@ -45,6 +45,7 @@ COMMANDS = [
     "calls:responder",
     "bandwidth:bandwidth",
     "iperf:iperf",
+    "path:path",
 ]
 
 

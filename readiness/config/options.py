@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import ReadinessError
-from .site import Calls, Capture, Iperf, Markings, Phones, SecretRef, SiteSpec, Snmp, SnmpDevice, Uplink, split_host_port
+from .site import Calls, Capture, Iperf, PathChecks, Markings, Phones, SecretRef, SiteSpec, Snmp, SnmpDevice, Uplink, split_host_port
 
 
 def _built(make: Any) -> Any:
@@ -52,6 +52,13 @@ def iperf_site(server: str, *, mode: str, markings: Markings, uplink: dict[str, 
     cfg = _built(lambda: Iperf(server=server, voice=mode == "voice", capacity=mode == "capacity", **iperf))
     return _site(site=f"iperf3 to {server}", markings=markings, iperf=cfg,
                  uplink=_built(lambda: Uplink(**uplink)) if uplink else None)
+
+
+def path_site(target: str, *, key: SecretRef, transports: list[str], markings: Markings) -> SiteSpec:
+    """`readiness path --to sip:test@HOST`: what the way to a readiness responder does to SIP."""
+    host, port = _target_address(target)
+    return _site(site=f"path to {target}", markings=markings, responder={"address": f"{host}:{port}", "key": key},
+                 path_checks=_built(lambda: PathChecks(target=target, transports=transports)))
 
 
 def _target_address(target: str) -> tuple[str, int]:

@@ -270,6 +270,14 @@ class Capture(_Strict):
         return self
 
 
+class PathChecks(_Strict):
+    """What the path to the far end does to SIP (needs a readiness responder with a key there)."""
+
+    target: str | None = Field(None, description="SIP URI of the readiness responder; default: responder.address")
+    transports: list[Literal["udp", "tcp"]] = Field(["udp", "tcp"], min_length=1,
+                                                    description="checked one after another (ALGs usually touch UDP only)")
+
+
 class Uplink(_Strict):
     """The line to the provider, for `readiness bandwidth`: what voice leaves for data."""
 
@@ -301,6 +309,7 @@ class SiteSpec(_Strict):
     snmp: Snmp | None = None
     capture: Capture | None = None
     uplink: Uplink | None = None
+    path_checks: PathChecks | None = None
 
     _file: str = PrivateAttr("")
     _base_dir: Path | None = PrivateAttr(None)

@@ -13,6 +13,7 @@ REGISTRY: list[str] = [
     "readiness.probes.snmp.probe:SnmpAuditProbe",
     "readiness.probes.snmp.probe:SnmpCountersProbe",
     "readiness.probes.capture.probe:CaptureProbe",
+    "readiness.probes.path.probe:PathProbe",
 ]
 
 

@@ -18,7 +18,9 @@ _OP = {"<=": ("höchstens", "at most"), "<": ("unter", "below"), ">=": ("mindest
        "in": ("eines von", "one of"), "not_in": ("keines von", "none of")}
 _PROBE_NAME = {"calls": ("Testanrufe", "test calls"), "iperf": ("iperf3-Messung", "an iperf3 test"),
                "snmp": ("SNMP-Abfrage der Netzwerkgeräte", "an SNMP audit of the network devices"),
-               "capture": ("Auswertung eines Mitschnitts", "the analysis of a capture")}
+               "capture": ("Auswertung eines Mitschnitts", "the analysis of a capture"),
+               "path": ("Prüfung des Wegs zum Anbieter auf SIP-ALG und NAT", "a check of the path to the provider for "
+                        "SIP ALG and NAT")}
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,11 @@ from .language import Language, detect
 from .subjects import where_text
 from .tables import Table, tables
 
-PROBE_ORDER = ("calls", "iperf", "snmp", "capture")
+PROBE_ORDER = ("path", "calls", "iperf", "snmp", "capture")
 _PROBE_TITLE = {"calls": ("Testanrufe", "Test calls"), "iperf": ("iperf3: Sprachpakete und Last", "iperf3: voice packets and load"),
                 "snmp": ("Netzwerk-Infrastruktur (SNMP)", "Network infrastructure (SNMP)"),
-                "capture": ("Mitschnitt: Markierungen", "Capture: markings")}
+                "capture": ("Mitschnitt: Markierungen", "Capture: markings"),
+                "path": ("Weg zum Anbieter: SIP-ALG, NAT", "Path to the provider: SIP ALG, NAT")}
 _SECRET_KEY = re.compile(r"community|password|secret|token|key", re.I)
 
 

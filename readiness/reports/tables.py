@@ -31,7 +31,7 @@ class Table:
 def tables(results: RunResults, lang: Language) -> dict[str, list[Table]]:
     """probe -> its tables (only probes that left details)."""
     out: dict[str, list[Table]] = {}
-    for probe, build in (("calls", _phases), ("calls", _calls), ("snmp", _devices), ("capture", _streams)):
+    for probe, build in (("path", _path), ("calls", _phases), ("calls", _calls), ("snmp", _devices), ("capture", _streams)):
         table = build(results, lang)
         if table:
             out.setdefault(probe, []).append(table)
@@ -68,6 +68,33 @@ def _calls(results: RunResults, lang: Language) -> Table | None:
                                                     "↑ site → far end, ↓ far end → site.")
     return Table("calls", lang.pick("Anrufe im Einzelnen", "Calls one by one"), headers, body, note,
                  [not c.answered for c in rows])
+
+
+def _path(results: RunResults, lang: Language) -> Table | None:
+    """Per SIP transport: what the path to the responder changed in our INVITE, and the NAT seen."""
+    doc = results.details.get("path")
+    if not doc:
+        return None
+    body, bad = [], []
+    for transport, t in doc.get("transports", {}).items():
+        if t.get("error"):
+            body.append([f"SIP/{transport.upper()}", localize(t["error"], lang), "", ""])
+            bad.append(True)
+            continue
+        changes = "; ".join(f"{c['field']}: {c['sent']} → {c['seen']}" for c in t.get("changes", []))
+        body.append([f"SIP/{transport.upper()}",
+                     lang.pick("umgeschrieben (SIP-ALG)", "rewritten (SIP ALG)") if t.get("rewritten")
+                     else lang.pick("unverändert", "unchanged"), changes or "–",
+                     t.get("seen_from", "") if t.get("nat") else lang.pick("kein NAT", "no NAT")])
+        bad.append(bool(t.get("rewritten")))
+    headers = [lang.pick("Transport", "Transport"), lang.pick("Ergebnis", "Result"),
+               lang.pick("Geändert: gesendet → angekommen", "Changed: sent → arrived"),
+               lang.pick("Absender, wie die Gegenstelle ihn sieht", "Source as the far end sees it")]
+    note = lang.pick("Ein INVITE je Transport an {t}; die Gegenstelle meldet signiert, was ankam (Via, Contact, From, "
+                     "SDP o=/c=/m=).", "One INVITE per transport to {t}; the far end reports, signed, what arrived "
+                     "(Via, Contact, From, SDP o=/c=/m=).", t=doc.get("target", ""))
+    return Table("path", lang.pick("Weg zum Anbieter: SIP-ALG und NAT", "Path to the provider: SIP ALG and NAT"),
+                 headers, body, note, bad)
 
 
 def _phases(results: RunResults, lang: Language) -> Table | None:

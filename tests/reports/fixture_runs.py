@@ -49,6 +49,7 @@ def write(run_dir: Path, kind: str = "mixed", calls: int = CALLS, seconds: int =
         w.close()               # no run_finished: the run was cut short
         return _retime(Path(run_dir), seconds)
     _iperf(w, bad)
+    _path(w)
     w.finished(False)
     w.close()
     return _retime(Path(run_dir), seconds)
@@ -89,6 +90,14 @@ def _calls(w: store.RunWriter, calls: int, seconds: int, bad: bool) -> None:
             w.series(Series("rtp.loss_pct", "%", subject, "calls", T0, 1.0, loss, [50.0] * seconds, tags))
             w.series(Series("rtp.jitter_ms", "ms", subject, "calls", T0, 1.0, jitter, None, tags))
     w.probe_finished("calls", "ok")
+
+
+def _path(w: store.RunWriter) -> None:
+    w.probe_started("path")
+    for t in ("udp", "tcp"):
+        w.measurement(Measurement("path.sip_rewritten", False, "bool", f"sip:test@192.0.2.10:5060 ({t.upper()})",
+                                  "path", T0, T0 + 1, {"transport": t}))
+    w.probe_finished("path", "ok")
 
 
 def _iperf(w: store.RunWriter, bad: bool) -> None:

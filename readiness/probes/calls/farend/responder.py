@@ -21,7 +21,7 @@ from ..sip import Accept, IncomingCall, Reject, SipConfig, UasLimits, UserAgentS
 from ..sip.guard import GuardLimits, RequestGuard
 from ..sip.message import Request
 from ..sip.transport import local_address_for
-from ..wire import calltoken, stamps
+from ..wire import calltoken, seen, stamps
 from .reflector import Reflector, ReflectorLimits, ReflectorStats
 
 DEFAULT_SIP_PORT = 5060
@@ -133,6 +133,9 @@ class CallResponder:
         # with a key, the endpoint's guard let only INVITEs with a valid token through to here
         if self._tokens is not None and call.dscp_received is not None:   # told only to a key holder
             headers[calltoken.RECEIVED_DSCP] = str(call.dscp_received)
+        if self._tokens is not None and self.config.key:      # what the path did to the INVITE (SIP ALG)
+            headers[seen.HEADER] = seen.encode(seen.observe(call.invite.headers, call.invite.body),
+                                               f"{call.source.host}:{call.source.port}", self.config.key)
         if call.offer is None:
             self.calls_refused += 1
             return Reject(488, "Not Acceptable Here", {"Warning": '399 readiness "an INVITE without SDP offer"'})

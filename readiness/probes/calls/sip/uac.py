@@ -164,6 +164,18 @@ class Call(Session):
             self._send_cancel()
 
     @property
+    def sent_invite(self) -> Request | None:
+        """The latest INVITE as we sent it (what a path check compares with what arrived)."""
+        return self._invite
+
+    @property
+    def local_address(self) -> str:
+        """host:port we send this call's SIP from ('' before the flow is open)."""
+        if self._flow is None:
+            return ""
+        return f"{self.endpoint.local_host(self._flow)}:{self._flow.local[1]}"
+
+    @property
     def invite_transmissions_ns(self) -> list[int]:
         """monotonic_ns of each (re)transmission of the latest INVITE (Timer A spacing on UDP)."""
         return list(self._tx.sent_ns) if self._tx is not None else []

@@ -1,0 +1,79 @@
+"""Does the path rewrite SIP? One authenticated INVITE to a readiness responder per transport, hung
+up as soon as it is answered: the responder's 200 OK says, signed, what arrived (wire/seen.py), and
+the differences to what we sent are what the path did. A SIP ALG rewrites Via, Contact, From and SDP
+addresses (usually on UDP 5060 only); a plain NAT changes only the source address the far end sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from ... import codecs
+from ..calls.load import _media_source, _resolve, _target_host
+from ..calls.sip import SipConfig, UserAgent, sdp
+from ..calls.wire import calltoken, seen
+
+ANSWER_TIMEOUT_S = 10.0
+HANGUP_TIMEOUT_S = 5.0
+OFFER_PORT = 40000                # an even RTP port (RFC 3550 11): an ALG opens media for it; no media is sent
+
+
+@dataclass
+class Rewrite:
+    transport: str
+    local: str = ""                                  # our address and port, as we sent from
+    seen_from: str = ""                              # the source the far end saw
+    changes: list[dict[str, str]] = field(default_factory=list)   # field, sent, seen
+    error: str = ""
+
+    @property
+    def nat(self) -> bool:
+        return bool(self.seen_from) and self.seen_from.rsplit(":", 1)[0] != self.local.rsplit(":", 1)[0]
+
+    def to_json(self) -> dict:
+        return {"transport": self.transport, "local": self.local, "seen_from": self.seen_from, "nat": self.nat,
+                "rewritten": bool(self.changes), "changes": self.changes, "error": self.error}
+
+
+async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24) -> Rewrite:
+    out = Rewrite(transport)
+    uri = _target_host(target)
+    local_ip = _media_source(_resolve(uri.host))
+    ua = UserAgent(SipConfig(transport=transport, dscp=sip_dscp))
+    try:
+        try:
+            await ua.start()
+        except OSError as e:
+            out.error = f"cannot open the SIP socket: {e.strerror or e}"
+            return out
+        offer = sdp.offer([codecs.get("pcmu")], local_ip, OFFER_PORT, 20)
+        call = ua.call(target, offer, headers={calltoken.HEADER: calltoken.make(key)},
+                       answer_timeout=ANSWER_TIMEOUT_S)
+        try:
+            outcome = await call.wait(ANSWER_TIMEOUT_S + 5)
+        except asyncio.TimeoutError:
+            call.cancel()
+            out.error = "no answer from the far end"
+            return out
+        try:
+            if not outcome.answered:
+                out.error = f"the call was not answered: {outcome.cause}" + (f" ({outcome.detail})" if outcome.detail else "")
+                return out
+            view = seen.decode(call.final_response.headers.get(seen.HEADER), key)
+            if view is None:
+                out.error = "the far end did not say what it received (a readiness responder with the same key does)"
+                return out
+            sent_req = call.sent_invite
+            sent = seen.observe(sent_req.headers, sent_req.body)
+            out.local = call.local_address
+            out.seen_from = view.get("source", "")
+            out.changes = [{"field": f, "sent": a, "seen": b} for f, a, b in seen.differences(sent, view)]
+        finally:
+            if call.dialog is not None and not call.ended.is_set():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(call.hangup(), HANGUP_TIMEOUT_S)
+        return out
+    finally:
+        await ua.close()

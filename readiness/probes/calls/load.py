@@ -161,6 +161,11 @@ def same_host(ip: str) -> bool:
         return False
 
 
+def local_address_towards(target: str) -> str:
+    """Our address on the way to a SIP target (what goes in an SDP offer to it)."""
+    return _media_source(_resolve(_target_host(target).host))
+
+
 def clocks_shared(target: str) -> bool:
     """Does the far end run on this machine (so its stamps use our clock and one-way delay is real)?"""
     try:

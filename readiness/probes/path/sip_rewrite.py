@@ -11,7 +11,7 @@ import contextlib
 from dataclasses import dataclass, field
 
 from ... import codecs
-from ..calls.load import _media_source, _resolve, _target_host
+from ..calls.load import local_address_towards
 from ..calls.sip import SipConfig, UserAgent, sdp
 from ..calls.wire import calltoken, seen
 
@@ -39,8 +39,7 @@ class Rewrite:
 
 async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24) -> Rewrite:
     out = Rewrite(transport)
-    uri = _target_host(target)
-    local_ip = _media_source(_resolve(uri.host))
+    local_ip = local_address_towards(target)
     ua = UserAgent(SipConfig(transport=transport, dscp=sip_dscp))
     try:
         try:

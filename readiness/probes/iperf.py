@@ -59,6 +59,8 @@ class IperfProbe(Probe):
         steps = ([("voice", d) for d in directions(cfg) if cfg.voice]
                  + [("capacity", d) for d in directions(cfg) if cfg.capacity])
         account = detail.IperfAccount(server=cfg.server)
+        # recorded at once: a run cut short in its first test still says which server it was asking
+        ctx.recorder.detail(Detail(detail.IPERF, account.to_json(), self.name))
         task = ctx.progress.task("iperf3", total=len(steps) + (1 if cfg.load_server else 0))
         for i, (kind, direction) in enumerate(steps):
             label = f"{kind}-{direction}"

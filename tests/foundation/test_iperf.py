@@ -221,3 +221,86 @@ def test_command_without_iperf3_installed(tmp_path):
     doc = json.loads(p.stdout)
     assert doc["not_measured"] and all("iperf3 is not installed (Debian/Ubuntu: apt-get install iperf3)" in n["reason"]
                                        for n in doc["not_measured"])
+
+
+def test_command_against_a_busy_server_is_not_measured_after_its_bound(tmp_path):
+    """Another test holds the server for longer than --busy-wait: not measured, the reason says busy."""
+    need_tool("iperf3")
+    with iperf3_server(tmp_path) as port:
+        other = subprocess.Popen(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", "15"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            import time
+
+            time.sleep(1.0)
+            p = _iperf_cli("--server", f"127.0.0.1:{port}", "--direction", "up", "--duration", "1", "--busy-wait", "3",
+                           "--json", "-")
+        finally:
+            other.kill()
+            other.wait()
+    assert p.returncode == 2, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["not_measured"] and all("is busy running another test" in n["reason"] and "still busy after" in n["reason"]
+                                       for n in doc["not_measured"]), doc["not_measured"]
+    assert set(doc["iperf"]["errors"]) == {"voice-up"} and doc["iperf"]["up"] is None
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_command_cut_short_leaves_no_iperf3_running(tmp_path, sig):
+    """Ctrl-C or kill mid-test: exit 2, an incomplete run document that names the server, and the
+    iperf3 client it had started is gone."""
+    import signal
+    import sys
+    import time
+
+    need_tool("iperf3")
+    doc_path = tmp_path / "run.json"
+    with iperf3_server(tmp_path) as port:
+        proc = subprocess.Popen([sys.executable, "-m", "readiness", "iperf", "--server", f"127.0.0.1:{port}",
+                                 "--duration", "20", "--out", str(tmp_path / "runs"), "--json", str(doc_path), "-q"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        client = f"iperf3 -c 127.0.0.1 -p {port} "
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not subprocess.run(["pgrep", "-f", client], capture_output=True).stdout:
+                time.sleep(0.1)
+            assert time.monotonic() < deadline, "the iperf3 client never started"
+            time.sleep(1.0)
+            proc.send_signal(getattr(signal, sig))
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        left = subprocess.run(["pgrep", "-af", client], capture_output=True, text=True).stdout.strip()
+    assert proc.returncode == 2, stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert left == "", left
+    doc = json.loads(doc_path.read_text())
+    assert doc["verdict"] == "incomplete" and not doc["complete"]
+    assert doc["iperf"]["server"] == f"127.0.0.1:{port}" and doc["iperf"]["up"] is None
+
+
+@pytest.mark.netns
+def test_command_against_a_silent_host(tmp_path):
+    """A host that drops the connection attempt (no RST: a firewall, a server that is off) is not
+    measured within iperf3's connect timeout per test, with the reason."""
+    import sys
+    import time
+
+    from tests.netlab import veth_pair
+
+    need_tool("iperf3")
+    with veth_pair("10.84.0") as pair:
+        pair.run(pair.b, "nft", "add", "table", "inet", "lab")
+        pair.run(pair.b, "nft", "add", "chain", "inet", "lab", "in", "{ type filter hook input priority 0; }")
+        pair.run(pair.b, "nft", "add", "rule", "inet", "lab", "in", "tcp", "dport", "5201", "drop")
+        began = time.monotonic()
+        p = pair.run(pair.a, sys.executable, "-m", "readiness", "iperf", "--server", pair.b_ip, "--duration", "1",
+                     "--no-keep", "--json", "-", check=False, timeout=60)
+        took = time.monotonic() - began
+    assert p.returncode == 2, p.stderr
+    doc = json.loads(p.stdout)
+    assert set(doc["iperf"]["errors"]) == {"voice-up", "voice-down"}
+    assert all("is not reachable" in why and "timed out" in why for why in doc["iperf"]["errors"].values())
+    assert took < 30, took                       # 3 s connect timeout per test, not TCP's minutes of retries

@@ -26,7 +26,9 @@ STREAMS = 10
 UDP_LENGTH = 8 + 12 + 160          # UDP header + RTP header + G.711 20 ms payload: only the voice data
 RATE_MBIT = 8
 PAYLOAD_SHARE = 1448 / 1514        # TCP payload per full Ethernet frame (MSS 1448 with timestamps)
-CAPACITY_TOLERANCE = 0.05          # measured 7.67-7.71 Mbit/s of 7.65 expected
+CAPACITY_TOLERANCE = 0.05          # measured 7.67-7.71 Mbit/s of 7.65 expected, also with both cores busy
+LAST_DATAGRAMS = 2                 # per stream. Measured 57/57, 67/67, and 61/63 with both cores busy:
+                                   # 1998 packets counted of 2000, two streams ended on a dropped datagram
 
 
 def _server(pair: Pair) -> subprocess.Popen:
@@ -67,7 +69,7 @@ def test_udp_loss_equals_the_nftables_counter(tmp_path):
     up = doc["iperf"]["up"]
     print(f"nftables dropped {dropped}, iperf3 lost {up['lost_packets']} of {up['packets']}")
     assert dropped > 20                                  # about 60: 3 % of 2,000 datagrams
-    assert dropped - 2 * STREAMS <= up["lost_packets"] <= dropped, (up["lost_packets"], dropped)
+    assert dropped - LAST_DATAGRAMS * STREAMS <= up["lost_packets"] <= dropped, (up["lost_packets"], dropped)
     assert up["packets"] == pytest.approx(STREAMS * 50 * 4, abs=2 * STREAMS)
     # per interval too: the seconds add up to the whole
     assert sum(iv["lost"] for iv in up["intervals"]) == pytest.approx(up["lost_packets"], abs=STREAMS)

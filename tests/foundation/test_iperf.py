@@ -165,8 +165,10 @@ def test_command_voice_mode_document(tmp_path):
     for direction in ("up", "down"):
         d = a[direction]
         assert {"packets", "lost_packets", "lost_pct", "jitter_ms", "bits_per_second", "intervals"} <= set(d)
-        assert d["packets"] == 3 * 50 * 2 and d["lost_packets"] == 0 and d["streams"] == 3
-        assert len(d["intervals"]) == 2 and all(iv["packets"] == 150 for iv in d["intervals"])
+        # iperf3 paces by rate; on a loaded machine a second's interval can hold a few packets of the next
+        assert abs(d["packets"] - 3 * 50 * 2) <= 6 and d["lost_packets"] == 0 and d["streams"] == 3
+        assert len(d["intervals"]) == 2 and all(abs(iv["packets"] - 150) <= 10 for iv in d["intervals"])
+        assert abs(sum(iv["packets"] for iv in d["intervals"]) - d["packets"]) <= 6
     assert {c["id"]: c["verdict"] for c in doc["criteria"]} == {"voice-udp-loss": "pass", "voice-udp-jitter": "pass"}
 
 

@@ -11,7 +11,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
   tshark iperf3 libiperf0 snmp snmpd baresip-core kamailio sipsak sngrep \
   iproute2 iptables nftables iputils-ping poppler-utils irtt procps ca-certificates \
-  chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+  dnsmasq-base chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
   gcc libc6-dev python3-dev \
   >/dev/null
 

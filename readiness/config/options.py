@@ -54,11 +54,16 @@ def iperf_site(server: str, *, mode: str, markings: Markings, uplink: dict[str, 
                  uplink=_built(lambda: Uplink(**uplink)) if uplink else None)
 
 
-def path_site(target: str, *, key: SecretRef, transports: list[str], markings: Markings) -> SiteSpec:
-    """`readiness path --to sip:test@HOST`: what the way to a readiness responder does to SIP."""
-    host, port = _target_address(target)
-    return _site(site=f"path to {target}", markings=markings, responder={"address": f"{host}:{port}", "key": key},
-                 path_checks=_built(lambda: PathChecks(target=target, transports=transports)))
+def path_site(target: str | None, *, key: SecretRef | None, markings: Markings, **checks: Any) -> SiteSpec:
+    """`readiness path [--to sip:test@HOST] [--options ...] [--dns ...] [--tls ...]`: the path to a
+    readiness responder (with its key) and the provider's own SIP service."""
+    responder = None
+    if target is not None and key is not None:
+        host, port = _target_address(target)
+        responder = {"address": f"{host}:{port}", "key": key}
+    name = target or checks.get("options") or checks.get("dns_domain") or checks.get("tls") or "the provider"
+    return _site(site=f"path to {name}", markings=markings, responder=responder,
+                 path_checks=_built(lambda: PathChecks(target=target, **checks)))
 
 
 def _target_address(target: str) -> tuple[str, int]:

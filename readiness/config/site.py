@@ -271,11 +271,36 @@ class Capture(_Strict):
 
 
 class PathChecks(_Strict):
-    """What the path to the far end does to SIP (needs a readiness responder with a key there)."""
+    """The path to the provider: what it does to SIP (SIP ALG, NAT, how long it keeps an idle UDP
+    binding: these need a readiness responder with a key at the far end), and the provider's own SIP
+    service (OPTIONS, DNS, TLS: any SBC)."""
 
     target: str | None = Field(None, description="SIP URI of the readiness responder; default: responder.address")
     transports: list[Literal["udp", "tcp"]] = Field(["udp", "tcp"], min_length=1,
                                                     description="checked one after another (ALGs usually touch UDP only)")
+    nat_binding: bool = Field(True, description="time how long an idle UDP binding lives (takes the longest idle time)")
+    nat_idle: list[Duration] = Field(["15 s", "30 s", "60 s", "90 s", "120 s", "150 s", "180 s"], min_length=1,
+                                     description="idle times tried at once, each on its own port")
+    keepalive: Duration | None = Field(None, description="the keep-alive or re-REGISTER interval the phones use "
+                                       "(compared with the binding's lifetime)")
+    options: str | None = Field(None, description="SIP URI to ping with OPTIONS (the provider's SBC); "
+                                "default: the responder")
+    options_count: int = Field(5, ge=0, le=600, description="OPTIONS pings, one a second (0: none)")
+    dns_domain: str | None = Field(None, description="the provider's SIP domain, resolved as a phone does "
+                                   "(NAPTR, SRV, A/AAAA: RFC 3263)")
+    dns_server: str | None = Field(None, description="HOST[:PORT] of the DNS server to ask; default: the system's")
+    tls: str | None = Field(None, description="HOST[:PORT] of the SIP/TLS far end (port 5061 if not given)")
+    tls_server_name: str | None = Field(None, description="the name its certificate must carry; default: the host")
+    tls_ca_file: str | None = Field(None, description="trust these CAs instead of the system's (relative to the site file)")
+    tls_client_cert: str | None = Field(None, description="client certificate (PEM) for mutual TLS")
+    tls_client_key: str | None = Field(None, description="its private key (PEM)")
+
+    @field_validator("tls")
+    @classmethod
+    def _tls_address(cls, v: str | None) -> str | None:
+        if v is not None:
+            split_host_port(v, 5061)
+        return v
 
 
 class Uplink(_Strict):

@@ -19,8 +19,8 @@ _OP = {"<=": ("höchstens", "at most"), "<": ("unter", "below"), ">=": ("mindest
 _PROBE_NAME = {"calls": ("Testanrufe", "test calls"), "iperf": ("iperf3-Messung", "an iperf3 test"),
                "snmp": ("SNMP-Abfrage der Netzwerkgeräte", "an SNMP audit of the network devices"),
                "capture": ("Auswertung eines Mitschnitts", "the analysis of a capture"),
-               "path": ("Prüfung des Wegs zum Anbieter auf SIP-ALG und NAT", "a check of the path to the provider for "
-                        "SIP ALG and NAT")}
+               "path": ("Prüfung des Wegs zum Anbieter (SIP-ALG, NAT, DNS, TLS)", "a check of the path to the "
+                        "provider (SIP ALG, NAT, DNS, TLS)")}
 
 
 @dataclass(frozen=True)

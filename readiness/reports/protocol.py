@@ -33,7 +33,7 @@ PROBE_ORDER = ("path", "calls", "iperf", "snmp", "capture")
 _PROBE_TITLE = {"calls": ("Testanrufe", "Test calls"), "iperf": ("iperf3: Sprachpakete und Last", "iperf3: voice packets and load"),
                 "snmp": ("Netzwerk-Infrastruktur (SNMP)", "Network infrastructure (SNMP)"),
                 "capture": ("Mitschnitt: Markierungen", "Capture: markings"),
-                "path": ("Weg zum Anbieter: SIP-ALG, NAT", "Path to the provider: SIP ALG, NAT")}
+                "path": ("Weg zum Anbieter: SIP-ALG, NAT, DNS, TLS", "Path to the provider: SIP ALG, NAT, DNS, TLS")}
 _SECRET_KEY = re.compile(r"community|password|secret|token|key", re.I)
 
 

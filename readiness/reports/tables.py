@@ -13,6 +13,7 @@ from ..details import snmp as snmp_details
 from ..dscp import name as dscp_name
 from ..results import RunResults
 from .language import Language
+from .path_rows import path_rows
 from .reasons import localize
 
 MAX_ROWS = 200          # a 1,000-call run shows its worst 200 calls, and says so
@@ -71,30 +72,11 @@ def _calls(results: RunResults, lang: Language) -> Table | None:
 
 
 def _path(results: RunResults, lang: Language) -> Table | None:
-    """Per SIP transport: what the path to the responder changed in our INVITE, and the NAT seen."""
-    doc = results.details.get("path")
-    if not doc:
+    """One row per path check: SIP ALG per transport, NAT binding, OPTIONS, DNS, TLS."""
+    p = path_rows(results, lang)
+    if p is None:
         return None
-    body, bad = [], []
-    for transport, t in doc.get("transports", {}).items():
-        if t.get("error"):
-            body.append([f"SIP/{transport.upper()}", localize(t["error"], lang), "", ""])
-            bad.append(True)
-            continue
-        changes = "; ".join(f"{c['field']}: {c['sent']} → {c['seen']}" for c in t.get("changes", []))
-        body.append([f"SIP/{transport.upper()}",
-                     lang.pick("umgeschrieben (SIP-ALG)", "rewritten (SIP ALG)") if t.get("rewritten")
-                     else lang.pick("unverändert", "unchanged"), changes or "–",
-                     t.get("seen_from", "") if t.get("nat") else lang.pick("kein NAT", "no NAT")])
-        bad.append(bool(t.get("rewritten")))
-    headers = [lang.pick("Transport", "Transport"), lang.pick("Ergebnis", "Result"),
-               lang.pick("Geändert: gesendet → angekommen", "Changed: sent → arrived"),
-               lang.pick("Absender, wie die Gegenstelle ihn sieht", "Source as the far end sees it")]
-    note = lang.pick("Ein INVITE je Transport an {t}; die Gegenstelle meldet signiert, was ankam (Via, Contact, From, "
-                     "SDP o=/c=/m=).", "One INVITE per transport to {t}; the far end reports, signed, what arrived "
-                     "(Via, Contact, From, SDP o=/c=/m=).", t=doc.get("target", ""))
-    return Table("path", lang.pick("Weg zum Anbieter: SIP-ALG und NAT", "Path to the provider: SIP ALG and NAT"),
-                 headers, body, note, bad)
+    return Table("path", lang.pick("Weg zum Anbieter", "Path to the provider"), p.headers, p.rows, p.note, p.bad)
 
 
 def _phases(results: RunResults, lang: Language) -> Table | None:

@@ -9,69 +9,35 @@ r masquerades towards b, `readiness responder` in b, `readiness path` in a.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from readiness.lab.responder_server import write_key
-from tests.netlab import Routed, routed
+from tests.path.nat_lab import behind_nat, run_path
 
 pytestmark = pytest.mark.netns
 
 
-def _nat(net: Routed, helper: bool) -> None:
-    sip = ('ct helper sip-5060 { type "sip" protocol udp; }\n'
-           'chain pre { type filter hook prerouting priority 0; udp dport 5060 ct helper set "sip-5060"; }\n'
-           if helper else "")
-    rules = (f"table ip nat {{\n{sip}chain post {{ type nat hook postrouting priority 100; "
-             f'oifname "{net.r_out}" masquerade; }}\n}}\n')
-    net.run(net.r, "nft", "-f", "-", input=rules)
-
-
-def _listening(net: Routed, port: int) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if f":{port:04X} " in net.run(net.b, "cat", "/proc/net/tcp").stdout:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"the responder does not listen on {port}")
-
-
 def _check(tmp_path: Path, helper: bool, port: int = 5060) -> tuple[int, dict]:
-    key = tmp_path / "key"
-    write_key(key)
-    with routed() as net:
-        _nat(net, helper)
-        responder = net.popen(net.b, [sys.executable, "-m", "readiness", "responder", "--listen",
-                                      f"{net.b_ip}:{port}", "--key-file", str(key), "-q"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            _listening(net, port)
-            out = tmp_path / "path.json"
-            p = net.run(net.a, sys.executable, "-m", "readiness", "path", "--to", f"sip:test@{net.b_ip}:{port}",
-                        "--key-file", str(key), "--no-keep", "--json", str(out), "-q", check=False, timeout=90)
-            assert out.exists(), p.stderr
-            doc = json.loads(out.read_text())
-            doc["_net"] = {"a": net.a_ip, "r": net.r_ip_out}
-            return p.returncode, doc
-        finally:
-            responder.kill()
-            responder.wait()
+    with behind_nat(tmp_path, sip_helper=helper, port=port) as (net, key, target):
+        status, doc, _ = run_path(net, tmp_path, "--to", target, "--key-file", str(key), "--nat-idle", "off",
+                                  "--options-count", "0", timeout=90)
+        doc["_net"] = {"a": net.a_ip, "r": net.r_ip_out}
+        return status, doc
 
 
 def test_the_kernel_sip_alg_is_detected_on_udp(tmp_path):
     status, doc = _check(tmp_path, helper=True)
-    udp, tcp = doc["path"]["transports"]["udp"], doc["path"]["transports"]["tcp"]
+    udp, tcp = doc["sip_alg"]["transports"]["udp"], doc["sip_alg"]["transports"]["tcp"]
     a, r = doc["_net"]["a"], doc["_net"]["r"]
     assert udp["rewritten"] and udp["nat"] and udp["seen_from"].startswith(r + ":")
-    changed = {c["field"]: c for c in udp["changes"]}
-    assert {"via", "contact", "sdp_c", "sdp_o"} <= set(changed), udp["changes"]
-    assert a in changed["contact"]["sent"] and r in changed["contact"]["seen"]
-    assert a in changed["sdp_c"]["sent"] and r in changed["sdp_c"]["seen"]
+    changed = {c["field"]: c for c in udp["rewritten"]}
+    assert {"via", "contact", "sdp_c", "sdp_o"} <= set(changed), udp["rewritten"]
+    assert a in changed["contact"]["sent"] and r in changed["contact"]["received"]
+    assert a in changed["sdp_c"]["sent"] and r in changed["sdp_c"]["received"]
+    assert doc["sip_alg"]["detected"] and doc["sip_alg"]["transport"] == "udp"
+    assert doc["sip_alg"]["rewritten"] == udp["rewritten"]
+    assert doc["nat"] == {"detected": True, "public_address": r, "local_address": a}
     assert not tcp["rewritten"] and tcp["nat"] and not tcp["error"], tcp       # the helper watches UDP 5060
     verdict = next(c for c in doc["criteria"] if c["id"] == "no-sip-alg")
     assert verdict["verdict"] == "fail" and status == 1
@@ -80,13 +46,14 @@ def test_the_kernel_sip_alg_is_detected_on_udp(tmp_path):
 def test_plain_nat_is_seen_and_not_called_an_alg(tmp_path):
     status, doc = _check(tmp_path, helper=False)
     for transport in ("udp", "tcp"):
-        t = doc["path"]["transports"][transport]
-        assert t["nat"] and not t["rewritten"] and not t["changes"] and not t["error"], t
+        t = doc["sip_alg"]["transports"][transport]
+        assert t["nat"] and not t["rewritten"] and not t["error"], t
+    assert not doc["sip_alg"]["detected"] and doc["nat"]["detected"]
     assert status == 0
 
 
 def test_the_alg_does_not_look_at_another_port(tmp_path):
     status, doc = _check(tmp_path, helper=True, port=5070)
-    udp = doc["path"]["transports"]["udp"]
+    udp = doc["sip_alg"]["transports"]["udp"]
     assert udp["nat"] and not udp["rewritten"], udp
     assert status == 0

@@ -16,7 +16,7 @@ import yaml
 
 from readiness import store
 from readiness.config import profile as profile_mod
-from readiness.model import Artefact, Measurement, NotMeasured, RunInfo, Series
+from readiness.model import Artefact, Detail, Measurement, NotMeasured, RunInfo, Series
 from readiness.probes.calls.probe import no_phases
 
 T0 = 1796112000.0            # 2026-12-01 08:00:00 UTC (09:00 in Köln)
@@ -97,6 +97,26 @@ def _path(w: store.RunWriter) -> None:
     for t in ("udp", "tcp"):
         w.measurement(Measurement("path.sip_rewritten", False, "bool", f"sip:test@192.0.2.10:5060 ({t.upper()})",
                                   "path", T0, T0 + 1, {"transport": t}))
+    target = "sip:test@192.0.2.10:5060"
+    w.measurement(Measurement("path.nat_timeout_s", 180.0, "s", target, "path", T0, T0 + 183, {"at_least": True}))
+    w.measurement(Measurement("sip.options_answered_pct", 100.0, "%", target, "path", T0, T0 + 5))
+    for metric, why in (("dns.sip_ok", "the site file names no provider domain (path_checks.dns_domain)"),
+                        ("tls.trusted", "the site file names no SIP/TLS far end (path_checks.tls)"),
+                        ("tls.cert_days_left", "the site file names no SIP/TLS far end (path_checks.tls)")):
+        w.not_measured(NotMeasured(metric, why, "the provider", "path", absent=True))
+    transports = {t: {"transport": t, "local": "10.0.0.5:5062", "seen_from": "198.51.100.7:40123", "nat": True,
+                      "rewritten": [], "error": ""} for t in ("udp", "tcp")}
+    w.detail(Detail("sip_alg", {"target": target, "detected": False, "transport": "", "rewritten": [],
+                                "transports": transports}, "path"))
+    w.detail(Detail("nat", {"detected": True, "public_address": "198.51.100.7", "local_address": "10.0.0.5"}, "path"))
+    w.detail(Detail("nat_timeout_s", 180.0, "path"))
+    w.detail(Detail("nat_binding", {"target": target, "timeout_s": 180.0, "at_least": True, "forgotten_after_s": None,
+                                    "keepalive_s": None, "keepalive_ok": None, "error": "",
+                                    "attempts": [{"idle_s": i, "local_port": 40000 + i, "survived": True, "error": ""}
+                                                 for i in (15.0, 30.0, 60.0, 120.0, 180.0)]}, "path"))
+    w.detail(Detail("options", {"target": target, "transport": "udp", "sent": 5, "answered": 5, "answered_pct": 100.0,
+                                "statuses": [200], "rtt_ms_median": 18.2, "rtt_ms_p95": 21.0, "rtt_ms_max": 21.0,
+                                "samples": [], "error": ""}, "path"))
     w.probe_finished("path", "ok")
 
 

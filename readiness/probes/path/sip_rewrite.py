@@ -25,7 +25,7 @@ class Rewrite:
     transport: str
     local: str = ""                                  # our address and port, as we sent from
     seen_from: str = ""                              # the source the far end saw
-    changes: list[dict[str, str]] = field(default_factory=list)   # field, sent, seen
+    changes: list[dict[str, str]] = field(default_factory=list)   # field, sent, received
     error: str = ""
 
     @property
@@ -34,7 +34,7 @@ class Rewrite:
 
     def to_json(self) -> dict:
         return {"transport": self.transport, "local": self.local, "seen_from": self.seen_from, "nat": self.nat,
-                "rewritten": bool(self.changes), "changes": self.changes, "error": self.error}
+                "rewritten": self.changes, "error": self.error}
 
 
 async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24) -> Rewrite:
@@ -68,7 +68,7 @@ async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24) -> 
             sent = seen.observe(sent_req.headers, sent_req.body)
             out.local = call.local_address
             out.seen_from = view.get("source", "")
-            out.changes = [{"field": f, "sent": a, "seen": b} for f, a, b in seen.differences(sent, view)]
+            out.changes = [{"field": f, "sent": a, "received": b} for f, a, b in seen.differences(sent, view)]
         finally:
             if call.dialog is not None and not call.ended.is_set():
                 with contextlib.suppress(Exception):

@@ -1,28 +1,23 @@
-"""The path section: per transport whether the way to the responder rewrote SIP, and the NAT seen."""
+"""The path section: one line per path check (SIP ALG per transport, NAT binding, OPTIONS, DNS, TLS),
+the rows the report's table shows."""
 
 from __future__ import annotations
 
 from rich.console import Console
 
+from ...details import path as path_details
 from ...results import RunResults
-
-DETAIL = "path"
+from ..language import Language
+from ..path_rows import path_rows
 
 
 def console_section(results: RunResults):
-    return print_path if DETAIL in results.details else None
+    return print_path if path_details.view(results.details) is not None else None
 
 
 def print_path(results: RunResults, out: Console) -> None:
-    doc = results.details[DETAIL]
-    for transport, t in doc.get("transports", {}).items():
-        name = f"SIP/{transport.upper()}"
-        if t.get("error"):
-            out.print(f"[yellow]{name}: not checked: {t['error']}[/]", highlight=False)
-            continue
-        nat = f"NAT: the far end sees {t['seen_from']}" if t.get("nat") else "no NAT"
-        if t.get("rewritten"):
-            changes = "; ".join(f"{c['field']} {c['sent']} -> {c['seen']}" for c in t.get("changes", []))
-            out.print(f"[red]{name}: SIP ALG detected, the path rewrote {changes}[/] ({nat})", highlight=False)
-        else:
-            out.print(f"{name}: no rewriting ({nat})", highlight=False)
+    rows = path_rows(results, Language("en"))
+    assert rows is not None
+    for (check, result, particulars, _far_end), bad in zip(rows.rows, rows.bad):
+        line = f"{check}: {result}" + (f" ({particulars})" if particulars else "")
+        out.print(f"[red]{line}[/]" if bad else line, highlight=False, soft_wrap=True)

@@ -22,6 +22,7 @@ from ..sip.guard import GuardLimits, RequestGuard
 from ..sip.message import Request
 from ..sip.transport import local_address_for
 from ..wire import calltoken, seen, stamps
+from .nat_call_back import NatCallBacks
 from .reflector import Reflector, ReflectorLimits, ReflectorStats
 
 DEFAULT_SIP_PORT = 5060
@@ -64,6 +65,7 @@ class CallResponder:
         self.config = config
         self.reflector: Reflector | None = None
         self.uas: UserAgentServer | None = None
+        self.call_backs: NatCallBacks | None = None
         self.addresses: list[tuple[str, str, int]] = []   # (transport, host, port)
         self._tokens = calltoken.TokenChecker(config.key) if config.key else None
         self._codecs = list(codec_table.CODECS.values())
@@ -76,6 +78,8 @@ class CallResponder:
         self.uas = UserAgentServer(self._decide, SipConfig(dscp=cfg.sip_dscp), cfg.uas_limits)
         if self._tokens is not None:
             self.uas.endpoint.guard = RequestGuard(self._authenticate, cfg.guard_limits)
+            self.call_backs = NatCallBacks(self.uas.endpoint)     # token holders only: after the guard
+            self.uas.endpoint.on_options = self.call_backs.requested
         try:
             for kind in cfg.transports:
                 try:
@@ -98,6 +102,8 @@ class CallResponder:
         return self.addresses[0][2] if self.addresses else self.config.port
 
     async def close(self) -> None:
+        if self.call_backs is not None:
+            self.call_backs.close()
         if self.uas is not None:
             await self.uas.close()
             self.uas = None
@@ -117,7 +123,8 @@ class CallResponder:
         guard = self.uas.endpoint.guard if self.uas else None
         return {"calls_active": len(self.uas.calls) if self.uas else 0, "calls_answered": self.calls_answered,
                 "calls_refused": self.calls_refused + (guard.stats.refused if guard else 0),
-                "unauthenticated_replies": guard.stats.replies if guard else 0, "calls_limited": u.limited if u else 0,
+                "unauthenticated_replies": guard.stats.replies if guard else 0,
+                "nat_call_backs": self.call_backs.sent if self.call_backs else 0, "calls_limited": u.limited if u else 0,
                 "media_sessions": r.sessions_active, "packets_reflected": r.reflected,
                 "packets_unauthenticated": r.unauthenticated, "packets_over_limit": r.over_limit}
 

@@ -79,6 +79,7 @@ class Endpoint:
         self.dialogs: dict[tuple[str, str, str], DialogOwner] = {}
         self.invite_handler: InviteHandler | None = None
         self.guard: RequestGuard | None = None   # set: unauthenticated requests get at most one small reply
+        self.on_options: Callable[[Request, Flow], None] | None = None   # sees each OPTIONS it answers
         self.stats = EndpointStats()
         self._local_ip: dict[str, str] = {}
 
@@ -226,6 +227,8 @@ class Endpoint:
                 owner.in_dialog(msg, tx)
             return
         if msg.method == "OPTIONS":
+            if self.on_options is not None:
+                self.on_options(msg, flow)
             h = Headers([("Allow", ALLOW), ("Accept", "application/sdp")])
             tx.respond(response_to(msg, 200, "OK", os.urandom(4).hex(), h))
         elif msg.method == "INVITE" and self.invite_handler is not None:

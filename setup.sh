@@ -10,7 +10,7 @@ echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   tshark iperf3 libiperf0 snmp snmpd baresip-core kamailio sipsak sngrep \
-  iproute2 iptables nftables iputils-ping poppler-utils irtt procps ca-certificates \
+  iproute2 iptables nftables iputils-ping poppler-utils irtt procps ca-certificates openssl \
   dnsmasq-base chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
   gcc libc6-dev python3-dev \
   >/dev/null

@@ -11,75 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import subprocess
 import time
 
-import dns.exception
-import dns.message
-import dns.query
 import pytest
 
 from readiness.probes.path.dns_lookup import DnsResult, resolve
 from tests.conftest import need_tool
-
-
-def _free_port(host: str = "127.0.0.1") -> int:
-    """A port free for both UDP and TCP (dnsmasq binds both)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _ in range(20):
-        with socket.socket(family, socket.SOCK_DGRAM) as u:
-            u.bind((host, 0))
-            port = u.getsockname()[1]
-            with socket.socket(family, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind((host, port))
-                except OSError:
-                    continue
-        return port
-    raise AssertionError("no free port")
-
-
-def _answers(host: str, port: int) -> bool:
-    try:
-        dns.query.udp(dns.message.make_query("ready.test", "A"), host, port=port, timeout=0.2)
-        return True
-    except (dns.exception.Timeout, OSError):
-        return False
-
-
-@pytest.fixture
-def dnsmasq():
-    """start(*records, host=...) -> "HOST:PORT" of a dnsmasq serving those records; stopped afterwards."""
-    procs: list[subprocess.Popen] = []
-
-    def start(*records: str, host: str = "127.0.0.1") -> str:
-        for _ in range(3):   # the port may be taken between _free_port and dnsmasq's bind
-            port = _free_port(host)
-            p = subprocess.Popen(["dnsmasq", f"--port={port}", f"--listen-address={host}", "--bind-interfaces",
-                                  "--no-resolv", "--no-hosts", "--no-daemon", "--conf-file=/dev/null",
-                                  "--log-facility=-", "--local=/test/", *records],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            procs.append(p)
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and p.poll() is None:
-                if _answers(host, port):
-                    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-                time.sleep(0.02)
-            if p.poll() is None:
-                break
-        raise AssertionError(f"dnsmasq does not answer: {p.communicate(timeout=5)[0] if p.poll() is not None else ''}")
-
-    yield start
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        if p.stdout:
-            p.stdout.close()
 
 
 def _run(domain: str, server: str, timeout_s: float = 3.0) -> DnsResult:

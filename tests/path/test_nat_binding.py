@@ -12,7 +12,11 @@ import time
 
 import pytest
 
-from readiness.probes.calls.farend.nat_call_back import COPIES, CallBackLimits, NatCallBacks
+from readiness.probes.calls.farend.nat_call_back import (
+    COPIES,
+    CallBackLimits,
+    NatCallBacks,
+)
 from readiness.probes.calls.farend.responder import CallResponder, ResponderConfig
 from readiness.probes.calls.sip import SipConfig
 from readiness.probes.calls.sip.endpoint import Endpoint

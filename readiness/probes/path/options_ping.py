@@ -73,8 +73,10 @@ async def ping(target: str, count: int, headers: Callable[[], dict[str, str]] = 
                                 "error": "" if answered else (r.detail or r.cause)})
             if tick is not None:
                 tick(i + 1)
-            if len(out.samples) >= GIVE_UP_AFTER and all(x["status"] is None for x in out.samples[-GIVE_UP_AFTER:]):
-                break           # each unanswered ping waits Timer F (32 s): two in a row say enough
+            # each unanswered ping waits Timer F (32 s): a first one, or two in a row later, say enough
+            if not answered and (len(out.samples) == 1 or
+                                 all(x["status"] is None for x in out.samples[-GIVE_UP_AFTER:])):
+                break
         if out.samples and not out.answered:
             out.error = out.samples[-1]["error"] or "no answer"
         return out

@@ -34,6 +34,7 @@ _UNITS: dict[str, tuple[str, float]] = {
     "errors": ("count", 1.0),
     "devices": ("count", 1.0),
     "cps": ("callrate", 1.0),
+    "B": ("size", 1.0),
 }
 
 # Spellings people write, mapped to the canonical unit name.
@@ -46,6 +47,7 @@ _ALIASES = {
     "w": "W", "watt": "W", "watts": "W", "mw": "mW", "kw": "kW",
     "kbit/s": "kbps", "mbit/s": "Mbps", "gbit/s": "Gbps", "bit/s": "bps",
     "mbps": "Mbps", "gbps": "Gbps", "mos": "MOS", "r": "R",
+    "bytes": "B", "byte": "B",
     "call": "calls", "port": "ports", "packet": "packets", "error": "errors", "device": "devices",
 }
 

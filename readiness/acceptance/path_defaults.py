@@ -12,6 +12,16 @@ NO_SIP_ALG = Criterion(
     description="the path leaves our INVITE's Via, Contact, From and SDP addresses as sent",
     source="RFC 3261 and RFC 4566 carry addresses in the message; a SIP ALG that rewrites them breaks calls "
            "through NAT-aware SBCs, and providers ask for it to be switched off")
+LARGE_INVITE = Criterion(
+    id="large-invite-passes", metric="path.large_invite_ok", op="==", threshold=True, unit="bool",
+    threshold_text="yes", description="an INVITE of 1,400 bytes over UDP is answered",
+    source="RFC 3261 18.1.1: requests over 1,300 bytes belong on TCP, yet phones offering many codecs send "
+           "them over UDP; RFC 791 3.2: the receiver reassembles fragments")
+FRAGMENTS_PASS = Criterion(
+    id="ip-fragments-pass", metric="path.fragments_pass", op="==", threshold=True, unit="bool",
+    threshold_text="yes", severity="should", description="a fragmented UDP datagram reaches the far end",
+    source="RFC 791 3.2: IP fragments are reassembled at the destination; a firewall that drops them loses "
+           "every SIP message larger than the path MTU")
 OPTIONS_ANSWERED = Criterion(
     id="options-answered", metric="sip.options_answered_pct", op=">=", threshold=100.0, unit="%",
     threshold_text="100 %", description="the SBC answers every OPTIONS ping",
@@ -44,5 +54,6 @@ def nat_binding(keepalive_s: float | None) -> Criterion:
 
 def defaults(metrics: set[str], keepalive_s: float | None) -> list[Criterion]:
     """The defaults for the metrics a run can measure."""
-    table = [NO_SIP_ALG, nat_binding(keepalive_s), OPTIONS_ANSWERED, DNS_OK, TLS_TRUSTED, TLS_DAYS]
+    table = [NO_SIP_ALG, LARGE_INVITE, FRAGMENTS_PASS, nat_binding(keepalive_s), OPTIONS_ANSWERED, DNS_OK,
+             TLS_TRUSTED, TLS_DAYS]
     return [c for c in table if c.metric in metrics]

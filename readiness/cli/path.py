@@ -22,6 +22,8 @@ def _list(value: str) -> list[str]:
 @click.option("--nat-idle", default="15s,30s,60s,90s,120s,150s,180s", show_default=True, metavar="LIST",
               help="Idle times the NAT binding is tried with, all at once (the test takes the longest); "
                    "'off' skips it.")
+@click.option("--mtu/--no-mtu", "mtu", default=True, show_default=True,
+              help="Find the path MTU, whether IP fragments pass and whether a 1,400-byte INVITE is answered.")
 @click.option("--keepalive", metavar="DURATION",
               help="The phones' keep-alive interval: the binding must outlive it (default requirement: 120 s).")
 @click.option("--options", "options_target", metavar="sip:HOST[:PORT]",
@@ -38,7 +40,7 @@ def _list(value: str) -> list[str]:
 @click.option("--client-key", type=click.Path(dir_okay=False, exists=True), help="Its private key.")
 @click.option("--sip-dscp", default="CS3", show_default=True, help="DSCP on SIP.")
 @run_outputs
-def path(target: str | None, key_ref: str | None, key_file: str | None, transports: str, nat_idle: str,
+def path(target: str | None, key_ref: str | None, key_file: str | None, transports: str, nat_idle: str, mtu: bool,
          keepalive: str | None, options_target: str | None, options_count: int, dns_domain: str | None,
          dns_server: str | None, tls_target: str | None, tls_name: str | None, ca_file: str | None,
          client_cert: str | None, client_key: str | None, sip_dscp: str, out: str, no_keep: bool,
@@ -49,6 +51,8 @@ def path(target: str | None, key_ref: str | None, key_file: str | None, transpor
     * SIP ALG: one authenticated INVITE per transport; the responder's 200 OK says, signed, what
       arrived (Via, Contact, From, SDP o=/c=/m=, the source address). What differs, the path
       rewrote: "SIP ALG detected: Contact 10.0.0.5 -> 198.51.100.7". Another source alone is NAT.
+    * MTU: the largest datagram that passes with Don't Fragment set, whether fragments pass, and
+      whether an INVITE of 1,400 bytes (a phone offering many codecs) is answered over UDP.
     * NAT binding: how long an idle UDP binding lives. Each idle time on its own port asks the
       responder to call back after it; the call-back arrives only if the binding lived that long.
 
@@ -80,7 +84,7 @@ def path(target: str | None, key_ref: str | None, key_file: str | None, transpor
             parse_duration_s(d)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--nat-idle / --keepalive") from None
-    checks = {"transports": kinds, "nat_binding": bool(idle), "keepalive": keepalive, "options": options_target,
+    checks = {"transports": kinds, "nat_binding": bool(idle), "mtu": mtu, "keepalive": keepalive, "options": options_target,
               "options_count": options_count, "dns_domain": dns_domain, "dns_server": dns_server, "tls": tls_target,
               "tls_server_name": tls_name, "tls_ca_file": ca_file, "tls_client_cert": client_cert,
               "tls_client_key": client_key}
@@ -91,6 +95,7 @@ def path(target: str | None, key_ref: str | None, key_file: str | None, transpor
     measurable = set()
     if target is not None:
         measurable |= {"path.sip_rewritten"} | ({"path.nat_timeout_s"} if idle else set())
+        measurable |= {"path.large_invite_ok", "path.fragments_pass"} if mtu else set()
     if (options_target or target) and options_count:
         measurable.add("sip.options_answered_pct")
     if dns_domain:

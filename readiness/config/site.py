@@ -281,6 +281,8 @@ class PathChecks(_Strict):
     nat_binding: bool = Field(True, description="time how long an idle UDP binding lives (takes the longest idle time)")
     nat_idle: list[Duration] = Field(["15 s", "30 s", "60 s", "90 s", "120 s", "150 s", "180 s"], min_length=1,
                                      description="idle times tried at once, each on its own port")
+    mtu: bool = Field(True, description="find the path MTU, whether fragments pass and whether a 1,400-byte "
+                      "INVITE is answered (needs the responder)")
     keepalive: Duration | None = Field(None, description="the keep-alive or re-REGISTER interval the phones use "
                                        "(compared with the binding's lifetime)")
     options: str | None = Field(None, description="SIP URI to ping with OPTIONS (the provider's SBC); "

@@ -180,6 +180,21 @@ MEASURES: dict[str, Words] = {
                   "the NAT", "Nichts zu tun: NAT ist üblich; den Keep-Alive-Abstand an die NAT-Bindung anpassen",
                   "Nothing to do: NAT is common; set the keep-alive interval to the NAT binding's lifetime",
                   "", ""),
+    "path.large_invite_ok": W("Große SIP-Nachrichten über UDP", "Large SIP messages over UDP",
+                              "die Zustellung großer INVITEs", "the delivery of large INVITEs",
+                              "IP-Fragmente an Router/Firewall durchlassen oder SIP über TCP/TLS einrichten; "
+                              "die Codec-Liste der Telefone kürzen",
+                              "Let IP fragments pass the router/firewall, or use SIP over TCP/TLS; shorten the "
+                              "phones' codec list", "Anrufe von Telefonen mit langer Codec-Liste scheitern",
+                              "calls from phones with a long codec list fail"),
+    "path.fragments_pass": W("IP-Fragmente auf dem Weg zum Anbieter", "IP fragments on the way to the provider",
+                             "die Weiterleitung von Fragmenten", "the forwarding of fragments",
+                             "Router/Firewall so einstellen, dass IP-Fragmente weitergeleitet werden",
+                             "Set the router/firewall to forward IP fragments",
+                             "SIP-Nachrichten über der MTU gehen verloren", "SIP messages above the MTU are lost"),
+    "path.mtu_bytes": W("Pfad-MTU zum Anbieter", "Path MTU to the provider", "die Pfad-MTU", "the path MTU",
+                        "MTU von VPN/PPPoE prüfen; MSS-Clamping am Router einstellen",
+                        "Check the VPN/PPPoE MTU; set MSS clamping on the router", "", ""),
     "path.nat_timeout_s": W("Lebensdauer der NAT-Bindung (UDP)", "Lifetime of the NAT binding (UDP)",
                             "die NAT-Bindung", "the NAT binding",
                             "UDP-Timeout des Routers/der Firewall für SIP auf mindestens 120 s setzen oder die "

@@ -30,6 +30,7 @@ def path_rows(results: RunResults, lang: Language) -> PathRows | None:
     out = PathRows([lang.pick("Prüfung", "Check"), lang.pick("Ergebnis", "Result"),
                     lang.pick("Einzelheiten", "Particulars"), lang.pick("Gegenstelle", "Far end")])
     _sip_alg(v, lang, out)
+    _mtu(v, lang, out)
     _nat_binding(v, lang, out)
     _options(v, lang, out)
     _dns(v, lang, out)
@@ -54,6 +55,29 @@ def _sip_alg(v: path_details.PathView, lang: Language, out: PathRows) -> None:
         result = (lang.pick("umgeschrieben (SIP-ALG)", "rewritten (SIP ALG)") if t.get("rewritten")
                   else lang.pick("unverändert", "unchanged"))
         out.add([name, result, f"{changes}; {nat}" if changes else nat, target], bool(t.get("rewritten")))
+
+
+def _mtu(v: path_details.PathView, lang: Language, out: PathRows) -> None:
+    m = v.mtu
+    if not m:
+        return
+    name = lang.pick("Paketgröße (MTU, Fragmente)", "Packet size (MTU, fragments)")
+    if m.get("path_mtu") is None:
+        out.add([name, localize(m.get("error") or "not measured", lang), "", m.get("target", "")], True)
+    else:
+        size = lang.number(m["path_mtu"])
+        result = (lang.pick("MTU mindestens {s} B", "MTU at least {s} B", s=size) if m.get("at_least")
+                  else lang.pick("MTU {s} B", "MTU {s} B", s=size))
+        frags = (lang.pick("Fragmente kommen an", "fragments pass") if m.get("fragments_pass")
+                 else lang.pick("Fragmente werden verworfen", "fragments are dropped"))
+        out.add([name, result, frags, m.get("target", "")], not m.get("fragments_pass"))
+    invite = m.get("large_invite") or {}
+    if invite:
+        result = (lang.pick("beantwortet", "answered") if invite.get("answered")
+                  else localize(invite.get("error") or "no answer", lang))
+        out.add([lang.pick("Großes INVITE (UDP)", "Large INVITE (UDP)"), result,
+                 lang.pick("{b} B, alle Codecs angeboten", "{b} B, every codec offered", b=lang.number(invite.get("bytes"))),
+                 m.get("target", "")], not invite.get("answered"))
 
 
 def _nat_binding(v: path_details.PathView, lang: Language, out: PathRows) -> None:

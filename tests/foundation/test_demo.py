@@ -63,7 +63,7 @@ def test_demo_full_run(tmp_path):
     not_applicable = {"nat-binding-two-minutes", "dns-sip-records", "tls-certificate-trusted", "tls-certificate-days-left"}
     not_passed = [(c["id"], c["verdict"], c["explanation"]) for c in results["criteria"]
                   if c["verdict"] != ("not_applicable" if c["id"] in not_applicable else "pass")]
-    assert len(results["criteria"]) == 28 and not not_passed, not_passed
+    assert len(results["criteria"]) == 30 and not not_passed, not_passed
     assert results["verdict"] == "pass" and r.returncode == 0, r.stderr
     # every probe's detail is in the run document
     assert len(results["calls"]) == 10 and results["summary"]["calls_answered"] == 10
@@ -80,8 +80,9 @@ def test_demo_full_run(tmp_path):
     page = lxml.html.fromstring((run_dir / "report.html").read_text(encoding="utf-8"))
     assert page.get("lang") == "de"
     assert " ".join(page.get_element_by_id("verdict").text_content().split()).startswith("Ergebnis abgenommen")
-    assert len(page.xpath("//*[@id='criteria']//tbody/tr")) == 28
-    assert len(page.xpath("//h3[@id='table-path']/following-sibling::table[1]/tbody/tr")) == 3   # UDP, TCP, OPTIONS
+    assert len(page.xpath("//*[@id='criteria']//tbody/tr")) == 30
+    # SIP/UDP, SIP/TCP, MTU, large INVITE, OPTIONS
+    assert len(page.xpath("//h3[@id='table-path']/following-sibling::table[1]/tbody/tr")) == 5
     assert len(page.xpath("//h3[@id='table-phases']/following-sibling::table[1]/tbody/tr")) == 3
     assert len(page.xpath("//h3[@id='table-calls']/following-sibling::table[1]/tbody/tr")) == 10
     assert len(page.xpath("//h3[@id='table-devices']/following-sibling::table[1]/tbody/tr")) == 2
@@ -93,5 +94,5 @@ def test_demo_full_run(tmp_path):
                           check=True).stdout
     assert "abgenommen" in text and "Musterfirma GmbH" in text and "Musterstraße 1, 50667 Köln" in text
     suites = JUnitXml.fromfile(str(run_dir / "report.junit.xml"))
-    assert (suites.tests, suites.failures, suites.errors, suites.skipped) == (28, 0, 0, 4)
+    assert (suites.tests, suites.failures, suites.errors, suites.skipped) == (30, 0, 0, 4)
     assert (run_dir / "report.md").read_text(encoding="utf-8").startswith("# Abnahmeprotokoll")

@@ -53,7 +53,8 @@ def test_a_binding_that_outlives_the_keepalive_passes(tmp_path):
     assert doc["nat_timeout_s"] == 5 and doc["nat_binding"]["at_least"] and doc["nat_binding"]["keepalive_ok"]
     assert doc["options"]["answered"] == 2 and doc["options"]["statuses"] == [200]
     assert {c["id"]: c["verdict"] for c in doc["criteria"]} == {
-        "no-sip-alg": "pass", "nat-binding-outlives-keepalive": "pass", "options-answered": "pass"}, err
+        "no-sip-alg": "pass", "large-invite-passes": "pass", "ip-fragments-pass": "pass",
+        "nat-binding-outlives-keepalive": "pass", "options-answered": "pass"}, err
     assert status == 0
 
 

@@ -74,8 +74,9 @@ def test_options_and_path_against_the_responder_and_a_wrong_key(tmp_path):
         status, doc, err = _path(tmp_path, "--to", f"sip:test@127.0.0.1:{port}", "--key-file", str(key_file),
                                  "--nat-idle", "1s,2s", "--keepalive", "2s", "--options-count", "3")
         assert status == 0, err
-        assert _verdicts(doc) == {"no-sip-alg": "pass", "nat-binding-outlives-keepalive": "pass",
-                                  "options-answered": "pass"} and doc["nat_timeout_s"] == 2
+        assert _verdicts(doc) == {"no-sip-alg": "pass", "large-invite-passes": "pass", "ip-fragments-pass": "pass",
+                                  "nat-binding-outlives-keepalive": "pass", "options-answered": "pass"}
+        assert doc["nat_timeout_s"] == 2 and doc["mtu"]["large_invite"]["bytes"] > 1300
         assert doc["options"]["answered"] == 3 and doc["nat_binding"]["at_least"]
         assert doc["sip_alg"]["detected"] is False and doc["nat"]["detected"] is False
         wrong = tmp_path / "wrong.key"
@@ -83,7 +84,9 @@ def test_options_and_path_against_the_responder_and_a_wrong_key(tmp_path):
         status, doc, err = _path(tmp_path, "--to", f"sip:test@127.0.0.1:{port}", "--key-file", str(wrong),
                                  "--nat-idle", "off", "--options-count", "1", "--transport", "udp")
     # the SIP ALG check needs the key; an SBC that answers OPTIONS at all (here: 403) is up
-    assert status == 2 and _verdicts(doc) == {"no-sip-alg": "not_measured", "options-answered": "pass"}, err
+    assert status == 2 and _verdicts(doc) == {"no-sip-alg": "not_measured", "large-invite-passes": "not_measured",
+                                              "ip-fragments-pass": "not_measured", "options-answered": "pass"}, err
+    assert "check the responder key" in doc["mtu"]["error"]
     assert "wrong key" in doc["sip_alg"]["transports"]["udp"]["error"] and doc["options"]["statuses"] == [403]
 
 

@@ -17,7 +17,7 @@ from ...model import Detail, Measurement, NotMeasured
 from ...units import parse_duration_s
 from ..base import Probe, ProbeContext
 from ..calls.wire import calltoken
-from . import dns_lookup, nat_binding, options_ping, sip_rewrite, tls_check
+from . import dns_lookup, mtu, nat_binding, options_ping, sip_rewrite, tls_check
 
 
 @dataclass
@@ -54,7 +54,7 @@ class PathProbe(Probe):
             responder = cfg.target or f"sip:test@{site.responder.address}"
         signalling = site.markings.signalling_dscps()
         plan = _Plan(cfg, responder, key, signalling[0] if signalling else 24)
-        for check in (_sip_alg, _options, _dns, _tls, _nat_binding):    # the slow one last
+        for check in (_sip_alg, _mtu, _options, _dns, _tls, _nat_binding):    # the slow one last
             await check(self, ctx, plan)
 
 
@@ -101,6 +101,39 @@ async def _sip_alg(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:
         ctx.recorder.detail(Detail(details.NAT, details.nat(account), probe.name))
     ctx.progress.done(task, ", ".join(f"{t}: {'rewritten' if a['rewritten'] else a['error'] or 'unchanged'}"
                                       for t, a in account.items()))
+
+
+async def _mtu(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:
+    metrics = ("path.mtu_bytes", "path.fragments_pass", "path.large_invite_ok")
+    if not _wants(ctx, *metrics):
+        return
+    subject = plan.responder or "the path"
+    if plan.responder is None or plan.key is None or not plan.cfg.mtu:
+        why = ("switched off in the site file (path_checks.mtu: false)" if plan.responder and plan.key
+               else "the MTU test needs a readiness responder with a key")
+        _not_measured(probe, ctx, metrics, why, subject, absent=True)
+        return
+    task = ctx.progress.task("MTU and large INVITEs", total=2)
+    started = time.time()
+    r = await mtu.check(plan.responder, plan.key)
+    ctx.progress.update(task, completed=1, info=f"INVITE of {mtu.LARGE_INVITE_BYTES} B")
+    invite = await sip_rewrite.check(plan.responder, plan.key, "udp", plan.sip_dscp, pad_to=mtu.LARGE_INVITE_BYTES)
+    r.large_invite = {"bytes": invite.invite_bytes, "answered": not invite.error, "error": invite.error}
+    ctx.recorder.detail(Detail(details.MTU, r.to_json(), probe.name))
+    if r.path_mtu is None:
+        _not_measured(probe, ctx, metrics[:2], r.error or "no answer", subject)
+    else:
+        _measure(probe, ctx, "path.mtu_bytes", r.path_mtu, "B", subject, started, {"at_least": r.at_least})
+        _measure(probe, ctx, "path.fragments_pass", bool(r.fragments_pass), "bool", subject, started,
+                 {"bytes": mtu.FRAGMENTED_SIZE})
+    if invite.error and (invite.invite_bytes == 0 or invite.refused):    # refused: it arrived, the key did not fit
+        _not_measured(probe, ctx, metrics[2:], invite.error, subject)
+    else:
+        _measure(probe, ctx, "path.large_invite_ok", not invite.error, "bool", subject, started,
+                 {"bytes": invite.invite_bytes, **({"error": invite.error} if invite.error else {})})
+    ctx.progress.done(task, f"path MTU {'>= ' if r.at_least else ''}{r.path_mtu} B, fragments "
+                      f"{'pass' if r.fragments_pass else 'dropped'}, large INVITE "
+                      f"{'answered' if not invite.error else invite.error}" if r.path_mtu else r.error)
 
 
 async def _nat_binding(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:

@@ -17,6 +17,7 @@ from ..calls.wire import calltoken, seen
 
 ANSWER_TIMEOUT_S = 10.0
 HANGUP_TIMEOUT_S = 5.0
+PAD_HEADER = "X-Readiness-Pad"
 OFFER_PORT = 40000                # an even RTP port (RFC 3550 11): an ALG opens media for it; no media is sent
 
 
@@ -27,6 +28,8 @@ class Rewrite:
     seen_from: str = ""                              # the source the far end saw
     changes: list[dict[str, str]] = field(default_factory=list)   # field, sent, received
     error: str = ""
+    invite_bytes: int = 0
+    refused: bool = False                            # a final response other than 2xx came back: it arrived
 
     @property
     def nat(self) -> bool:
@@ -37,7 +40,9 @@ class Rewrite:
                 "rewritten": self.changes, "error": self.error}
 
 
-async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24) -> Rewrite:
+async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24, pad_to: int = 0) -> Rewrite:
+    """`pad_to`: make the INVITE about this many bytes (every codec offered, then a padding header), as a
+    phone with a long codec list sends it."""
     out = Rewrite(transport)
     local_ip = local_address_towards(target)
     ua = UserAgent(SipConfig(transport=transport, dscp=sip_dscp))
@@ -47,17 +52,24 @@ async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24) -> 
         except OSError as e:
             out.error = f"cannot open the SIP socket: {e.strerror or e}"
             return out
-        offer = sdp.offer([codecs.get("pcmu")], local_ip, OFFER_PORT, 20)
-        call = ua.call(target, offer, headers={calltoken.HEADER: calltoken.make(key)},
-                       answer_timeout=ANSWER_TIMEOUT_S)
+        offered = list(codecs.CODECS.values()) if pad_to else [codecs.get("pcmu")]
+        offer = sdp.offer(offered, local_ip, OFFER_PORT, 20)
+        headers = {calltoken.HEADER: calltoken.make(key)}
+        if pad_to:           # the rest of the INVITE (start line, Via, From, To, Contact, ...) is about 450 B
+            headers[PAD_HEADER] = "x" * max(0, pad_to - len(offer.encode()) - 450)
+        call = ua.call(target, offer, headers=headers, answer_timeout=ANSWER_TIMEOUT_S)
         try:
             outcome = await call.wait(ANSWER_TIMEOUT_S + 5)
         except asyncio.TimeoutError:
             call.cancel()
             out.error = "no answer from the far end"
             return out
+        finally:
+            if call.sent_invite is not None:
+                out.invite_bytes = len(call.sent_invite.encode())
         try:
             if not outcome.answered:
+                out.refused = outcome.status is not None
                 out.error = f"the call was not answered: {outcome.cause}" + (f" ({outcome.detail})" if outcome.detail else "")
                 return out
             view = seen.decode(call.final_response.headers.get(seen.HEADER), key)

@@ -16,8 +16,8 @@ import os
 import socket
 from dataclasses import dataclass, field
 
-from ..calls.sip.message import Headers, Request, parse
 from ..calls.sip.flow import TransportError
+from ..calls.sip.message import Headers, Request, parse
 from ..calls.sip.transport import resolve
 from ..calls.sip.uri import SipUri
 from ..calls.wire import calltoken

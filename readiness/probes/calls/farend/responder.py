@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 
 from .... import codecs as codec_table
 from ....errors import ReadinessError
-from ..sip import Accept, IncomingCall, Reject, SipConfig, UasLimits, UserAgentServer, sdp
+from ..sip import (
+    Accept,
+    IncomingCall,
+    Reject,
+    SipConfig,
+    UasLimits,
+    UserAgentServer,
+    sdp,
+)
 from ..sip.guard import GuardLimits, RequestGuard
 from ..sip.message import Request
 from ..sip.transport import local_address_for

@@ -62,6 +62,8 @@ _ALL = [
     _m("path.fragments_pass", "bool", "path", "a UDP datagram fragmented on the way reached the far end", "min"),
     _m("path.large_invite_ok", "bool", "path",
        "an INVITE of 1,400 bytes over UDP (a phone offering many codecs) was answered", "min"),
+    _m("path.ports_closed", "ports", "path",
+       "sampled RTP ports (and SIP TCP/TLS ports) that did not pass both ways through the firewalls", "max"),
     _m("sip.options_answered_pct", "%", "path", "OPTIONS pings to the provider's SBC that got a final response", "min"),
     _m("sip.options_rtt_ms", "ms", "path", "OPTIONS request to final response (p95 of the pings)", "max"),
     _m("dns.sip_ok", "bool", "path",

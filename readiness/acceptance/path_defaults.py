@@ -22,6 +22,11 @@ FRAGMENTS_PASS = Criterion(
     threshold_text="yes", severity="should", description="a fragmented UDP datagram reaches the far end",
     source="RFC 791 3.2: IP fragments are reassembled at the destination; a firewall that drops them loses "
            "every SIP message larger than the path MTU")
+PORTS_OPEN = Criterion(
+    id="voice-ports-open", metric="path.ports_closed", op="<=", threshold=0, unit="ports", threshold_text="0 ports",
+    description="every sampled RTP port (and SIP TCP/TLS port) passes the firewalls both ways",
+    source="RFC 3550 and RFC 3261: media and signalling flow on the ports the SDP and the provider name; a "
+           "firewall blocking part of the range loses calls at random")
 OPTIONS_ANSWERED = Criterion(
     id="options-answered", metric="sip.options_answered_pct", op=">=", threshold=100.0, unit="%",
     threshold_text="100 %", description="the SBC answers every OPTIONS ping",
@@ -54,6 +59,6 @@ def nat_binding(keepalive_s: float | None) -> Criterion:
 
 def defaults(metrics: set[str], keepalive_s: float | None) -> list[Criterion]:
     """The defaults for the metrics a run can measure."""
-    table = [NO_SIP_ALG, LARGE_INVITE, FRAGMENTS_PASS, nat_binding(keepalive_s), OPTIONS_ANSWERED, DNS_OK,
+    table = [NO_SIP_ALG, LARGE_INVITE, FRAGMENTS_PASS, PORTS_OPEN, nat_binding(keepalive_s), OPTIONS_ANSWERED, DNS_OK,
              TLS_TRUSTED, TLS_DAYS]
     return [c for c in table if c.metric in metrics]

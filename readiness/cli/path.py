@@ -24,6 +24,12 @@ def _list(value: str) -> list[str]:
                    "'off' skips it.")
 @click.option("--mtu/--no-mtu", "mtu", default=True, show_default=True,
               help="Find the path MTU, whether IP fragments pass and whether a 1,400-byte INVITE is answered.")
+@click.option("--rtp-ports", metavar="FIRST-LAST", help="The provider's media port range: a sample of it is "
+              "probed both ways through the firewalls (needs --to).")
+@click.option("--rtp-sample", default=8, show_default=True, type=click.IntRange(1, 32), help="Ports probed.")
+@click.option("--local-rtp-ports", metavar="FIRST-LAST", help="The phones' RTP range: probes leave from it.")
+@click.option("--sip-ports", metavar="LIST", default="", help="SBC ports that must accept TCP, e.g. tcp:5060,tls:5061 "
+              "(the SBC of --options or --tls).")
 @click.option("--keepalive", metavar="DURATION",
               help="The phones' keep-alive interval: the binding must outlive it (default requirement: 120 s).")
 @click.option("--options", "options_target", metavar="sip:HOST[:PORT]",
@@ -41,7 +47,7 @@ def _list(value: str) -> list[str]:
 @click.option("--sip-dscp", default="CS3", show_default=True, help="DSCP on SIP.")
 @run_outputs
 def path(target: str | None, key_ref: str | None, key_file: str | None, transports: str, nat_idle: str, mtu: bool,
-         keepalive: str | None, options_target: str | None, options_count: int, dns_domain: str | None,
+         rtp_ports: str | None, rtp_sample: int, local_rtp_ports: str | None, sip_ports: str, keepalive: str | None, options_target: str | None, options_count: int, dns_domain: str | None,
          dns_server: str | None, tls_target: str | None, tls_name: str | None, ca_file: str | None,
          client_cert: str | None, client_key: str | None, sip_dscp: str, out: str, no_keep: bool,
          json_out: str | None, quiet: bool) -> int:
@@ -53,6 +59,8 @@ def path(target: str | None, key_ref: str | None, key_file: str | None, transpor
       rewrote: "SIP ALG detected: Contact 10.0.0.5 -> 198.51.100.7". Another source alone is NAT.
     * MTU: the largest datagram that passes with Don't Fragment set, whether fragments pass, and
       whether an INVITE of 1,400 bytes (a phone offering many codecs) is answered over UDP.
+    * Ports (--rtp-ports): a sample of the provider's media range, each port opened by the responder
+      for the test and probed from the phones' range: did it arrive, did the answer come back?
     * NAT binding: how long an idle UDP binding lives. Each idle time on its own port asks the
       responder to call back after it; the call-back arrives only if the binding lived that long.
 
@@ -84,7 +92,9 @@ def path(target: str | None, key_ref: str | None, key_file: str | None, transpor
             parse_duration_s(d)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--nat-idle / --keepalive") from None
-    checks = {"transports": kinds, "nat_binding": bool(idle), "mtu": mtu, "keepalive": keepalive, "options": options_target,
+    checks = {"transports": kinds, "nat_binding": bool(idle), "mtu": mtu, "rtp_ports": rtp_ports,
+              "rtp_sample": rtp_sample, "local_rtp_ports": local_rtp_ports, "sip_ports": _list(sip_ports),
+              "keepalive": keepalive, "options": options_target,
               "options_count": options_count, "dns_domain": dns_domain, "dns_server": dns_server, "tls": tls_target,
               "tls_server_name": tls_name, "tls_ca_file": ca_file, "tls_client_cert": client_cert,
               "tls_client_key": client_key}
@@ -98,6 +108,8 @@ def path(target: str | None, key_ref: str | None, key_file: str | None, transpor
         measurable |= {"path.large_invite_ok", "path.fragments_pass"} if mtu else set()
     if (options_target or target) and options_count:
         measurable.add("sip.options_answered_pct")
+    if (rtp_ports and target) or (sip_ports and (options_target or tls_target)):
+        measurable.add("path.ports_closed")
     if dns_domain:
         measurable.add("dns.sip_ok")
     if tls_target:

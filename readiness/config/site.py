@@ -283,6 +283,13 @@ class PathChecks(_Strict):
                                      description="idle times tried at once, each on its own port")
     mtu: bool = Field(True, description="find the path MTU, whether fragments pass and whether a 1,400-byte "
                       "INVITE is answered (needs the responder)")
+    rtp_ports: str | None = Field(None, pattern=r"^\d{4,5}-\d{4,5}$", description="the provider's media port "
+                                  "range, FIRST-LAST: a sample of it is probed both ways (needs the responder)")
+    rtp_sample: int = Field(8, ge=1, le=32, description="ports probed across rtp_ports")
+    local_rtp_ports: str | None = Field(None, pattern=r"^\d{4,5}-\d{4,5}$", description="the phones' own RTP "
+                                        "range: probes leave from it (default: any port)")
+    sip_ports: list[str] = Field([], description="SIP ports of the SBC that must accept a TCP connection, "
+                                 "as tcp:5060, tls:5061 (the SBC: options, else tls)")
     keepalive: Duration | None = Field(None, description="the keep-alive or re-REGISTER interval the phones use "
                                        "(compared with the binding's lifetime)")
     options: str | None = Field(None, description="SIP URI to ping with OPTIONS (the provider's SBC); "
@@ -296,6 +303,15 @@ class PathChecks(_Strict):
     tls_ca_file: str | None = Field(None, description="trust these CAs instead of the system's (relative to the site file)")
     tls_client_cert: str | None = Field(None, description="client certificate (PEM) for mutual TLS")
     tls_client_key: str | None = Field(None, description="its private key (PEM)")
+
+    @field_validator("sip_ports")
+    @classmethod
+    def _sip_ports(cls, v: list[str]) -> list[str]:
+        for item in v:
+            kind, _, port = item.partition(":")
+            if kind.lower() not in ("tcp", "tls") or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{item!r}: write tcp:PORT or tls:PORT")
+        return v
 
     @field_validator("tls")
     @classmethod

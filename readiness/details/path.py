@@ -1,6 +1,6 @@
 """The path probe's accounts in the run document, under the names `readiness path --json` promises:
 `sip_alg` (detected, transport, rewritten: field/sent/received; per transport under `transports`),
-`nat` (detected, public_address), `nat_timeout_s` with its evidence in `nat_binding`, `mtu`, `options`,
+`nat` (detected, public_address), `nat_timeout_s` with its evidence in `nat_binding`, `mtu`, `ports`, `options`,
 `dns` and `tls`. Renderers read them through `PathView`, so a field's name is written here once."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SIP_ALG, NAT, NAT_TIMEOUT, NAT_BINDING, MTU, OPTIONS, DNS, TLS = (
-    "sip_alg", "nat", "nat_timeout_s", "nat_binding", "mtu", "options", "dns", "tls")
-KEYS = (SIP_ALG, NAT, NAT_TIMEOUT, NAT_BINDING, MTU, OPTIONS, DNS, TLS)
+SIP_ALG, NAT, NAT_TIMEOUT, NAT_BINDING, MTU, PORTS, OPTIONS, DNS, TLS = (
+    "sip_alg", "nat", "nat_timeout_s", "nat_binding", "mtu", "ports", "options", "dns", "tls")
+KEYS = (SIP_ALG, NAT, NAT_TIMEOUT, NAT_BINDING, MTU, PORTS, OPTIONS, DNS, TLS)
 
 
 @dataclass
@@ -20,6 +20,7 @@ class PathView:
     nat_timeout_s: float | None = None
     nat_binding: dict[str, Any] | None = None
     mtu: dict[str, Any] | None = None
+    ports: dict[str, Any] | None = None
     options: dict[str, Any] | None = None
     dns: dict[str, Any] | None = None
     tls: dict[str, Any] | None = None

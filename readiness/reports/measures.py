@@ -195,6 +195,12 @@ MEASURES: dict[str, Words] = {
     "path.mtu_bytes": W("Pfad-MTU zum Anbieter", "Path MTU to the provider", "die Pfad-MTU", "the path MTU",
                         "MTU von VPN/PPPoE prüfen; MSS-Clamping am Router einstellen",
                         "Check the VPN/PPPoE MTU; set MSS clamping on the router", "", ""),
+    "path.ports_closed": W("Ports für Sprache in der Firewall", "Voice ports in the firewall",
+                           "die Freigabe der Ports", "the ports' clearance",
+                           "In der Firewall den RTP-Portbereich des Anbieters und die SIP-Ports in beide Richtungen "
+                           "freigeben: {where}", "Open the provider's RTP port range and the SIP ports in the "
+                           "firewall, both ways: {where}", "Gespräche bleiben einseitig stumm oder kommen nicht "
+                           "zustande", "calls have one-way audio or do not connect"),
     "path.nat_timeout_s": W("Lebensdauer der NAT-Bindung (UDP)", "Lifetime of the NAT binding (UDP)",
                             "die NAT-Bindung", "the NAT binding",
                             "UDP-Timeout des Routers/der Firewall für SIP auf mindestens 120 s setzen oder die "

@@ -31,6 +31,7 @@ def path_rows(results: RunResults, lang: Language) -> PathRows | None:
                     lang.pick("Einzelheiten", "Particulars"), lang.pick("Gegenstelle", "Far end")])
     _sip_alg(v, lang, out)
     _mtu(v, lang, out)
+    _ports(v, lang, out)
     _nat_binding(v, lang, out)
     _options(v, lang, out)
     _dns(v, lang, out)
@@ -78,6 +79,28 @@ def _mtu(v: path_details.PathView, lang: Language, out: PathRows) -> None:
         out.add([lang.pick("Großes INVITE (UDP)", "Large INVITE (UDP)"), result,
                  lang.pick("{b} B, alle Codecs angeboten", "{b} B, every codec offered", b=lang.number(invite.get("bytes"))),
                  m.get("target", "")], not invite.get("answered"))
+
+
+def _ports(v: path_details.PathView, lang: Language, out: PathRows) -> None:
+    p = v.ports
+    if not p:
+        return
+    name = lang.pick("Ports (Firewall)", "Ports (firewall)")
+    rows = p.get("ports", [])
+    if not rows:
+        out.add([name, localize(p.get("error") or "not measured", lang), "", p.get("target", "")], True)
+        return
+    def state(r: dict) -> str:
+        if r["open_up"] is None:
+            return lang.pick("nicht geprüft", "not checked")
+        if not r["open_up"]:
+            return lang.pick("hin gesperrt", "blocked outbound")
+        return lang.pick("offen", "open") if r["open_down"] else lang.pick("zurück gesperrt", "blocked inbound")
+    closed = [r for r in rows if r["open_up"] is False or r["open_down"] is False]
+    result = (lang.pick("alle {n} offen", "all {n} open", n=len(rows)) if not closed
+              else lang.pick("{c} von {n} gesperrt", "{c} of {n} blocked", c=len(closed), n=len(rows)))
+    particulars = "; ".join(f"{r['transport'].upper()} {r['port']}: {state(r)}" for r in rows)
+    out.add([name, result, particulars, p.get("target", "")], bool(closed))
 
 
 def _nat_binding(v: path_details.PathView, lang: Language, out: PathRows) -> None:

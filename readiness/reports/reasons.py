@@ -55,6 +55,26 @@ _FIXED = {
         "die Kapazität wird in einer eigenen Messung ermittelt (readiness calls --find-capacity)",
     "no voice RTP stream in the capture": "im Mitschnitt war kein Sprachstrom (RTP)",
     "no SIP message in the capture": "im Mitschnitt war keine SIP-Nachricht",
+    # the path checks
+    "no readiness responder with a key at the far end": "keine readiness-Gegenstelle mit Schlüssel am anderen Ende",
+    "the NAT binding test needs a readiness responder with a key":
+        "die Prüfung der NAT-Bindung braucht eine readiness-Gegenstelle mit Schlüssel",
+    "the MTU test needs a readiness responder with a key":
+        "die MTU-Prüfung braucht eine readiness-Gegenstelle mit Schlüssel",
+    "switched off in the site file (path_checks.nat_binding: false)":
+        "in der Standortdatei abgeschaltet (path_checks.nat_binding: false)",
+    "switched off in the site file (path_checks.mtu: false)": "in der Standortdatei abgeschaltet (path_checks.mtu: false)",
+    "no SBC to ping (path_checks.options)": "kein SBC zum Anpingen angegeben (path_checks.options)",
+    "the site file names no provider domain (path_checks.dns_domain)":
+        "die Standortdatei nennt keine SIP-Domain des Anbieters (path_checks.dns_domain)",
+    "the site file names no SIP/TLS far end (path_checks.tls)":
+        "die Standortdatei nennt keine SIP/TLS-Gegenstelle (path_checks.tls)",
+    "the site file names no ports to check (path_checks.rtp_ports, sip_ports)":
+        "die Standortdatei nennt keine zu prüfenden Ports (path_checks.rtp_ports, sip_ports)",
+    "no answer from the far end": "keine Antwort von der Gegenstelle",
+    "no answer": "keine Antwort",
+    "no certificate seen": "kein Zertifikat erhalten",
+    "no port could be checked": "kein Port konnte geprüft werden",
     "voice frames were not 802.1Q-tagged where captured (access port, or the capture strips tags)":
         "die Sprachrahmen waren am Mitschnittpunkt nicht 802.1Q-getaggt (Access-Port, oder der Mitschnitt entfernt "
         "die Tags)",
@@ -195,6 +215,19 @@ _RULES: list[_Rule] = [(re.compile(p, re.S), f) for p, f in [
     (r"the series has one value per ([\d.]+) s; a ([\d.]+) s window needs finer samples",
      lambda m, t: f"die Messreihe hat einen Wert je {_num(m[1])} s; ein Fenster von {_num(m[2])} s braucht "
                   f"feinere Werte"),
+    (r"the far end refused the test \((.+)\): check the responder key",
+     lambda m, t: f"die Gegenstelle lehnte die Prüfung ab ({m[1]}): Schlüssel der Gegenstelle prüfen"),
+    (r"the call was not answered: (.+)", lambda m, t: f"der Anruf wurde nicht angenommen: {_q(m[1])}"),
+    (r"no answer from the DNS server (\S+) within ([\d.]+) s",
+     lambda m, t: f"keine Antwort vom DNS-Server {m[1]} innerhalb von {_num(m[2])} s"),
+    (r"(\S+) does not exist \(NXDOMAIN\)", lambda m, t: f"{m[1]} existiert nicht (NXDOMAIN)"),
+    (r"no TLS handshake with (\S+) within ([\d.]+) s",
+     lambda m, t: f"kein TLS-Verbindungsaufbau mit {m[1]} innerhalb von {_num(m[2])} s"),
+    (r"connection refused by (\S+)", lambda m, t: f"Verbindung von {m[1]} abgelehnt"),
+    (r"certificate has expired", lambda m, t: "das Zertifikat ist abgelaufen"),
+    (r"self-signed certificate", lambda m, t: "selbst signiertes Zertifikat"),
+    (r"Hostname mismatch, certificate is not valid for '(.+)'",
+     lambda m, t: f"falscher Name: das Zertifikat gilt nicht für „{m[1]}“"),
     (r"could not judge: (.+)", lambda m, t: f"nicht bewertbar (interner Fehler): {_q(m[1])}"),
     (r"(call \d+(?: up| down)?|iperf3 (?:up|down)|voice-\w+|capacity-\w+): (.+)",
      lambda m, t: f"{_subject(m[1])}: {t(m[2])}"),

@@ -63,7 +63,7 @@ def test_demo_full_run(tmp_path):
     not_applicable = {"nat-binding-two-minutes", "dns-sip-records", "tls-certificate-trusted", "tls-certificate-days-left"}
     not_passed = [(c["id"], c["verdict"], c["explanation"]) for c in results["criteria"]
                   if c["verdict"] != ("not_applicable" if c["id"] in not_applicable else "pass")]
-    assert len(results["criteria"]) == 30 and not not_passed, not_passed
+    assert len(results["criteria"]) == 31 and not not_passed, not_passed
     assert results["verdict"] == "pass" and r.returncode == 0, r.stderr
     # every probe's detail is in the run document
     assert len(results["calls"]) == 10 and results["summary"]["calls_answered"] == 10
@@ -73,6 +73,9 @@ def test_demo_full_run(tmp_path):
     assert {t: v["rewritten"] for t, v in results["sip_alg"]["transports"].items()} == {"udp": [], "tcp": []}
     assert not results["sip_alg"]["detected"] and results["nat"]["detected"] is False
     assert results["options"]["answered"] == 3 and results["options"]["statuses"] == [200]
+    assert [(p["port"], p["open_up"], p["open_down"]) for p in results["ports"]["ports"]] == [
+        (30100, True, True), (30126, True, True), (30152, True, True), (30180, True, True)]
+    assert results["mtu"]["fragments_pass"] and results["mtu"]["large_invite"]["answered"]
     assert results["phases"]["load"]["error"] == "" and results["phases"]["load"]["bits_per_second_up"] > 5e6
     assert [d["name"] for d in results["devices"]] == ["access-switch", "ups"]
     assert results["rtp_streams"] and results["capture"]["packets"] > 0
@@ -80,9 +83,9 @@ def test_demo_full_run(tmp_path):
     page = lxml.html.fromstring((run_dir / "report.html").read_text(encoding="utf-8"))
     assert page.get("lang") == "de"
     assert " ".join(page.get_element_by_id("verdict").text_content().split()).startswith("Ergebnis abgenommen")
-    assert len(page.xpath("//*[@id='criteria']//tbody/tr")) == 30
-    # SIP/UDP, SIP/TCP, MTU, large INVITE, OPTIONS
-    assert len(page.xpath("//h3[@id='table-path']/following-sibling::table[1]/tbody/tr")) == 5
+    assert len(page.xpath("//*[@id='criteria']//tbody/tr")) == 31
+    # SIP/UDP, SIP/TCP, MTU, large INVITE, ports, OPTIONS
+    assert len(page.xpath("//h3[@id='table-path']/following-sibling::table[1]/tbody/tr")) == 6
     assert len(page.xpath("//h3[@id='table-phases']/following-sibling::table[1]/tbody/tr")) == 3
     assert len(page.xpath("//h3[@id='table-calls']/following-sibling::table[1]/tbody/tr")) == 10
     assert len(page.xpath("//h3[@id='table-devices']/following-sibling::table[1]/tbody/tr")) == 2
@@ -94,5 +97,5 @@ def test_demo_full_run(tmp_path):
                           check=True).stdout
     assert "abgenommen" in text and "Musterfirma GmbH" in text and "Musterstraße 1, 50667 Köln" in text
     suites = JUnitXml.fromfile(str(run_dir / "report.junit.xml"))
-    assert (suites.tests, suites.failures, suites.errors, suites.skipped) == (30, 0, 0, 4)
+    assert (suites.tests, suites.failures, suites.errors, suites.skipped) == (31, 0, 0, 4)
     assert (run_dir / "report.md").read_text(encoding="utf-8").startswith("# Abnahmeprotokoll")

@@ -100,6 +100,7 @@ def _path(w: store.RunWriter) -> None:
     target = "sip:test@192.0.2.10:5060"
     w.measurement(Measurement("path.large_invite_ok", True, "bool", target, "path", T0, T0 + 2, {"bytes": 1412}))
     w.measurement(Measurement("path.fragments_pass", True, "bool", target, "path", T0, T0 + 2))
+    w.measurement(Measurement("path.ports_closed", 0, "ports", target, "path", T0, T0 + 2, {"checked": 8}))
     w.measurement(Measurement("path.nat_timeout_s", 180.0, "s", target, "path", T0, T0 + 183, {"at_least": True}))
     w.measurement(Measurement("sip.options_answered_pct", 100.0, "%", target, "path", T0, T0 + 5))
     for metric, why in (("dns.sip_ok", "the site file names no provider domain (path_checks.dns_domain)"),

@@ -16,8 +16,9 @@ from ...errors import ReadinessError
 from ...model import Detail, Measurement, NotMeasured
 from ...units import parse_duration_s
 from ..base import Probe, ProbeContext
+from ..calls.sip.uri import SipUri
 from ..calls.wire import calltoken
-from . import dns_lookup, mtu, nat_binding, options_ping, sip_rewrite, tls_check
+from . import dns_lookup, mtu, nat_binding, options_ping, ports, sip_rewrite, tls_check
 
 
 @dataclass
@@ -54,7 +55,7 @@ class PathProbe(Probe):
             responder = cfg.target or f"sip:test@{site.responder.address}"
         signalling = site.markings.signalling_dscps()
         plan = _Plan(cfg, responder, key, signalling[0] if signalling else 24)
-        for check in (_sip_alg, _mtu, _options, _dns, _tls, _nat_binding):    # the slow one last
+        for check in (_sip_alg, _mtu, _ports, _options, _dns, _tls, _nat_binding):    # the slow one last
             await check(self, ctx, plan)
 
 
@@ -134,6 +135,45 @@ async def _mtu(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:
     ctx.progress.done(task, f"path MTU {'>= ' if r.at_least else ''}{r.path_mtu} B, fragments "
                       f"{'pass' if r.fragments_pass else 'dropped'}, large INVITE "
                       f"{'answered' if not invite.error else invite.error}" if r.path_mtu else r.error)
+
+
+def _range(text: str) -> tuple[int, int]:
+    first, last = (int(x) for x in text.split("-"))
+    return min(first, last), max(first, last)
+
+
+async def _ports(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:
+    metric, cfg = "path.ports_closed", plan.cfg
+    if not _wants(ctx, metric):
+        return
+    sbc = cfg.options or (f"sip:{cfg.tls}" if cfg.tls else None)
+    rtp = cfg.rtp_ports is not None and plan.responder is not None and plan.key is not None
+    if not rtp and not (cfg.sip_ports and sbc):
+        _not_measured(probe, ctx, (metric,), "the site file names no ports to check (path_checks.rtp_ports, "
+                      "sip_ports)", plan.responder or "the path", absent=True)
+        return
+    task = ctx.progress.task("ports", total=1)
+    started = time.time()
+    result = ports.PortsResult(plan.responder or sbc or "")
+    if rtp:
+        assert cfg.rtp_ports is not None and plan.responder is not None and plan.key is not None
+        far = ports.sample(*_range(cfg.rtp_ports), cfg.rtp_sample)
+        local = ports.sample(*_range(cfg.local_rtp_ports), len(far)) if cfg.local_rtp_ports else []
+        result = await ports.rtp_ports(plan.responder, plan.key, far, local, plan.sip_dscp)
+    if cfg.sip_ports and sbc:
+        host = SipUri.parse(sbc).host
+        result.ports += await ports.tcp_ports(host, [(k.lower(), int(p)) for k, _, p in
+                                                     (x.partition(":") for x in cfg.sip_ports)])
+    ctx.recorder.detail(Detail(details.PORTS, result.to_json(), probe.name))
+    checked = [p for p in result.ports if p["open_up"] is not None]
+    if not checked:
+        _not_measured(probe, ctx, (metric,), result.error or "no port could be checked", result.target)
+        ctx.progress.done(task, "not measured")
+        return
+    closed = result.closed()
+    tags = {"closed": ", ".join(f"{p['transport'].upper()} {p['port']}" for p in closed)} if closed else {}
+    _measure(probe, ctx, metric, len(closed), "ports", result.target, started, dict(tags, checked=len(checked)))
+    ctx.progress.done(task, f"{len(closed)} of {len(checked)} closed")
 
 
 async def _nat_binding(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:

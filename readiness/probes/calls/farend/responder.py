@@ -8,6 +8,9 @@ With a key, the INVITE must carry a valid X-Readiness-Auth token (wire/calltoken
 packet a valid MAC (no answer otherwise). A request without a valid token gets one 403 no larger than
 itself, or nothing (sip/guard.py): the responder can sit on a public address without becoming a
 reflector for forged UDP. Without a key it listens on loopback only.
+
+For key holders it is also the far end of the path tests: a call-back after an idle time (the NAT
+binding test, nat_call_back.py) and a few UDP ports opened for a while (the port test, port_echo.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from ..sip.message import Request
 from ..sip.transport import local_address_for
 from ..wire import calltoken, seen, stamps
 from .nat_call_back import NatCallBacks
+from .port_echo import PortEcho
 from .reflector import Reflector, ReflectorLimits, ReflectorStats
 
 DEFAULT_SIP_PORT = 5060
@@ -74,6 +78,7 @@ class CallResponder:
         self.reflector: Reflector | None = None
         self.uas: UserAgentServer | None = None
         self.call_backs: NatCallBacks | None = None
+        self.port_echo: PortEcho | None = None
         self.addresses: list[tuple[str, str, int]] = []   # (transport, host, port)
         self._tokens = calltoken.TokenChecker(config.key) if config.key else None
         self._codecs = list(codec_table.CODECS.values())
@@ -86,8 +91,10 @@ class CallResponder:
         self.uas = UserAgentServer(self._decide, SipConfig(dscp=cfg.sip_dscp), cfg.uas_limits)
         if self._tokens is not None:
             self.uas.endpoint.guard = RequestGuard(self._authenticate, cfg.guard_limits)
-            self.call_backs = NatCallBacks(self.uas.endpoint)     # token holders only: after the guard
-            self.uas.endpoint.on_options = self.call_backs.requested
+            # the path tests' far end, for token holders only (the guard checked the token before)
+            self.call_backs = NatCallBacks(self.uas.endpoint)
+            self.port_echo = PortEcho(cfg.key, cfg.host)
+            self.uas.endpoint.on_options = self._on_options
         try:
             for kind in cfg.transports:
                 try:
@@ -109,9 +116,16 @@ class CallResponder:
     def sip_port(self) -> int:
         return self.addresses[0][2] if self.addresses else self.config.port
 
+    def _on_options(self, req: Request, flow) -> list[tuple[str, str]] | None:
+        assert self.call_backs is not None and self.port_echo is not None
+        self.call_backs.requested(req, flow)
+        return self.port_echo.requested(req, flow)
+
     async def close(self) -> None:
         if self.call_backs is not None:
             self.call_backs.close()
+        if self.port_echo is not None:
+            self.port_echo.close()
         if self.uas is not None:
             await self.uas.close()
             self.uas = None

@@ -79,7 +79,8 @@ class Endpoint:
         self.dialogs: dict[tuple[str, str, str], DialogOwner] = {}
         self.invite_handler: InviteHandler | None = None
         self.guard: RequestGuard | None = None   # set: unauthenticated requests get at most one small reply
-        self.on_options: Callable[[Request, Flow], None] | None = None   # sees each OPTIONS it answers
+        # sees each OPTIONS it answers and may add headers to the 200 OK (after the guard: token holders)
+        self.on_options: Callable[[Request, Flow], list[tuple[str, str]] | None] | None = None
         self.stats = EndpointStats()
         self._local_ip: dict[str, str] = {}
 
@@ -227,9 +228,9 @@ class Endpoint:
                 owner.in_dialog(msg, tx)
             return
         if msg.method == "OPTIONS":
-            if self.on_options is not None:
-                self.on_options(msg, flow)
             h = Headers([("Allow", ALLOW), ("Accept", "application/sdp")])
+            for name, value in (self.on_options(msg, flow) or []) if self.on_options is not None else []:
+                h.add(name, value)
             tx.respond(response_to(msg, 200, "OK", os.urandom(4).hex(), h))
         elif msg.method == "INVITE" and self.invite_handler is not None:
             self.invite_handler(msg, tx, flow)

@@ -72,6 +72,8 @@ _FIXED = {
     "the site file names no ports to check (path_checks.rtp_ports, sip_ports)":
         "die Standortdatei nennt keine zu prüfenden Ports (path_checks.rtp_ports, sip_ports)",
     "no answer from the far end": "keine Antwort von der Gegenstelle",
+    "no answer over UDP from the far end (does the path drop UDP?)":
+        "keine Antwort der Gegenstelle über UDP (verwirft der Weg UDP?)",
     "no answer": "keine Antwort",
     "no certificate seen": "kein Zertifikat erhalten",
     "no port could be checked": "kein Port konnte geprüft werden",

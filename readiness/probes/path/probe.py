@@ -27,6 +27,7 @@ class _Plan:
     responder: str | None           # SIP URI of the readiness responder
     key: bytes | None
     sip_dscp: int
+    udp_silent: str = ""            # the far end never answered over UDP: the other UDP checks need not wait
 
 
 def _wants(ctx: ProbeContext, *metrics: str) -> bool:
@@ -89,6 +90,8 @@ async def _sip_alg(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:
         except ReadinessError as e:
             r = sip_rewrite.Rewrite(transport, error=str(e))
         account[transport] = r.to_json()
+        if transport == "udp" and r.error == sip_rewrite.NO_ANSWER:
+            plan.udp_silent = "no answer over UDP from the far end (does the path drop UDP?)"
         subject, tags = f"{target} ({transport.upper()})", {"transport": transport}
         if r.error:
             _not_measured(probe, ctx, metrics, r.error, subject, tags)
@@ -113,6 +116,9 @@ async def _mtu(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:
         why = ("switched off in the site file (path_checks.mtu: false)" if plan.responder and plan.key
                else "the MTU test needs a readiness responder with a key")
         _not_measured(probe, ctx, metrics, why, subject, absent=True)
+        return
+    if plan.udp_silent:
+        _not_measured(probe, ctx, metrics, plan.udp_silent, subject)
         return
     task = ctx.progress.task("MTU and large INVITEs", total=2)
     started = time.time()
@@ -152,6 +158,9 @@ async def _ports(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:
         _not_measured(probe, ctx, (metric,), "the site file names no ports to check (path_checks.rtp_ports, "
                       "sip_ports)", plan.responder or "the path", absent=True)
         return
+    if rtp and plan.udp_silent:
+        _not_measured(probe, ctx, (metric,), plan.udp_silent, plan.responder or "the path")
+        return
     task = ctx.progress.task("ports", total=1)
     started = time.time()
     result = ports.PortsResult(plan.responder or sbc or "")
@@ -189,6 +198,9 @@ async def _nat_binding(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:
         _not_measured(probe, ctx, (metric,), "switched off in the site file (path_checks.nat_binding: false)", subject,
                       absent=True)
         return
+    if plan.udp_silent:
+        _not_measured(probe, ctx, (metric,), plan.udp_silent, subject)
+        return
     idle = [parse_duration_s(d) for d in cfg.nat_idle]
     keepalive = parse_duration_s(cfg.keepalive) if cfg.keepalive is not None else None
     longest = max(idle)
@@ -222,6 +234,9 @@ async def _options(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:
         _not_measured(probe, ctx, metrics, "no SBC to ping (path_checks.options)", "the provider", absent=True)
         return
     to_responder = target == plan.responder and plan.key is not None
+    if to_responder and plan.udp_silent:
+        _not_measured(probe, ctx, metrics, plan.udp_silent, target)
+        return
     headers = (lambda: {calltoken.HEADER: calltoken.make(plan.key)}) if to_responder else dict  # type: ignore[arg-type]
     task = ctx.progress.task("OPTIONS", total=cfg.options_count)
     started = time.time()

@@ -18,6 +18,7 @@ from ..calls.wire import calltoken, seen
 ANSWER_TIMEOUT_S = 10.0
 HANGUP_TIMEOUT_S = 5.0
 PAD_HEADER = "X-Readiness-Pad"
+NO_ANSWER = "no answer from the far end"
 OFFER_PORT = 40000                # an even RTP port (RFC 3550 11): an ALG opens media for it; no media is sent
 
 
@@ -62,12 +63,15 @@ async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24, pad
             outcome = await call.wait(ANSWER_TIMEOUT_S + 5)
         except asyncio.TimeoutError:
             call.cancel()
-            out.error = "no answer from the far end"
+            out.error = NO_ANSWER
             return out
         finally:
             if call.sent_invite is not None:
                 out.invite_bytes = len(call.sent_invite.encode())
         try:
+            if not outcome.answered and outcome.status is None and outcome.cause in ("timeout", "cancelled"):
+                out.error = NO_ANSWER
+                return out
             if not outcome.answered:
                 out.refused = outcome.status is not None
                 out.error = f"the call was not answered: {outcome.cause}" + (f" ({outcome.detail})" if outcome.detail else "")

@@ -13,6 +13,8 @@ from ..config import profile as profile_mod
 from ..config import site as site_mod
 from ..progress import NullProgress, Progress
 from ..runner import execute
+from ..errors import ToolMissing
+from .dns_server import DOMAIN, provider_dns
 from .iperf_server import iperf3_server
 from .ports import free_port
 from .responder_server import responder_process
@@ -33,9 +35,16 @@ def _iperf(workdir: Path) -> Iterator[dict[str, str]]:
 @contextlib.contextmanager
 def _responder(workdir: Path) -> Iterator[dict[str, str]]:
     media_port = free_port(also_udp=True)    # fixed, so the demo's capture can filter on it
-    with responder_process(workdir, extra=["--media-port", str(media_port)]) as (port, key_file):
-        yield {"RESPONDER_PORT": str(port), "RESPONDER_MEDIA_PORT": str(media_port),
-               "RESPONDER_KEY_FILE": str(key_file)}
+    with responder_process(workdir, extra=["--media-port", str(media_port)]) as (port, key_file), \
+            contextlib.ExitStack() as dns:
+        values = {"RESPONDER_PORT": str(port), "RESPONDER_MEDIA_PORT": str(media_port),
+                  "RESPONDER_KEY_FILE": str(key_file), "DNS_CHECK": "# no dnsmasq here: no DNS check"}
+        try:                 # the provider's domain, resolved to the responder as a phone would
+            dns_port = dns.enter_context(provider_dns(workdir, port))
+            values["DNS_CHECK"] = f"dns_domain: {DOMAIN}\n  dns_server: 127.0.0.1:{dns_port}"
+        except ToolMissing:
+            pass
+        yield values
 
 
 COMPONENTS: list[Component] = [_iperf, _snmp, _responder]

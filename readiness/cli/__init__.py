@@ -46,6 +46,7 @@ COMMANDS = [
     "bandwidth:bandwidth",
     "iperf:iperf",
     "path:path",
+    "compare:compare",
 ]
 
 

@@ -62,10 +62,15 @@ _PHASE = {"alone": (" ohne Last", " without load"), "loaded": (" unter Last", " 
 
 
 def title(c: CriterionResult, lang: Language) -> str:
-    w = measures.words(c.metric)
+    return metric_title(c.metric, c.select, lang) or c.description or c.id
+
+
+def metric_title(metric: str, select: dict[str, str], lang: Language) -> str | None:
+    """What a criterion on `metric` checks, in words; None when the project has no words for it."""
+    w = measures.words(metric)
     if w is None:
-        return c.description or c.id
-    phase = _PHASE.get(str(c.select.get("phase", "")))     # calls under load: which phase it judges
+        return None
+    phase = _PHASE.get(str(select.get("phase", "")))     # calls under load: which phase it judges
     return (w.title_de if lang.code == "de" else w.title_en) + (lang.pick(*phase) if phase else "")
 
 

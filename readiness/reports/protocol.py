@@ -99,12 +99,17 @@ class Protocol:
     missing: list[str] = field(default_factory=list)   # what the folder lacks, said on the cover
 
 
+def report_language(results: RunResults) -> str:
+    """The language a run's documents speak unless told: the site file's, else German for a German site."""
+    site_doc = _site_doc(results)
+    return detect(site_doc.get("language"), results.site, site_doc.get("address"), site_doc.get("customer"))
+
+
 def build(results: RunResults, options: Options | None = None) -> Protocol:
     options = options or Options()
     missing: list[str] = []
     site_doc = _site_doc(results)
-    code = options.lang or detect(site_doc.get("language"), results.site, site_doc.get("address"),
-                                  site_doc.get("customer"))
+    code = options.lang or report_language(results)
     lang = Language(code)
     profile_doc = _profile_doc(results)
     profile = (profile_doc.get(f"title_{code}") if code != "en" else None) or profile_doc.get("title") or results.profile

@@ -24,7 +24,7 @@ def nat(net: Routed, sip_helper: bool = False) -> None:
     net.run(net.r, "nft", "-f", "-", input=rules)
 
 
-def _listening(net: Routed, port: int) -> None:
+def wait_listening(net: Routed, port: int) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if f":{port:04X} " in net.run(net.b, "cat", "/proc/net/tcp").stdout:
@@ -47,7 +47,7 @@ def behind_nat(tmp_path: Path, sip_helper: bool = False, port: int = 5060,
                                       f"{net.b_ip}:{port}", "--key-file", str(key), "-q"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _listening(net, port)
+            wait_listening(net, port)
             yield net, key, f"sip:test@{net.b_ip}:{port}"
         finally:
             responder.kill()

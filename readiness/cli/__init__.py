@@ -47,6 +47,7 @@ COMMANDS = [
     "iperf:iperf",
     "path:path",
     "compare:compare",
+    "pilot:pilot",
 ]
 
 

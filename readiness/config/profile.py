@@ -96,6 +96,33 @@ class CriterionSpec(BaseModel):
         return self
 
 
+class PilotSpec(BaseModel):
+    """How a pilot phase (many runs over days) is signed off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_pass_rate: str | float = Field("99 %", description="share of runs in which every must-criterion passed")
+    max_consecutive_failures: int = Field(2, ge=0, description="runs in a row that may fail")
+
+    @field_validator("min_pass_rate")
+    @classmethod
+    def _rate(cls, v: str | float) -> str | float:
+        pilot_pass_rate(v)
+        return v
+
+
+def pilot_pass_rate(v: str | float) -> float:
+    """'99 %' or 99 -> 99.0; 0-100."""
+    text = str(v).strip().removesuffix("%").strip()
+    try:
+        rate = float(text)
+    except ValueError:
+        raise ValueError(f"{v!r}: a percentage such as 99 %") from None
+    if not 0 <= rate <= 100:
+        raise ValueError(f"{v!r}: between 0 % and 100 %")
+    return rate
+
+
 class ProfileSpec(BaseModel):
     """A profile file."""
 
@@ -110,6 +137,7 @@ class ProfileSpec(BaseModel):
     abstract: bool = Field(False, description="a base for other profiles, not run on its own")
     omit: list[str] = Field(default_factory=list, description="inherited criterion ids to drop")
     criteria: list[CriterionSpec] = Field(default_factory=list)
+    pilot: PilotSpec | None = Field(None, description="how a pilot phase is signed off (readiness pilot); inherited")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "ProfileSpec":
@@ -204,6 +232,8 @@ class Profile:
     chain: list[str] = field(default_factory=list)   # this file, then its parents
     version: str = ""
     title_de: str = ""
+    pilot_min_pass_rate: float = 99.0
+    pilot_max_consecutive_failures: int = 2
 
 
 def available() -> list[Path]:
@@ -262,6 +292,10 @@ def _resolve(path: Path, stack: list[Path], problems: list[str]) -> Profile | No
         abstract=spec.abstract,
         criteria=merged,
         chain=[name] + (parent.chain if parent else []),
+        pilot_min_pass_rate=pilot_pass_rate(spec.pilot.min_pass_rate) if spec.pilot else
+        (parent.pilot_min_pass_rate if parent else 99.0),
+        pilot_max_consecutive_failures=spec.pilot.max_consecutive_failures if spec.pilot else
+        (parent.pilot_max_consecutive_failures if parent else 2),
     )
 
 

@@ -27,8 +27,19 @@ SITE = {"site": "Testfirma GmbH, Köln", "language": "de", "address": "Hauptstra
         "profile": "cloud-pbx-single-site", "voice_vlan": 20}
 
 
-def write(run_dir: Path, kind: str = "mixed", calls: int = CALLS, seconds: int = SECONDS) -> Path:
-    """kind: mixed (pass, fail, warn, not measured, not applicable), pass, or interrupted."""
+def write(run_dir: Path, kind: str = "mixed", calls: int = CALLS, seconds: int = SECONDS,
+          start: float | None = None, run_id: str | None = None) -> Path:
+    """kind: mixed (pass, fail, warn, not measured, not applicable), pass, or interrupted. `start`:
+    another test window than T0's (a pilot's runs spread over days)."""
+    global T0
+    saved, T0 = T0, start if start is not None else T0
+    try:
+        return _write(run_dir, kind, calls, seconds, run_id or f"fixture{kind}")
+    finally:
+        T0 = saved
+
+
+def _write(run_dir: Path, kind: str, calls: int, seconds: int, run_id: str) -> Path:
     profile = profile_mod.load("cloud-pbx-single-site")
     w = store.RunWriter(run_dir)
     inputs = Path(run_dir) / "inputs"
@@ -37,7 +48,7 @@ def write(run_dir: Path, kind: str = "mixed", calls: int = CALLS, seconds: int =
     site_file.write_text(yaml.safe_dump(SITE, allow_unicode=True), encoding="utf-8")
     for f in profile.chain:          # as the runner keeps them
         shutil.copy(f, inputs / Path(f).name)
-    w.started(RunInfo(run_id=f"fixture{kind}", profile=profile.name, site=SITE["site"],
+    w.started(RunInfo(run_id=run_id, profile=profile.name, site=SITE["site"],
                       started=store.utc_iso(T0), criteria=profile.criteria, profile_file=profile.file,
                       site_file=str(site_file), tool_version="0.1.0", host="laptop-technik", command="run"))
     bad = kind == "mixed"

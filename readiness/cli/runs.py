@@ -17,10 +17,14 @@ from .run_options import conduct, finish, load_profile, run_outputs
               help="Site file (YAML): what is at this site and where the far ends are.")
 @click.option("--profile", "profile_name", help="Profile name or file; default: the site file's `profile:`.")
 @click.option("--only", multiple=True, metavar="PROBE", help="Run only these probes (calls, iperf, snmp, capture).")
+@click.option("--repeat", "every", metavar="DURATION", help="A pilot phase: run again every DURATION (e.g. 15m), "
+              "each run its own folder in one pilot folder, then summarise them (readiness pilot).")
+@click.option("--count", type=click.IntRange(1), help="With --repeat: this many runs.")
+@click.option("--until", metavar="YYYY-MM-DDTHH:MM", help="With --repeat: no run starts after this local time.")
 @run_outputs
 @click.pass_context
-def run(ctx: click.Context, site_file: str, profile_name: str | None, only: tuple[str, ...], out: str,
-        no_keep: bool, json_out: str | None, quiet: bool) -> int:
+def run(ctx: click.Context, site_file: str, profile_name: str | None, only: tuple[str, ...], every: str | None,
+        count: int | None, until: str | None, out: str, no_keep: bool, json_out: str | None, quiet: bool) -> int:
     """Run an acceptance test: measure the site, judge it against the profile, store the run.
 
     Results are written as they arrive (events.jsonl), so Ctrl-C keeps what was measured; the run is
@@ -34,9 +38,16 @@ def run(ctx: click.Context, site_file: str, profile_name: str | None, only: tupl
     profile = load_profile(name)
     from ..runner import execute
 
-    return conduct(lambda parent, progress: execute(profile, site, parent, progress, only=only or None,
-                                                    debug=ctx.obj.get("debug", False)),
-                   out, no_keep, json_out, quiet, formats=DEFAULT_FORMATS)
+    def start(parent: Path, progress) -> Path:
+        return execute(profile, site, parent, progress, only=only or None, debug=ctx.obj.get("debug", False))
+
+    if every is None:
+        if count or until:
+            raise click.UsageError("--count and --until go with --repeat")
+        return conduct(start, out, no_keep, json_out, quiet, formats=DEFAULT_FORMATS)
+    from .pilot_run import pilot_run
+
+    return pilot_run(start, site, profile.name, every, count, until, out, json_out, quiet)
 
 
 @click.command(short_help="The acceptance protocol of a stored run (HTML, PDF, JUnit, Markdown).")

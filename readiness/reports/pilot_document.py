@@ -41,12 +41,15 @@ def find_runs(paths: list[Path]) -> tuple[list[Path], list[str]]:
     return runs, notes
 
 
-def _rule(profile: str) -> tuple[float, int]:
-    try:
-        p = profile_mod.load(profile)
-    except ConfigError:
-        return 99.0, 2
-    return p.pilot_min_pass_rate, p.pilot_max_consecutive_failures
+def _rule(run: results_mod.RunResults) -> tuple[float, int]:
+    """The pilot rule of the profile as the run kept it (inputs/), else the shipped one of that name."""
+    for ref in (str(run.run_dir / "inputs" / Path(run.profile_file).name), run.profile):
+        try:
+            p = profile_mod.load(ref)
+        except ConfigError:
+            continue
+        return p.pilot_min_pass_rate, p.pilot_max_consecutive_failures
+    return 99.0, 2
 
 
 def _rows(p: Pilot, lang: Language) -> tuple[list[str], list[list[str]]]:
@@ -129,7 +132,7 @@ def write(paths: list[Path], formats: list[str], lang_code: str | None, out_dir:
             notes.append(f"{d}: skipped: {e}")
     if not runs:
         raise ReadinessError("no runs to summarise: give a pilot folder holding run folders, or run folders")
-    pilot = summarise(runs, {r.profile: _rule(r.profile) for r in runs})
+    pilot = summarise(runs, {r.profile: _rule(r) for r in runs})
     pilot.notes = notes + pilot.notes
     lang = Language(lang_code or report_language(runs[-1]))
     out_dir = out_dir or (paths[0] if len(paths) == 1 and not (paths[0] / store.EVENTS).exists() else Path.cwd())

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..details import capture as capture_details
 from ..details import snmp as snmp_details
 from ..results import CriterionResult, RunResults
 
@@ -74,6 +75,7 @@ class Comparison:
     criteria: list[CriterionChange] = field(default_factory=list)
     metrics: list[MetricChange] = field(default_factory=list)
     snmp_changes: list[SnmpChange] = field(default_factory=list)
+    capture_changes: list[dict[str, Any]] = field(default_factory=list)   # what, before, after: marking -> streams
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -90,7 +92,8 @@ class Comparison:
         return {"schema": "readiness.compare/1", "before": asdict(self.before), "after": asdict(self.after),
                 "criteria": [dict(asdict(c), verdict_changed=c.verdict_changed) for c in self.criteria],
                 "metrics": [asdict(m) for m in self.metrics],
-                "snmp_changes": [asdict(s) for s in self.snmp_changes], "notes": self.notes,
+                "snmp_changes": [asdict(s) for s in self.snmp_changes], "capture_changes": self.capture_changes,
+                "notes": self.notes,
                 "worse": [c.id for c in self.worse], "better": [c.id for c in self.better]}
 
 
@@ -225,9 +228,29 @@ def _snmp(before: RunResults, after: RunResults) -> list[SnmpChange]:
     return out
 
 
+def _markings(results: RunResults) -> dict[str, dict[str, int]]:
+    """Per marking kind (dscp, vlan, pcp) how many captured voice streams carried each value."""
+    out: dict[str, dict[str, int]] = {"dscp": {}, "vlan": {}, "pcp": {}}
+    found = capture_details.of(results.details)
+    for s in found.streams if found else []:
+        if s.kind not in ("voice", "srtp", "comfort-noise", "unknown"):   # speech streams, as the markings judge
+            continue
+        for what, value in (("dscp", s.dscp_name), ("vlan", s.vlan), ("pcp", s.pcp)):
+            key = "untagged" if value is None and what != "dscp" else str(value)
+            out[what][key] = out[what].get(key, 0) + 1
+    return out
+
+
+def _capture(before: RunResults, after: RunResults) -> list[dict[str, Any]]:
+    if capture_details.STREAMS not in before.details or capture_details.STREAMS not in after.details:
+        return []
+    b, a = _markings(before), _markings(after)
+    return [{"what": what, "before": b[what], "after": a[what]} for what in ("dscp", "vlan", "pcp") if b[what] != a[what]]
+
+
 def compare(before: RunResults, after: RunResults) -> Comparison:
     out = Comparison(_ref(before), _ref(after), _criteria(before, after), _metrics(before, after),
-                     _snmp(before, after))
+                     _snmp(before, after), _capture(before, after))
     if before.site != after.site:
         out.notes.append(f"the runs are of different sites: {before.site!r} and {after.site!r}")
     if before.profile != after.profile:

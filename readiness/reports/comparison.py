@@ -32,6 +32,7 @@ class Rows:
     criteria_bad: list[bool]
     snmp_headers: list[str]
     snmp: list[list[str]]
+    capture: list[list[str]]
     notes: list[str]
 
 
@@ -66,6 +67,10 @@ def _acceptance(lang: Language, ref: RunRef) -> str:
     return lang.acceptance(kind)
 
 
+def _streams(lang: Language, counts: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {n} {lang.pick('Ströme', 'streams')}" for k, n in sorted(counts.items())) or "–"
+
+
 def rows(comp: Comparison, lang: Language) -> Rows:
     b, a = comp.before, comp.after
     worse, better = comp.worse, comp.better
@@ -84,6 +89,8 @@ def rows(comp: Comparison, lang: Language) -> Rows:
         snmp_headers=[lang.pick("Gerät", "Device"), lang.pick("Was", "What"), lang.pick("Wo", "Where"),
                       lang.pick("Vorher", "Before"), lang.pick("Nachher", "After")],
         snmp=[_snmp_row(lang, s) for s in comp.snmp_changes],
+        capture=[[{"dscp": "DSCP", "vlan": "VLAN", "pcp": "802.1p"}[c["what"]], _streams(lang, c["before"]),
+                  _streams(lang, c["after"])] for c in comp.capture_changes],
         notes=[localize(n, lang) for n in comp.notes])
 
 
@@ -101,6 +108,10 @@ def markdown(comp: Comparison, lang: Language) -> str:
         out += ["| " + " | ".join(row) + " |" for row in r.snmp]
     else:
         out.append(lang.pick("Keine.", "None."))
+    if r.capture:
+        out += ["", f"## {lang.pick('Markierungen im Mitschnitt', 'Markings in the capture')}", "",
+                "| | " + lang.pick("Vorher | Nachher", "Before | After") + " |", "|---|---|---|"]
+        out += ["| " + " | ".join(row) + " |" for row in r.capture]
     return "\n".join(out) + "\n"
 
 
@@ -121,13 +132,15 @@ def html(comp: Comparison, lang: Language) -> str:
 
     notes = "".join(f"<p class='note'>{escape(n)}</p>" for n in r.notes)
     snmp = table(r.snmp_headers, r.snmp) if r.snmp else f"<p>{escape(lang.pick('Keine.', 'None.'))}</p>"
+    capture = (f"<h2 id='capture'>{escape(lang.pick('Markierungen im Mitschnitt', 'Markings in the capture'))}</h2>"
+               + table(["", lang.pick("Vorher", "Before"), lang.pick("Nachher", "After")], r.capture)) if r.capture else ""
     return (f"<!DOCTYPE html><html lang='{lang.code}'><head><meta charset='utf-8'><meta name='viewport' "
             f"content='width=device-width, initial-scale=1'><title>{escape(r.title)}</title><style>{_CSS}</style>"
             f"</head><body><h1>{escape(r.title)}</h1><p id='intro'>{escape(r.intro)}</p>{notes}"
             f"<h2 id='criteria'>{escape(lang.pick('Kriterien', 'Criteria'))}</h2>"
             f"{table(r.criteria_headers, r.criteria, r.criteria_bad)}"
             f"<h2 id='snmp'>{escape(lang.pick('Änderungen an den Netzwerkgeräten (SNMP)', 'Changes on the network devices (SNMP)'))}</h2>"
-            f"{snmp}</body></html>\n")
+            f"{snmp}{capture}</body></html>\n")
 
 
 def print_console(comp: Comparison, out: Console) -> None:

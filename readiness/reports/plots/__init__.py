@@ -18,17 +18,17 @@ from ..language import Language
 @dataclass(frozen=True)
 class Plot:
     key: str          # e.g. "rtp.jitter_ms", "mos-cdf", "poe", "ups-runtime", "markings"
-    section: str      # probe: calls, iperf, snmp, capture
+    section: str      # probe: path, calls, iperf, snmp, capture
     title: str
     caption: str
     svg: str
 
 
 def plots(results: RunResults, lang: Language) -> list[Plot]:
-    from . import bars, phases, timeseries      # matplotlib loads only when a report draws plots
+    from . import bars, path, phases, timeseries      # matplotlib loads only when a report draws plots
 
     makers: list[Callable[[RunResults, Language], list[Plot]]] = [
-        timeseries.plots, bars.mos, phases.plots, bars.poe, bars.ups, bars.markings]
+        path.plots, timeseries.plots, bars.mos, phases.plots, bars.poe, bars.ups, bars.markings]
     out: list[Plot] = []
     for make in makers:
         out += make(results, lang)

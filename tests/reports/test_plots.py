@@ -48,7 +48,7 @@ def caption(plot: Plot) -> str:
 def test_the_mixed_run_has_every_plot_in_its_section(german):
     sections = {k: p.section for k, p in german.items()}
     assert sections == {"rtp.jitter_ms": "calls", "rtp.loss_pct": "calls", "mos-cdf": "calls", "poe": "snmp",
-                        "ups-runtime": "snmp", "markings": "capture"}
+                        "ups-runtime": "snmp", "markings": "capture", "nat-binding": "path"}
     for p in german.values():
         assert p.title and p.caption and p.svg.startswith("<svg ")
 
@@ -103,7 +103,7 @@ def test_plots_are_the_same_on_every_run(mixed, german):
 
 def test_a_run_without_series_has_no_time_plots_and_no_error(mixed):
     keys = [p.key for p in plots(dataclasses.replace(mixed, series=[]), DE)]
-    assert keys == ["mos-cdf", "poe", "ups-runtime", "markings"]
+    assert keys == ["mos-cdf", "poe", "ups-runtime", "markings", "nat-binding"]
     empty = dataclasses.replace(mixed, series=[], measurements=[], details={})
     assert plots(empty, DE) == []
 

@@ -118,7 +118,7 @@ def test_browser_shows_the_verdict_findings_and_one_row_per_criterion(dom, crite
 def test_browser_gets_every_plot_as_inline_svg(dom):
     figures = dom[0].xpath("//figure[contains(@class, 'plot')]")
     assert {f.get("id") for f in figures} == {"plot-rtp.jitter_ms", "plot-rtp.loss_pct", "plot-mos-cdf", "plot-poe",
-                                              "plot-ups-runtime", "plot-markings"}
+                                              "plot-ups-runtime", "plot-markings", "plot-nat-binding"}
     assert all(len(f.xpath("./svg")) == 1 for f in figures)
 
 

@@ -28,7 +28,7 @@ def plots(results: RunResults, lang: Language) -> list[Plot]:
     from . import bars, path, phases, timeseries      # matplotlib loads only when a report draws plots
 
     makers: list[Callable[[RunResults, Language], list[Plot]]] = [
-        path.plots, timeseries.plots, bars.mos, phases.plots, bars.poe, bars.ups, bars.markings]
+        timeseries.plots, bars.mos, phases.plots, bars.poe, bars.ups, bars.markings, path.plots]
     out: list[Plot] = []
     for make in makers:
         out += make(results, lang)

@@ -72,12 +72,15 @@ def _secret(ref: str | None, ref_option: str, file: str | None = None, env: str 
               help="Rate of that load in Mbit/s; max: as fast as TCP goes.")
 @click.option("--load-direction", type=click.Choice(["up", "down", "both"]), default="up", show_default=True,
               help="up: we send the load, down: the server sends it, both at once.")
+@click.option("--srtp", is_flag=True, help="Offer SRTP (RTP/SAVP, keys in a=crypto: RFC 4568) and encrypt the "
+              "media (RFC 3711); a call whose answer refuses SRTP fails. The keys travel in the SDP: only "
+              "--transport tls keeps them secret (RFC 4568 8.3). Also set by calls.srtp.")
 @run_outputs
 def calls(target: str, n_calls: int, cps: float, duration: float, codec: str, ptime_ms: int, transport: str,
           key_ref: str | None, key_file: str | None, username: str | None, password_ref: str | None,
           password_env: str | None, password_file: str | None, media_dscp: str, sip_dscp: str, synced_clocks: bool,
           profile_name: str, find_capacity: bool, max_calls: int, load_server: str | None, load_mbps: str,
-          load_direction: str, out: str, no_keep: bool, json_out: str | None,
+          load_direction: str, srtp: bool, out: str, no_keep: bool, json_out: str | None,
           quiet: bool) -> int:
     """Place concurrent test calls to TARGET (sip:user@host:port), ramped at --cps, hold them for
     --duration seconds, hang up, and score every call in both directions: loss, bursts, jitter,
@@ -93,6 +96,10 @@ def calls(target: str, n_calls: int, cps: float, duration: float, codec: str, pt
     --duration, and alone again once the load's data has drained; `phases` in the
     run document holds each phase's MOS, loss, jitter and RTT, and call.mos_drop how much MOS each call
     lost under load. With working QoS the EF media does not notice the load.
+
+    With --srtp every call offers SRTP and its media is encrypted (what Teams Direct Routing and
+    other SBCs that require SRTP need); the responder answers SRTP too. SRTP calls run on the
+    Python media path, which carries fewer concurrent calls than the plain one.
 
     Exit 0 when the profile's call criteria pass, 1 when one fails, 2 when the calls could not run
     (no call reached the far end) or something was not measured.
@@ -111,7 +118,7 @@ def calls(target: str, n_calls: int, cps: float, duration: float, codec: str, pt
         concurrent=n_calls, cps=cps, duration=f"{duration:g} s", codec="pcmu" if codec.lower() == "g711" else
         codec.lower(), ptime_ms=ptime_ms, transport=transport, synced_clocks=synced_clocks,
         find_capacity=find_capacity, max_calls=max_calls, under_load=bool(load_server), load_server=load_server,
-        load_mbps=_mbps(load_mbps), load_direction=load_direction)
+        load_mbps=_mbps(load_mbps), load_direction=load_direction, srtp=srtp)
     profile = profile_mod.load(profile_name)
     criteria = probe_criteria(profile.criteria, ["calls"],
                               leave_out=[] if find_capacity else ["call.capacity_calls"])
@@ -166,7 +173,8 @@ def _run(coro_factory) -> Any:
 @click.option("--max-duration", type=float, default=4 * 3600.0, show_default=True, help="Seconds per call.")
 @click.option("--ring-ms", type=float, default=0.0, show_default=True, help="Ring this long before answering.")
 @click.option("--media-advertise", metavar="HOST:PORT",
-              help="Media address to put in SDP answers (behind NAT or a port forward); default: the reflector's.")
+              help="Media address to put in SDP answers (behind NAT or a port forward); default: the reflector's. "
+                   "SRTP calls get a UDP port each: their answers name this host with that port.")
 @click.option("--json", "as_json", is_flag=True, help="Print the responder's counters as JSON when it stops.")
 @click.option("--quiet", "-q", is_flag=True, help="No status line.")
 def responder(listen: str, key_ref: str | None, key_file: str | None, media_port: int, transports: str, max_calls_per_source: int,
@@ -178,6 +186,9 @@ def responder(listen: str, key_ref: str | None, key_file: str | None, media_port
 
     With --key-file every INVITE and every media packet must be authenticated with that key
     (unauthenticated media gets no answer). Without it the responder listens on loopback only.
+
+    SRTP offers (RTP/SAVP with a=crypto, from `readiness calls --srtp`) are answered with SRTP,
+    each call on a UDP port of its own; packets that fail SRTP authentication get no answer.
     """
     from ..config.site import split_host_port
     from ..probes.calls.farend.reflector import ReflectorLimits

@@ -179,6 +179,9 @@ class Calls(_Strict):
     load_mbps: float | None = Field(None, gt=0, description="rate of the load; default: as fast as TCP goes")
     load_direction: Literal["up", "down", "both"] = Field("up", description="up: we send the load, down: the "
                                                           "server does, both at once")
+    srtp: bool = Field(False, description="offer SRTP (RTP/SAVP with a=crypto keys, RFC 4568) and encrypt the media "
+                       "(RFC 3711), as a far end that requires it (Teams Direct Routing) needs; a call whose answer "
+                       "refuses SRTP fails")
 
     @field_validator("load_server")
     @classmethod

@@ -8,12 +8,22 @@ has stopped so it cannot disturb it.
 Every call ends up in the result, answered or not, with its SIP outcome and, when answered, its
 media metrics per direction (scoring.py). Nothing waits without a bound: SIP timers bound the
 signalling, the stream stops itself after its duration, and each call has an overall deadline.
+
+SRTP (`srtp`): every call offers RTP/SAVP with a=crypto lines (SDES, RFC 4568) and its media is
+protected with the keys the answer settles (RFC 3711); an answer without them fails the call
+("the far end refused SRTP", cause srtp-refused) and it is hung up. SRTP media runs on the
+Python media path (media/srtp_port.py: libsrtp per packet from Python, the C loops do not link
+it), which bounds how many SRTP calls one machine carries. Measured on a 2-core machine with the
+caller and the responder on it (loopback, G.711 20 ms, 20 s calls): 800 concurrent SRTP calls with
+0 loss and a sender schedule error p99 of 0.9 ms; at 1,000 and 1,200 still 0 loss, but the
+sender's schedule error p99 rose to 56 and 770 ms (it can no longer send on time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ipaddress
 import resource
 import socket
@@ -32,7 +42,8 @@ from .media.stream_types import MediaPlan, MediaStreamResult, ScheduleErrors
 from .sip import Credentials, SipConfig, UserAgent, sdp
 from .sip.uac import CallOutcome
 from .sip.uri import SipUri
-from .wire import calltoken, stamps
+from .wire import calltoken, srtp_call, stamps
+from .wire.srtp import CryptoAttribute
 
 LOAD_LINGER_S = 10.0                             # under load: the load's iperf3 may take this long to end
 SETTLE_S = 1.0                                   # under load: the last call is answered and sending by then
@@ -59,6 +70,7 @@ class LoadConfig:
     trace_dir: Path | None = None        # keep per-call traces here (default: a temporary folder)
     label: str = "site-to-far-end"       # calls.path of the site file
     under_load: phase_mod.PhasePlan | None = None   # score alone / loaded / after (phases.py)
+    srtp: bool = False                   # offer SRTP (RTP/SAVP, SDES), require it in the answer
 
 
 @dataclass
@@ -80,6 +92,7 @@ class CallRecord:
     sip_dscp_down: int | None = None      # DSCP the final response reached us with (UDP only)
     transport: str = "udp"
     phase_media: dict[str, scoring.MediaMetrics] = field(default_factory=dict)   # under load: per phase
+    srtp: str = ""                        # the SRTP suite the call's media used ("" plain RTP)
 
     @property
     def answered(self) -> bool:
@@ -329,6 +342,7 @@ class LoadRunner:
         trace = trace_dir / f"call-{index:05d}.trace"
         handle = await media.open(local_ip, cfg.media_dscp, key, trace)
         offer = sdp.offer([self.codec], local_ip, handle.port, cfg.ptime_ms)
+        offered = srtp_call.secure(offer) if cfg.srtp else None
         headers = {calltoken.HEADER: calltoken.make(cfg.key)} if cfg.key else {}
         started = time.time()
         call = ua.call(cfg.target, offer, headers=headers, answer_timeout=cfg.answer_timeout_s)
@@ -344,6 +358,18 @@ class LoadRunner:
             record.outcome = outcome
             record.sip_dscp_down = outcome.dscp_received
             record.sip_dscp_up = _received_dscp(call.final_response) if outcome.answered else None
+            keys = None
+            if cfg.srtp and outcome.answered and outcome.remote_media is not None:
+                try:
+                    keys = srtp_call.keys_from_answer(offered or [], call.remote_sdp)
+                except srtp_call.SrtpRefused as e:       # answered, but not as offered: hung up below
+                    record.outcome = outcome = dataclasses.replace(outcome, answered=False, cause="srtp-refused",
+                                                                   detail=str(e))
+                else:
+                    record.srtp = keys[0].suite
+            elif cfg.srtp and outcome.status == 488:
+                record.outcome = dataclasses.replace(outcome, detail=f"{outcome.detail} (to an SRTP offer: "
+                                                     "the far end may not accept RTP/SAVP)")
             if not outcome.answered or outcome.remote_media is None:
                 self.failed += 1
                 return record
@@ -352,7 +378,7 @@ class LoadRunner:
             self.peak = max(self.peak, self.active)
             try:
                 began = True
-                await self._media(call, media, handle, record)
+                await self._media(call, media, handle, record, keys)
             finally:
                 self.active -= 1
         finally:
@@ -364,7 +390,8 @@ class LoadRunner:
             record.ended = time.time()
         return record
 
-    async def _media(self, call, media: MediaProcess, handle: StreamHandle, record: CallRecord) -> None:
+    async def _media(self, call, media: MediaProcess, handle: StreamHandle, record: CallRecord,
+                     srtp_keys: tuple[CryptoAttribute, CryptoAttribute] | None = None) -> None:
         cfg = self.config
         info = call.remote_media
         codec = sdp.codec_for(info) or self.codec
@@ -372,7 +399,8 @@ class LoadRunner:
         record.codec, record.ptime_ms = codec.name, ptime
         record.reflected = _reflects(call.remote_sdp)
         plan = MediaPlan((info.address, info.port), info.payload_type, codec, ptime,
-                         None if record.reflected else _rtcp_remote(call.remote_sdp, info), record.reflected)
+                         None if record.reflected else _rtcp_remote(call.remote_sdp, info), record.reflected,
+                         srtp_keys)
         hold = cfg.duration_s if self._hold_until is None else max(1.0, self._hold_until - time.time())
         media.begin(handle.id, plan, hold, time.monotonic_ns())
         done = asyncio.ensure_future(media.finished(handle.id, hold + CALL_GRACE_S))

@@ -2,7 +2,7 @@
 far-end responder (or the site's SIP target) and record every call, each direction on its own.
 
 Site file: `calls:` (target, transport, concurrent, cps, duration, codec, ptime_ms, username,
-password, path) and `responder:` (address, key). Markings: `markings.media` on RTP, the first of
+password, path, srtp) and `responder:` (address, key). Markings: `markings.media` on RTP, the first of
 `markings.signalling` on SIP. Per-call traces are kept in the run folder as evidence.
 """
 
@@ -57,7 +57,7 @@ def load_config(site: SiteSpec) -> LoadConfig:
                       duration_s=parse_duration_s(calls.duration), codec=calls.codec, ptime_ms=calls.ptime_ms,
                       transport=calls.transport, media_dscp=site.markings.media_dscp(),
                       sip_dscp=signalling[0] if signalling else 24, key=key, credentials=creds,
-                      label=calls.path)
+                      label=calls.path, srtp=calls.srtp)
 
 
 def no_phases(recorder: Recorder, wanted: set[str], phases: set[str]) -> None:

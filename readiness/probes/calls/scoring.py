@@ -184,6 +184,9 @@ def _reflected_parts(result: MediaStreamResult):
     """(up, down, rtt_ms, rtt epoch times) of a reflected call, or the reason there are none."""
     rec = load(result.trace, REPLY_DTYPE)
     if len(rec) == 0:
+        if result.srtp_auth_failed:
+            return (f"no media came back from the responder ({result.srtp_auth_failed} packet(s) failed SRTP "
+                    "authentication: the keys of the SDP answer do not match the media)")
         return ("no media came back from the responder"
                 + (f" ({result.unauthenticated} packet(s) failed authentication: wrong or missing key?)"
                    if result.unauthenticated else " (wrong key, or media blocked on the way?)"))
@@ -205,8 +208,23 @@ def _reflected_metrics(up: DirectionPackets, down: DirectionPackets, rtt: np.nda
     up_m = direction_metrics("up", up, codec, result.ptime_ms, dscp, up_ow, est, origin)
     down_m = direction_metrics("down", down, codec, result.ptime_ms, dscp, down_ow, est, origin)
     n_sec = len(up_m.jitter_1s) if up_m.jitter_1s else 0
+    srtp_notes(result, up_m, down_m)
     return MediaMetrics(up_m, down_m, rtt_p50, float(np.percentile(rtt, 95)),
                         _per_second(rtt, rtt_t, origin, n_sec), origin, p99)
+
+
+def srtp_notes(result: MediaStreamResult, up: DirectionMetrics | None, down: DirectionMetrics | None) -> None:
+    """What SRTP dropped, on the direction it happened: packets whose tag did not verify (RFC 3711
+    3.3; up: the responder's count from its fin) and replayed indexes that were no exact copy. They
+    are lost to the analysis as they would be to a phone; the loss figures include them."""
+    for d, failed, replayed in ((up, result.srtp_auth_failed_up, 0),
+                                (down, result.srtp_auth_failed, result.srtp_replayed)):
+        if d is None:
+            continue
+        if failed:
+            d.notes.append(f"{failed} packet(s) failed SRTP authentication (dropped: tampered, or not our keys)")
+        if replayed:
+            d.notes.append(f"{replayed} SRTP packet(s) replayed an index already seen without being a copy (dropped)")
 
 
 def reflected_call(result: MediaStreamResult, codec: Codec, clocks_synced: bool) -> MediaMetrics:
@@ -255,6 +273,7 @@ def peer_call(result: MediaStreamResult, codec: Codec, expected_dscp: int | None
     else:
         reason = "the far end sent no RTP"
     up_m = _up_from_rtcp(result, codec, one_way)
+    srtp_notes(result, None, down_m)
     if up_m is None:
         reason = (reason + "; " if reason else "") + "the far end sent no RTCP receiver report about our stream"
     return MediaMetrics(up_m, down_m, rtt_p50, rtt_p95, [], origin, p99, reason)

@@ -93,9 +93,10 @@ def kamailio(tmp: Path, forward_port: int = 9) -> Iterator[Kamailio]:
 
 
 @contextlib.contextmanager
-def baresip(tmp: Path) -> Iterator[int]:
+def baresip(tmp: Path, srtp: bool = False) -> Iterator[int]:
     """An auto-answering baresip on 127.0.0.1 (PCMU, 8 kHz tone). Yields its SIP port; it also
-    binds TLS on port + 1, so the port is chosen with that one free too."""
+    binds TLS on port + 1, so the port is chosen with that one free too. `srtp`: it takes SRTP
+    calls only (its srtp module, mediaenc=srtp-mand: RTP/SAVP with SDES keys, RFC 4568)."""
     binary = need_tool("baresip")
     conf = tmp / "baresip"
     conf.mkdir(exist_ok=True)
@@ -106,12 +107,14 @@ def baresip(tmp: Path) -> Iterator[int]:
         if _free_tcp(port + 1):
             break
     (conf / "accounts").write_text(
-        f"<sip:echo@127.0.0.1:{port}>;regint=0;answermode=auto;audio_codecs=PCMU\n")
+        f"<sip:echo@127.0.0.1:{port}>;regint=0;answermode=auto;audio_codecs=PCMU"
+        + (";mediaenc=srtp-mand" if srtp else "") + "\n")
     (conf / "config").write_text("\n".join([
         "poll_method epoll", f"sip_listen 127.0.0.1:{port}", "audio_player aufile,/dev/null",
         f"audio_source aufile,{wav}", "audio_alert aufile,/dev/null",
-        "module_path /usr/lib/baresip/modules", "module g711.so", "module aufile.so",
-        "module account.so", "module menu.so", "rtp_tos 184", ""]))
+        "module_path /usr/lib/baresip/modules", "module g711.so", "module aufile.so"]
+        + (["module srtp.so"] if srtp else [])            # before account.so, which looks up mediaenc
+        + ["module account.so", "module menu.so", "rtp_tos 184", ""]))
     log = tmp / "baresip.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([binary, "-f", str(conf)], stdout=out, stderr=subprocess.STDOUT,

@@ -7,6 +7,11 @@ It does as little as it can per packet: one thread, one socket, datagrams read a
 the Python of `_answer` below otherwise (the reference the C code is tested against). Safe on the
 open internet: packets without a valid MAC get no answer, a reply is never larger than its request,
 and sessions, packet rate and duration are bounded per source address.
+
+SRTP calls (RFC 3711) each have a socket of their own (srtp_legs.py), served by the same thread in
+the Python of `_answer_leg`, also where the C loop is built (it does not link libsrtp): a packet
+is unprotected, answered as above, and the reply protected. One that fails SRTP authentication is
+counted and never answered.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from ..io import media_loops, mmsg
 from ..io.udpsock import grow_buffers, open_udp
 from ..media.media_process import RT_PRIORITY, realtime
 from ..wire import rtp, stamps
+from ..wire.srtp import CryptoAttribute
 from .reflector_c import CReflectorSessions
+from .srtp_legs import Leg, SrtpLegs
 
 MASK32 = 0xFFFFFFFF
 IDLE_TIMEOUT_NS = 30 * 1_000_000_000      # a session silent this long is forgotten
@@ -60,6 +67,7 @@ class _Session:
     highest: int = -1
     bitmap: int = 0
     fin_at: int = 0                       # monotonic ns of its fin: forgotten FIN_GRACE_NS later
+    fin_seqs: int = 0                     # SRTP: fin replies sent, each with an RTP sequence of its own
 
 
 @dataclass
@@ -71,6 +79,9 @@ class ReflectorStats:
     sessions_active: int = 0
     sessions_total: int = 0
     by_source: dict[str, int] = field(default_factory=dict)
+    srtp_calls: int = 0                   # SRTP legs open now
+    srtp_auth_failed: int = 0             # SRTP tag did not verify: dropped (also counted unauthenticated)
+    srtp_replayed: int = 0                # a seen SRTP index that was no exact copy: dropped
 
 
 class Reflector:
@@ -91,6 +102,9 @@ class Reflector:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.realtime = False
+        self._poller = select.epoll()
+        self._poller.register(self.sock.fileno(), select.EPOLLIN)
+        self.srtp = SrtpLegs(host, self._poller)
         # the C loop when built (io/media_loops.py); the Python one below otherwise, and as its reference
         self._fast = (CReflectorSessions(key, self.family, self._batch, self.limits, _source_ip)
                       if media_loops.available() else None)
@@ -104,28 +118,40 @@ class Reflector:
         self._thread.start()
         return self
 
+    def open_srtp(self, send: CryptoAttribute, receive: CryptoAttribute) -> int:
+        """A leg for one SRTP call (our send key, the caller's); its UDP port (for the SDP answer)."""
+        return self.srtp.open(send, receive)
+
+    def close_srtp(self, port: int) -> None:
+        self.srtp.close(port)
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+        self.srtp.close_all()
+        self._poller.close()
         self.sock.close()
 
     def stats(self) -> ReflectorStats:
-        """A copy of the counters (read from another thread: plain ints, a slightly stale view is fine)."""
+        """A copy of the counters (read from another thread: plain ints, a slightly stale view is fine).
+        With the C loop, its sessions plus the Python ones (SRTP legs')."""
         s, fast = self._stats, self._fast
+        by_source = dict(self._per_source)
+        active, total = len(self._sessions), s.sessions_total
         if fast is not None:
-            return ReflectorStats(s.reflected, s.unauthenticated, s.over_limit, s.fins, fast.active, fast.created,
-                                  dict(fast.per_source))
-        return ReflectorStats(s.reflected, s.unauthenticated, s.over_limit, s.fins, len(self._sessions),
-                              s.sessions_total, dict(self._per_source))
+            for source, n in list(fast.per_source.items()):
+                by_source[source] = by_source.get(source, 0) + n
+            active, total = active + fast.active, total + fast.created
+        return ReflectorStats(s.reflected, s.unauthenticated, s.over_limit, s.fins, active, total, by_source,
+                              len(self.srtp), s.srtp_auth_failed, s.srtp_replayed)
 
     def serve(self) -> None:
         # Its send time stamps are only as good as its scheduling. Below the media engine's priority:
         # where both run on one machine, a packet due is more urgent than a reply (whose wait on
         # this side is measured and taken out of the round trip).
         self.realtime = realtime(RT_PRIORITY - 5)
-        poller = select.poll()
-        poller.register(self.sock.fileno(), select.POLLIN)
+        poll, main, legs = self._poller.poll, self.sock.fileno(), self.srtp
         last_sweep = time.monotonic_ns()
         busy = False
         while not self._stop.is_set():
@@ -134,9 +160,16 @@ class Reflector:
                 # wake-ups per packet. Costs no accuracy: arrival is the kernel's time stamp and the
                 # time spent here is subtracted from the round trip (reply send - receive).
                 time.sleep(BATCH_WAIT_S)
+                events = poll(0) if len(legs) else ()
             else:
-                poller.poll(200)
-            busy = self._drain() > 0
+                events = poll(0.2)
+            got = self._drain()
+            for fd, _ in events:
+                leg = legs.by_fd.get(fd) if fd != main else None
+                if leg is not None:
+                    got += self._batch.read_all(fd, lambda n, leg=leg: self._answer_leg(leg, n))
+            busy = got > 0
+            legs.reap()
             now = time.monotonic_ns()
             if now - last_sweep > 1_000_000_000:
                 self._sweep(now)
@@ -152,6 +185,53 @@ class Reflector:
 
     def _answer(self, got: int) -> None:
         """Check, stamp and sign the `got` requests in the batch in place, then send the replies."""
+        out, fins = self._stamp(got, range(got), None)
+        self._send(self.sock.fileno(), out, fins)
+
+    def _answer_leg(self, leg: Leg, got: int) -> None:
+        """An SRTP call's requests: unprotected in their slots (RFC 3711 3.3), stamped as `_answer`
+        does, protected again (3.1) and sent. The reply is as long as its request: same suite both
+        ways (RFC 4568 7.1.2: the answer takes the offered suite), so the tag is the same length."""
+        b, st, srtp = self._batch, self._stats, leg.srtp
+        data, view, lens = b.data, b.view, b.lens
+        arrived = list(lens[:got])
+        failed, replayed, malformed = srtp.auth_failed, srtp.replayed, srtp.malformed
+        plain: list[int] = []
+        for i in range(got):
+            off = i * _SLOT
+            clear = srtp.unprotect(view[off:off + arrived[i]])    # None: dropped, counted by the leg
+            if clear is not None:
+                data[off:off + len(clear)] = clear
+                lens[i] = len(clear)
+                plain.append(i)
+        st.srtp_auth_failed += srtp.auth_failed - failed
+        st.srtp_replayed += srtp.replayed - replayed
+        st.unauthenticated += (srtp.auth_failed - failed) + (srtp.replayed - replayed) + (srtp.malformed - malformed)
+        out, fins = self._stamp(got, plain, leg)
+        sent: list[int] = []
+        for i in out:
+            off = i * _SLOT
+            secured = srtp.protect(view[off:off + lens[i]])
+            if secured is None or len(secured) != arrived[i]:    # never in the clear, never larger
+                if data[off + 15] & stamps.FLAG_FIN:
+                    fins -= 1
+                continue
+            data[off:off + len(secured)] = secured
+            sent.append(i)
+        self._send(leg.fd, sent, fins)
+
+    def _send(self, fd: int, out: list[int], fins: int) -> None:
+        if out:
+            failed = self._batch.answer(fd, out)
+            st = self._stats
+            st.fins += fins
+            st.reflected += len(out) - fins - len(failed)   # a refused fin is rare: counted as a reflection
+
+    def _stamp(self, got: int, slots, leg: Leg | None) -> tuple[list[int], int]:
+        """Check, stamp and sign the requests in `slots` of the batch in place: (slots to answer,
+        how many of them are fins). `leg`: an SRTP call's, whose replies each get an RTP sequence
+        number of their own (libsrtp protects an index once) and whose fin reply carries the
+        count of its packets that failed SRTP authentication."""
         b, st = self._batch, self._stats
         data, view, lens, meta = b.data, b.view, b.lens, b.meta
         inner0, outer0 = self.signer.inner, self.signer.outer
@@ -160,7 +240,7 @@ class Reflector:
         out: list[int] = []
         fins = 0
         now = time.monotonic_ns()
-        for i in range(got):
+        for i in slots:
             off = i * _SLOT
             # Signer.authentic() written out: function calls cost as much as the hashing here
             if lens[i] < stamps.PACKET_MIN or data[off + 12] != 0x52 or data[off + 13] != 0x44 or \
@@ -184,16 +264,22 @@ class Reflector:
                 continue
             rx_ns, tos = meta(i)
             fin = flags & stamps.FLAG_FIN
+            spare = 0
             if fin:
                 fins += 1
                 session.fin_at = now
+                if leg is not None:
+                    session.fin_seqs += 1
+                    _SEQ16(data, off + 2, (session.reflector_seq + session.fin_seqs) & 0xFFFF)
+                    spare = min(leg.srtp.auth_failed, 0xFFFF)
             else:
                 session.received += 1
                 session.reflector_seq += 1
                 _mark(session, seq)
-                _SEQ16(data, off + 2, session.reflector_seq & 0xFFFF)     # RTP seq of the reply stream
+                # RTP seq of the reply stream (fin_seqs: 0 but after an SRTP call's fin)
+                _SEQ16(data, off + 2, (session.reflector_seq + session.fin_seqs) & 0xFFFF)
             data[off + 15] |= stamps.FLAG_REPLY                            # stamps.write_reply() written out
-            _REPLY_PACK(data, off + stamps.REPLY_OFFSET, tos >> 2 if tos >= 0 else 0xFF, 0,
+            _REPLY_PACK(data, off + stamps.REPLY_OFFSET, tos >> 2 if tos >= 0 else 0xFF, spare,
                         session.reflector_seq & MASK32, session.received & MASK32, rx_ns or time.time_ns(),
                         time.time_ns(), session.bitmap, max(session.highest, 0) & MASK32)
             inner = inner0.copy()
@@ -206,10 +292,7 @@ class Reflector:
                 mark = marks[dscp_sent] = mmsg.tos_control(self.family, (dscp_sent & 0x3F) << 2)
             set_control(i, mark)
             out.append(i)
-        if out:
-            failed = b.answer(self.sock.fileno(), out)
-            st.fins += fins
-            st.reflected += len(out) - fins - len(failed)   # a refused fin is rare: counted as a reflection
+        return out, fins
 
     def _session(self, name: bytes, session_id: int, now: int) -> _Session | None:
         lim = self.limits
@@ -236,8 +319,7 @@ class Reflector:
 
     def _sweep(self, now: int) -> None:
         if self._fast is not None:
-            self._fast.sweep(now, IDLE_TIMEOUT_NS, FIN_GRACE_NS)
-            return
+            self._fast.sweep(now, IDLE_TIMEOUT_NS, FIN_GRACE_NS)   # the Python sessions: SRTP legs' only
         for k, s in list(self._sessions.items()):
             if now - s.last > IDLE_TIMEOUT_NS or (s.fin_at and now - s.fin_at > FIN_GRACE_NS):
                 del self._sessions[k]

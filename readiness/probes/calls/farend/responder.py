@@ -9,6 +9,10 @@ packet a valid MAC (no answer otherwise). A request without a valid token gets o
 itself, or nothing (sip/guard.py): the responder can sit on a public address without becoming a
 reflector for forged UDP. Without a key it listens on loopback only.
 
+An RTP/SAVP offer (SDES keys in a=crypto, RFC 4568) is answered with RTP/SAVP, our own a=crypto line
+and a reflector port of the call's own (farend/srtp_legs.py), closed when the call ends; the stamps
+travel inside SRTP. DTLS-SRTP is refused with 488 and a Warning saying so.
+
 For key holders it is also the far end of the path tests: a call-back after an idle time (the NAT
 binding test, nat_call_back.py) and a few UDP ports opened for a while (the port test, port_echo.py).
 """
@@ -16,6 +20,7 @@ binding test, nat_call_back.py) and a few UDP ports opened for a while (the port
 from __future__ import annotations
 
 import ipaddress
+import resource
 from dataclasses import dataclass, field
 
 from .... import codecs as codec_table
@@ -32,7 +37,7 @@ from ..sip import (
 from ..sip.guard import GuardLimits, RequestGuard
 from ..sip.message import Request
 from ..sip.transport import local_address_for
-from ..wire import calltoken, seen, stamps
+from ..wire import calltoken, seen, srtp_call, stamps
 from .nat_call_back import NatCallBacks
 from .port_echo import PortEcho
 from .reflector import Reflector, ReflectorLimits, ReflectorStats
@@ -53,6 +58,17 @@ class ResponderConfig:
     limits: ReflectorLimits = field(default_factory=ReflectorLimits)
     uas_limits: UasLimits = field(default_factory=UasLimits)
     guard_limits: GuardLimits = field(default_factory=GuardLimits)
+
+
+def _lift_fd_limit() -> None:
+    """Every SRTP call holds a socket of its own: take the soft open-file limit up to the hard one
+    (best effort; a call that finds none left gets 503)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
 
 
 def _is_loopback(host: str) -> bool:
@@ -84,11 +100,15 @@ class CallResponder:
         self._codecs = list(codec_table.CODECS.values())
         self.calls_answered = 0
         self.calls_refused = 0
+        self.srtp_answered = 0
+        self._srtp_ports: dict[int, int] = {}       # id(IncomingCall) -> its SRTP leg's port
 
     async def start(self) -> "CallResponder":
         cfg = self.config
+        _lift_fd_limit()
         self.reflector = Reflector(cfg.host, cfg.media_port, cfg.key or b"", cfg.limits).start()
-        self.uas = UserAgentServer(self._decide, SipConfig(dscp=cfg.sip_dscp), cfg.uas_limits)
+        self.uas = UserAgentServer(self._decide, SipConfig(dscp=cfg.sip_dscp), cfg.uas_limits,
+                                   on_call_ended=self._call_ended)
         if self._tokens is not None:
             self.uas.endpoint.guard = RequestGuard(self._authenticate, cfg.guard_limits)
             # the path tests' far end, for token holders only (the guard checked the token before)
@@ -148,7 +168,9 @@ class CallResponder:
                 "unauthenticated_replies": guard.stats.replies if guard else 0,
                 "nat_call_backs": self.call_backs.sent if self.call_backs else 0, "calls_limited": u.limited if u else 0,
                 "media_sessions": r.sessions_active, "packets_reflected": r.reflected,
-                "packets_unauthenticated": r.unauthenticated, "packets_over_limit": r.over_limit}
+                "packets_unauthenticated": r.unauthenticated, "packets_over_limit": r.over_limit,
+                "srtp_calls_answered": self.srtp_answered, "srtp_calls_active": r.srtp_calls,
+                "packets_srtp_auth_failed": r.srtp_auth_failed, "packets_srtp_replayed": r.srtp_replayed}
 
     def _authenticate(self, req: Request) -> str | None:
         """An INVITE or OPTIONS carrying a valid, fresh token; every other request outside a dialog is not."""
@@ -175,8 +197,41 @@ class CallResponder:
         if answer is None:
             self.calls_refused += 1
             return Reject(488, "Not Acceptable Here", {"Warning": '399 readiness "no codec in common"'})
-        for m in answer.media:
-            if m.port:
-                m.other.append(f"{stamps.SDP_ATTRIBUTE}:1")
+        for i, m in enumerate(answer.media):
+            if not m.port:
+                continue
+            offered = call.offer.media[i]               # RFC 3264 6: the answer's m= lines match the offer's
+            if srtp_call.is_sdes(offered) or srtp_call.is_dtls(offered):
+                try:
+                    why = self._secure(call, offered, m)
+                except (ReadinessError, OSError) as e:         # no socket left for the call's leg
+                    self.calls_refused += 1
+                    return Reject(503, "Service Unavailable", {"Retry-After": "5",
+                                                               "Warning": f'399 readiness "SRTP leg: {e}"'})
+                if why:
+                    self.calls_refused += 1
+                    return Reject(488, "Not Acceptable Here", {"Warning": f'399 readiness "{why}"'})
+            m.other.append(f"{stamps.SDP_ATTRIBUTE}:1")
         self.calls_answered += 1
         return Accept(answer, headers, ring_ms=self.config.ring_ms)
+
+    def _secure(self, call: IncomingCall, offered: sdp.MediaDescription, m: sdp.MediaDescription) -> str:
+        """Answer an SRTP stream: our a=crypto line for the offered one we take (RFC 4568 7.1.2) and
+        a leg of its own in the reflector; "" when done, else why not (the call gets 488).
+        The answer keeps the offered profile (sdp.answer). Behind --media-advertise
+        the answer names the advertised host and the leg's own port."""
+        assert self.reflector is not None
+        picked = srtp_call.answer_keys(offered)
+        if isinstance(picked, str):
+            return picked
+        theirs, ours = picked
+        m.port = self.reflector.open_srtp(ours, theirs)
+        m.other.append(ours.to_sdp())
+        self._srtp_ports[id(call)] = m.port
+        self.srtp_answered += 1
+        return ""
+
+    def _call_ended(self, call: IncomingCall) -> None:
+        port = self._srtp_ports.pop(id(call), None)
+        if port is not None and self.reflector is not None:
+            self.reflector.close_srtp(port)

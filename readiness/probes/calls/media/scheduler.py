@@ -25,6 +25,7 @@ from typing import Callable, Protocol
 from ..io import media_loops
 from .shared_port import SharedPort
 from .shared_port_c import CSharedPort
+from .srtp_port import SrtpSharedPort
 from .stream_types import ScheduleErrors
 
 TICK_NS = 1_000_000
@@ -36,7 +37,7 @@ class ScheduledStream(Protocol):
     """What the engine needs from a stream (stream.MediaStream)."""
 
     def fds(self) -> list[int]: ...
-    def port_key(self) -> tuple[str, int, bytes] | None: ...                    # shared port wanted
+    def port_key(self) -> tuple[str, int, bytes, bool] | None: ...              # shared port wanted
     def attach(self, port: "SharedPort") -> None: ...
     def on_due(self, now_mono: int, due: int, wall_offset: int) -> int: ...   # next due (mono ns) or 0 = done
     def on_readable(self, fd: int) -> None: ...
@@ -50,7 +51,7 @@ class MediaEngine:
         self.tick_ns = tick_ns
         self._wheel: list[list[tuple[int, ScheduledStream]]] = [[] for _ in range(SLOTS)]
         self._by_fd: dict[int, ScheduledStream] = {}
-        self._ports: dict[tuple[str, int, bytes], SharedPort] = {}
+        self._ports: dict[tuple[str, int, bytes, bool], SharedPort] = {}
         self.ports: list[SharedPort] = []
         self._timed: list[SharedPort] = []        # ports that send on their own schedule (C)
         self._queued: list[SharedPort] = []       # ports the wheel queues packets on (Python)
@@ -163,7 +164,7 @@ class MediaEngine:
                 if key is not None:
                     port = self._ports.get(key)
                     if port is None:
-                        port = CSharedPort(*key) if media_loops.available() else SharedPort(key[0], key[1])
+                        port = _new_port(*key)
                         self._ports[key] = port
                         self.ports.append(port)
                         (self._timed if port.schedules else self._queued).append(port)
@@ -211,3 +212,11 @@ class MediaEngine:
         finally:
             if fut is not None and not fut.done():
                 fut.set_result(stream)
+
+
+def _new_port(host: str, dscp: int, key: bytes, srtp: bool) -> SharedPort:
+    """The shared port for streams with this key: C when built, but SRTP always in Python (the C
+    loops do not link libsrtp; srtp_port.py)."""
+    if srtp:
+        return SrtpSharedPort(host, dscp)
+    return CSharedPort(host, dscp, key) if media_loops.available() else SharedPort(host, dscp)

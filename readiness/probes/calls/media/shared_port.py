@@ -154,15 +154,17 @@ class SharedPort:
         """Read every reply waiting and append it to its call's trace; returns how many were read."""
         return self.inb.read_all(self.fd, self._replies)
 
-    def _replies(self, got: int) -> None:
+    def _replies(self, got: int, slots: list[int] | None = None) -> None:
+        """The replies in the batch's first `got` slots (or in `slots` of them: those an SRTP port
+        could unprotect) to their calls' traces."""
         b = self.inb
         data, view, lens, meta, sessions = b.data, b.view, b.lens, b.meta, self.sessions
-        for i in range(got):
+        for i in (range(got) if slots is None else slots):
             off = i * _SLOT
             if lens[i] < stamps.PACKET_MIN:
                 self.malformed += 1
                 continue
-            (magic, _, flags, session_id, seq, send_ns, _, dscp_up, _, rseq, count, rrx, rtx, bitmap,
+            (magic, _, flags, session_id, seq, send_ns, _, dscp_up, spare, rseq, count, rrx, rtx, bitmap,
              highest) = _FIELDS(data, off + _STAMP_AT)
             s = sessions.get(session_id)
             if s is None:
@@ -185,6 +187,8 @@ class SharedPort:
             if flags & stamps.FLAG_FIN:
                 r.fin_received, r.fin_replies = count, rseq
                 r.fin_bitmap, r.fin_highest = bitmap, highest
+                if s.srtp is not None:              # an SRTP session's fin: what failed SRTP on the way up
+                    r.srtp_auth_failed_up = spare
                 continue
             if not rx_ns:
                 rx_ns = time.time_ns()

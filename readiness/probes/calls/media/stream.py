@@ -10,6 +10,11 @@ The media engine (scheduler.py) calls `on_due` when a packet is due and `on_read
 has data, always from its own thread. A reflected call sends and receives through the engine's
 shared port (shared_port.py), which builds its packets in a batch and hands its replies to its trace. Everything received goes to a per-call trace file (trace.py);
 the analysis reads it when the call is over.
+
+SRTP (plan.srtp): every packet is protected on its way out and unprotected on its way in (RFC 3711),
+RTP and RTCP, through the stream's SrtpLeg; what the trace records and the analysis reads is the
+plain packet, so the metrics are those of plain RTP. A reflected SRTP call uses an SRTP shared port
+(srtp_port.py), a third-party far end the stream's own sockets.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from pathlib import Path
 from ....analysis.rtp_stats import RtpStreamAnalyser
 from ..io.udpsock import ANC_SPACE, SCM_TIMESTAMPNS, open_udp
 from ..wire import rtcp, rtp, stamps
+from ..wire.srtp import SrtpSession
+from ..wire.srtp_call import SrtpLeg
 from .stream_types import WATCH_NS, MediaPlan, MediaPort, MediaStreamResult, PeerReport
 from .trace import TraceWriter
 
@@ -81,6 +88,7 @@ class MediaStream:
         self._length = 0                        # bytes of a media packet
         self._filler = b""                      # payload after the stamp (codec-sized silence)
         self._fill_key: tuple[int, int] = (0, 0)
+        self.srtp: SrtpLeg | None = None        # set by start() when the plan is SRTP
 
     # --- set-up from the SIP side ------------------------------------------------------------------
 
@@ -104,6 +112,9 @@ class MediaStream:
         self._filler = bytes([fill]) * max(0, self._length - stamps.PACKET_MIN)
         self._fill_key = (fill, self._length)
         r = self.result
+        if plan.srtp is not None:
+            self.srtp = SrtpLeg(SrtpSession(*plan.srtp))
+            r.srtp_suite, r.srtp_overhead = self.srtp.suite, self.srtp.overhead
         r.reflect, r.ptime_ms, r.clock_rate = plan.reflect, plan.ptime_ms, codec.clock_rate
         n = max(1, int(round(duration_s * 1000 / plan.ptime_ms)))
         self._stop_at = n
@@ -115,9 +126,11 @@ class MediaStream:
         """Stop sending at the next tick (hang-up, BYE from the far end, Ctrl-C); safe from any thread."""
         self._stop_now = True
 
-    def port_key(self) -> tuple[str, int, bytes] | None:
-        """(local address, DSCP, key) of the shared port this stream wants, None for its own sockets."""
-        return (self.local_host, self.dscp, self.key) if self.plan is not None and self.plan.reflect else None
+    def port_key(self) -> tuple[str, int, bytes, bool] | None:
+        """(local address, DSCP, key, SRTP) of the shared port this stream wants, None for its own sockets."""
+        if self.plan is None or not self.plan.reflect:
+            return None
+        return self.local_host, self.dscp, self.key, self.srtp is not None
 
     def attach(self, port: MediaPort) -> None:
         """Send and receive through the engine's shared port (a reflected call; engine thread)."""
@@ -134,6 +147,12 @@ class MediaStream:
     def close(self) -> None:
         if self._port is not None:
             self._port.detach(self)
+        leg = self.srtp
+        if leg is not None:                      # what SRTP dropped on the way down
+            self.result.srtp_auth_failed, self.result.srtp_replayed = leg.auth_failed, leg.replayed
+            if leg.protect_failed:
+                self.result.send_errors += leg.protect_failed
+                self.result.last_send_error = self.result.last_send_error or "SRTP protect failed"
         self.trace.flush()
         for s in (self.sock, self.rtcp_sock):
             if s is not None:
@@ -188,8 +207,10 @@ class MediaStream:
     def _send(self, late_ns: int, wall: int) -> None:
         r = self.result
         r.schedule.add(late_ns)
+        data = self._buf if self.srtp is None else self.srtp.protect(self._buf)
         try:
-            self.sock.sendto(self._buf, self.plan.remote)
+            if data is not None:                                # None: SRTP refused it (counted at close)
+                self.sock.sendto(data, self.plan.remote)
         except OSError as e:                                    # counted: the packet is lost at our end
             r.send_errors += 1
             r.last_send_error = e.strerror or str(e)
@@ -208,15 +229,18 @@ class MediaStream:
     def _send_fin(self, wall_offset: int) -> None:
         self._fin_tries += 1
         buf = bytearray(rtp.HEADER_LEN + stamps.STAMP_LEN)  # no codec filler: a fin is small
-        rtp.pack_into(buf, self.plan.payload_type, self._seq0 + self._seq, self._ts0 + self._seq * self._spp,
-                         self.ssrc)
+        # each try its own RTP sequence number: SRTP never protects one index twice (RFC 3711 9.1)
+        rtp_seq = self._seq0 + self._seq + self._fin_tries - 1
+        rtp.pack_into(buf, self.plan.payload_type, rtp_seq, self._ts0 + self._seq * self._spp, self.ssrc)
         stamps.write_request(buf, self.session_id, self._seq, time.monotonic_ns() + wall_offset, self.dscp,
                              self.signer, flags=stamps.FLAG_FIN)
         if self._port is not None:
             self._port.send_one(buf, self)
             return
+        data = buf if self.srtp is None else self.srtp.protect(buf)
         try:
-            self.sock.sendto(buf, self.plan.remote)
+            if data is not None:
+                self.sock.sendto(data, self.plan.remote)
         except OSError:
             pass
 
@@ -235,6 +259,10 @@ class MediaStream:
             data += rtcp.build_bye(self.ssrc)
         dest = self.plan.rtcp_remote
         sock = self.rtcp_sock if (self.rtcp_sock is not None and dest is not None) else self.sock
+        if self.srtp is not None:                  # SRTCP: encrypted, with its index and tag (RFC 3711 3.4)
+            data = self.srtp.protect_rtcp(data)
+            if data is None:
+                return
         try:
             sock.sendto(data, dest or self.plan.remote)
         except OSError:
@@ -276,7 +304,15 @@ class MediaStream:
         if not rx_ns:
             rx_ns = time.time_ns()
         dscp = tos >> 2 if tos >= 0 else 0xFF
-        if rtp.is_rtcp(data):
+        rtcp_packet = rtp.is_rtcp(data)           # the header says so in SRTP/SRTCP too (clear text)
+        if self.srtp is not None:                 # None: dropped, counted by the leg
+            clear = self.srtp.unprotect_rtcp(data) if rtcp_packet else self.srtp.unprotect(data)
+            if clear is None:
+                if self.srtp.why == "other":      # not SRTP at all (a plain RTCP keep-alive, garbage)
+                    self._malformed(data, self.srtp.error)
+                return
+            data = clear
+        if rtcp_packet:
             self._on_rtcp(data, rx_ns)
         else:
             self._on_peer_rtp(data, rx_ns, dscp)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from ....codecs import Codec
 from ..wire import rtcp
+from ..wire.srtp import CryptoAttribute
 
 HIST_STEP_NS = 10_000             # schedule error histogram: 10 us bins up to 10 ms
 HIST_BINS = 1000
@@ -74,6 +75,7 @@ class MediaPlan:
     ptime_ms: int = 20
     rtcp_remote: tuple[str, int] | None = None      # None: RTCP on the RTP port (rtcp-mux) or none
     reflect: bool = True                            # the far end is a readiness responder
+    srtp: tuple[CryptoAttribute, CryptoAttribute] | None = None   # (send, receive) keys: SRTP (RFC 3711)
 
 
 @dataclass
@@ -113,6 +115,11 @@ class MediaStreamResult:
     rtcp_received: int = 0
     send_errors: int = 0
     last_send_error: str = ""
+    srtp_suite: str = ""                     # SRTP crypto suite, "" for plain RTP
+    srtp_overhead: int = 0                   # bytes SRTP adds to each packet on the wire (its tag)
+    srtp_auth_failed: int = 0                # down: packets whose SRTP tag did not verify (dropped)
+    srtp_auth_failed_up: int | None = None   # up: the reflector's count, from its fin reply
+    srtp_replayed: int = 0                   # down: replayed SRTP indexes that were no exact copy (dropped)
 
 
 class MediaPort(Protocol):

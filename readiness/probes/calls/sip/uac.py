@@ -71,7 +71,8 @@ class CallOutcome:
 
     cause: answered | redirected | auth | client-error | server-error | global-failure (from the
     status) | timeout | dns | unreachable | refused | tls | closed (no final response) |
-    cancelled | sdp (answered with unusable SDP; the call was hung up) | error (a bug here)."""
+    cancelled | sdp (answered with unusable SDP; the call was hung up) | error (a bug here) |
+    srtp-refused (set by the call load: SRTP offered, the answer declined it; hung up)."""
 
     call_id: str
     answered: bool

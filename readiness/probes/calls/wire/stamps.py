@@ -16,10 +16,12 @@ Layout (network byte order), at offset 12 of the RTP packet:
     12  8  sender send time, ns        56 16  HMAC-SHA-256/128 over the RTP header and bytes 0-55
     20  1  DSCP the sender marked
     21  1  DSCP the reflector received (reply)
-    22  2  reserved
+    22  2  reserved: 0 (the fin reply of an SRTP session: its packets that failed SRTP authentication)
     24  4  reflector sequence (reply; replies sent in this session, from 1)
 
 A fin request (after the last media packet) asks for the session totals; it is not media.
+With SRTP the whole stamp is inside the SRTP payload: encrypted and authenticated a second time
+(RFC 3711), unprotected before it is read and protected after the reflector wrote it.
 The codec payload after the stamp is filler of the codec's size, so packets keep the real size
 (G.711 20 ms: 160 bytes). Codecs whose payload is smaller than the stamp (G.729: 20 bytes) carry
 72 bytes instead; their bandwidth is then larger than a real call's.

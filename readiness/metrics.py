@@ -68,6 +68,8 @@ _ALL = [
     _m("sip.options_rtt_ms", "ms", "path", "OPTIONS request to final response (p95 of the pings)", "max"),
     _m("dns.sip_ok", "bool", "path",
        "the provider's SIP domain resolves as a phone resolves it (NAPTR, SRV, A/AAAA: RFC 3263), consistently", "min"),
+    _m("srtp.accepted", "bool", "path", "the far end answered an SRTP offer (RTP/SAVP, SDES keys) with a key of its own",
+       "min"),
     _m("tls.trusted", "bool", "path", "the SIP/TLS far end's certificate chain verifies and names the host", "min"),
     _m("tls.cert_days_left", "d", "path", "days until the SIP/TLS far end's certificate expires", "min"),
     # --- iperf3 (probe "iperf") ----------------------------------------------------------------------

@@ -27,6 +27,10 @@ PORTS_OPEN = Criterion(
     description="every sampled RTP port (and SIP TCP/TLS port) passes the firewalls both ways",
     source="RFC 3550 and RFC 3261: media and signalling flow on the ports the SDP and the provider name; a "
            "firewall blocking part of the range loses calls at random")
+SRTP_ACCEPTED = Criterion(
+    id="srtp-accepted", metric="srtp.accepted", op="==", threshold=True, unit="bool", threshold_text="yes",
+    description="the far end takes an SRTP offer (RTP/SAVP with SDES keys)",
+    source="RFC 4568 7.1 (SDES key exchange in SDP) and RFC 3711 (SRTP)")
 OPTIONS_ANSWERED = Criterion(
     id="options-answered", metric="sip.options_answered_pct", op=">=", threshold=100.0, unit="%",
     threshold_text="100 %", description="the SBC answers every OPTIONS ping",
@@ -59,6 +63,6 @@ def nat_binding(keepalive_s: float | None) -> Criterion:
 
 def defaults(metrics: set[str], keepalive_s: float | None) -> list[Criterion]:
     """The defaults for the metrics a run can measure."""
-    table = [NO_SIP_ALG, LARGE_INVITE, FRAGMENTS_PASS, PORTS_OPEN, nat_binding(keepalive_s), OPTIONS_ANSWERED, DNS_OK,
+    table = [NO_SIP_ALG, SRTP_ACCEPTED, LARGE_INVITE, FRAGMENTS_PASS, PORTS_OPEN, nat_binding(keepalive_s), OPTIONS_ANSWERED, DNS_OK,
              TLS_TRUSTED, TLS_DAYS]
     return [c for c in table if c.metric in metrics]

@@ -22,6 +22,8 @@ def _list(value: str) -> list[str]:
 @click.option("--nat-idle", default="15s,30s,60s,90s,120s,150s,180s", show_default=True, metavar="LIST",
               help="Idle times the NAT binding is tried with, all at once (the test takes the longest); "
                    "'off' skips it.")
+@click.option("--srtp", is_flag=True, help="Offer SRTP once (RTP/SAVP, SDES keys) and check that the far end "
+              "accepts it.")
 @click.option("--mtu/--no-mtu", "mtu", default=True, show_default=True,
               help="Find the path MTU, whether IP fragments pass and whether a 1,400-byte INVITE is answered.")
 @click.option("--rtp-ports", metavar="FIRST-LAST", help="The provider's media port range: a sample of it is "
@@ -46,7 +48,7 @@ def _list(value: str) -> list[str]:
 @click.option("--client-key", type=click.Path(dir_okay=False, exists=True), help="Its private key.")
 @click.option("--sip-dscp", default="CS3", show_default=True, help="DSCP on SIP.")
 @run_outputs
-def path(target: str | None, key_ref: str | None, key_file: str | None, transports: str, nat_idle: str, mtu: bool,
+def path(target: str | None, key_ref: str | None, key_file: str | None, transports: str, nat_idle: str, srtp: bool, mtu: bool,
          rtp_ports: str | None, rtp_sample: int, local_rtp_ports: str | None, sip_ports: str, keepalive: str | None, options_target: str | None, options_count: int, dns_domain: str | None,
          dns_server: str | None, tls_target: str | None, tls_name: str | None, ca_file: str | None,
          client_cert: str | None, client_key: str | None, sip_dscp: str, out: str, no_keep: bool,
@@ -92,7 +94,7 @@ def path(target: str | None, key_ref: str | None, key_file: str | None, transpor
             parse_duration_s(d)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--nat-idle / --keepalive") from None
-    checks = {"transports": kinds, "nat_binding": bool(idle), "mtu": mtu, "rtp_ports": rtp_ports,
+    checks = {"transports": kinds, "nat_binding": bool(idle), "srtp": srtp, "mtu": mtu, "rtp_ports": rtp_ports,
               "rtp_sample": rtp_sample, "local_rtp_ports": local_rtp_ports, "sip_ports": _list(sip_ports),
               "keepalive": keepalive, "options": options_target,
               "options_count": options_count, "dns_domain": dns_domain, "dns_server": dns_server, "tls": tls_target,
@@ -106,6 +108,7 @@ def path(target: str | None, key_ref: str | None, key_file: str | None, transpor
     if target is not None:
         measurable |= {"path.sip_rewritten"} | ({"path.nat_timeout_s"} if idle else set())
         measurable |= {"path.large_invite_ok", "path.fragments_pass"} if mtu else set()
+        measurable |= {"srtp.accepted"} if srtp else set()
     if (options_target or target) and options_count:
         measurable.add("sip.options_answered_pct")
     if (rtp_ports and target) or (sip_ports and (options_target or tls_target)):

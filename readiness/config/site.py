@@ -284,6 +284,8 @@ class PathChecks(_Strict):
     nat_binding: bool = Field(True, description="time how long an idle UDP binding lives (takes the longest idle time)")
     nat_idle: list[Duration] = Field(["15 s", "30 s", "60 s", "90 s", "120 s", "150 s", "180 s"], min_length=1,
                                      description="idle times tried at once, each on its own port")
+    srtp: bool = Field(False, description="offer SRTP (RTP/SAVP, SDES keys) once and check that the far end "
+                       "accepts it, for sites whose provider requires SRTP (needs the responder)")
     mtu: bool = Field(True, description="find the path MTU, whether fragments pass and whether a 1,400-byte "
                       "INVITE is answered (needs the responder)")
     rtp_ports: str | None = Field(None, pattern=r"^\d{4,5}-\d{4,5}$", description="the provider's media port "

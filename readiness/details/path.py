@@ -1,16 +1,16 @@
 """The path probe's accounts in the run document, under the names `readiness path --json` promises:
 `sip_alg` (detected, transport, rewritten: field/sent/received; per transport under `transports`),
 `nat` (detected, public_address), `nat_timeout_s` with its evidence in `nat_binding`, `mtu`, `ports`, `options`,
-`dns` and `tls`. Renderers read them through `PathView`, so a field's name is written here once."""
+`dns`, `tls` and `srtp`. Renderers read them through `PathView`, so a field's name is written here once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-SIP_ALG, NAT, NAT_TIMEOUT, NAT_BINDING, MTU, PORTS, OPTIONS, DNS, TLS = (
-    "sip_alg", "nat", "nat_timeout_s", "nat_binding", "mtu", "ports", "options", "dns", "tls")
-KEYS = (SIP_ALG, NAT, NAT_TIMEOUT, NAT_BINDING, MTU, PORTS, OPTIONS, DNS, TLS)
+SIP_ALG, NAT, NAT_TIMEOUT, NAT_BINDING, MTU, PORTS, OPTIONS, DNS, TLS, SRTP = (
+    "sip_alg", "nat", "nat_timeout_s", "nat_binding", "mtu", "ports", "options", "dns", "tls", "srtp")
+KEYS = (SIP_ALG, NAT, NAT_TIMEOUT, NAT_BINDING, MTU, PORTS, OPTIONS, DNS, TLS, SRTP)
 
 
 @dataclass
@@ -24,6 +24,7 @@ class PathView:
     options: dict[str, Any] | None = None
     dns: dict[str, Any] | None = None
     tls: dict[str, Any] | None = None
+    srtp: dict[str, Any] | None = None
     present: list[str] = field(default_factory=list)
 
     def transports(self) -> dict[str, dict[str, Any]]:

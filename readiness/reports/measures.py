@@ -228,6 +228,12 @@ MEASURES: dict[str, Words] = {
                     "NAPTR/SRV: {where}",
                     "Telefone finden den SIP-Server nicht oder nicht den Ausweich-Server",
                     "phones do not find the SIP server, or not its backup"),
+    "srtp.accepted": W("Verschlüsselte Sprache (SRTP)", "Encrypted voice (SRTP)", "die SRTP-Annahme",
+                       "the SRTP acceptance", "SRTP (SDES, AES_CM_128_HMAC_SHA1_80) am SBC bzw. beim Anbieter "
+                       "freischalten; auf dem Weg nichts, das SDP umschreibt (SIP-ALG aus)",
+                       "Enable SRTP (SDES, AES_CM_128_HMAC_SHA1_80) at the SBC or with the provider; nothing on the "
+                       "way that rewrites SDP (SIP ALG off)", "verschlüsselte Anrufe kommen nicht zustande",
+                       "encrypted calls fail to set up"),
     "tls.trusted": W("Zertifikat des SIP/TLS-Servers", "Certificate of the SIP/TLS server",
                      "das Zertifikat", "the certificate",
                      "Zertifikat des SBC erneuern bzw. mit vollständiger Kette einer öffentlichen CA und dem richtigen "

@@ -36,6 +36,7 @@ def path_rows(results: RunResults, lang: Language) -> PathRows | None:
     _options(v, lang, out)
     _dns(v, lang, out)
     _tls(v, lang, out)
+    _srtp(v, lang, out)
     if v.sip_alg:
         out.note = lang.pick("SIP-ALG: ein INVITE je Transport; die Gegenstelle meldet signiert, was ankam (Via, Contact, "
                              "From, SDP o=/c=/m=) und von welcher Adresse.", "SIP ALG: one INVITE per transport; the far "
@@ -174,3 +175,17 @@ def _tls(v: path_details.PathView, lang: Language, out: PathRows) -> None:
                             v=t.get("version", ""), c=t.get("cipher", ""), d=(t.get("not_after") or "")[:10],
                             n=lang.number(t["days_left"], 0), san=", ".join(t.get("san", [])))
     out.add([name, result, particulars, where], not t.get("trusted") or bool(t.get("error")))
+
+
+def _srtp(v: path_details.PathView, lang: Language, out: PathRows) -> None:
+    s = v.srtp
+    if not s:
+        return
+    if s.get("accepted") is None:
+        out.add(["SRTP", localize(s.get("why") or "not measured", lang), "", s.get("target", "")], True)
+        return
+    result = (lang.pick("angenommen ({x})", "accepted ({x})", x=s.get("suite", "")) if s["accepted"]
+              else lang.pick("abgelehnt", "refused"))
+    out.add(["SRTP", result, lang.pick("angeboten: {o}", "offered: {o}", o=", ".join(s.get("offered", [])))
+             + ("" if s["accepted"] else f"; {localize(s.get('why', ''), lang)}"), s.get("target", "")],
+            not s["accepted"])

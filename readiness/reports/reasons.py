@@ -77,6 +77,10 @@ _FIXED = {
     "no answer": "keine Antwort",
     "no certificate seen": "kein Zertifikat erhalten",
     "no port could be checked": "kein Port konnte geprüft werden",
+    "the site file asks for no SRTP check (path_checks.srtp)":
+        "die Standortdatei verlangt keine SRTP-Prüfung (path_checks.srtp)",
+    "the SRTP check needs a readiness responder with a key":
+        "die SRTP-Prüfung braucht eine readiness-Gegenstelle mit Schlüssel",
     "voice frames were not 802.1Q-tagged where captured (access port, or the capture strips tags)":
         "die Sprachrahmen waren am Mitschnittpunkt nicht 802.1Q-getaggt (Access-Port, oder der Mitschnitt entfernt "
         "die Tags)",

@@ -18,6 +18,7 @@ from ...units import parse_duration_s
 from ..base import Probe, ProbeContext
 from ..calls.sip.uri import SipUri
 from ..calls.wire import calltoken
+from ..calls.wire.srtp import SUITES as SRTP_SUITES
 from . import dns_lookup, mtu, nat_binding, options_ping, ports, sip_rewrite, tls_check
 
 
@@ -56,7 +57,7 @@ class PathProbe(Probe):
             responder = cfg.target or f"sip:test@{site.responder.address}"
         signalling = site.markings.signalling_dscps()
         plan = _Plan(cfg, responder, key, signalling[0] if signalling else 24)
-        for check in (_sip_alg, _mtu, _ports, _options, _dns, _tls, _nat_binding):    # the slow one last
+        for check in (_sip_alg, _srtp, _mtu, _ports, _options, _dns, _tls, _nat_binding):    # the slow one last
             await check(self, ctx, plan)
 
 
@@ -105,6 +106,34 @@ async def _sip_alg(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:
         ctx.recorder.detail(Detail(details.NAT, details.nat(account), probe.name))
     ctx.progress.done(task, ", ".join(f"{t}: {'rewritten' if a['rewritten'] else a['error'] or 'unchanged'}"
                                       for t, a in account.items()))
+
+
+async def _srtp(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:
+    metric = "srtp.accepted"
+    if not _wants(ctx, metric):
+        return
+    subject = plan.responder or "the path"
+    if plan.responder is None or plan.key is None or not plan.cfg.srtp:
+        why = ("the site file asks for no SRTP check (path_checks.srtp)" if plan.responder and plan.key
+               else "the SRTP check needs a readiness responder with a key")
+        _not_measured(probe, ctx, (metric,), why, subject, absent=True)
+        return
+    if plan.udp_silent:
+        _not_measured(probe, ctx, (metric,), plan.udp_silent, subject)
+        return
+    task = ctx.progress.task("SRTP offer", total=1)
+    started = time.time()
+    r = await sip_rewrite.check(plan.responder, plan.key, "udp", plan.sip_dscp, srtp=True)
+    doc = dict(r.srtp_answer or {"accepted": None, "suite": "", "why": r.error}, target=plan.responder,
+               offered=list(SRTP_SUITES))
+    ctx.recorder.detail(Detail(details.SRTP, doc, probe.name))
+    if not r.srtp_answer:
+        _not_measured(probe, ctx, (metric,), r.error or "no answer", subject)
+        ctx.progress.done(task, "not measured")
+        return
+    tags = {"suite": r.srtp_answer["suite"]} if r.srtp_answer["accepted"] else {"why": r.srtp_answer["why"]}
+    _measure(probe, ctx, metric, bool(r.srtp_answer["accepted"]), "bool", subject, started, tags)
+    ctx.progress.done(task, f"accepted ({r.srtp_answer['suite']})" if r.srtp_answer["accepted"] else r.srtp_answer["why"])
 
 
 async def _mtu(probe: Probe, ctx: ProbeContext, plan: _Plan) -> None:

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from ... import codecs
 from ..calls.load import local_address_towards
 from ..calls.sip import SipConfig, UserAgent, sdp
-from ..calls.wire import calltoken, seen
+from ..calls.wire import calltoken, seen, srtp_call
 
 ANSWER_TIMEOUT_S = 10.0
 HANGUP_TIMEOUT_S = 5.0
 PAD_HEADER = "X-Readiness-Pad"
 NO_ANSWER = "no answer from the far end"
+SDP_REFUSALS = (415, 488, 606)   # RFC 3261 21.4.13, 21.4.26, 21.6.4: the offer's media was not acceptable
 OFFER_PORT = 40000                # an even RTP port (RFC 3550 11): an ALG opens media for it; no media is sent
 
 
@@ -29,6 +30,7 @@ class Rewrite:
     seen_from: str = ""                              # the source the far end saw
     changes: list[dict[str, str]] = field(default_factory=list)   # field, sent, received
     error: str = ""
+    srtp_answer: dict = field(default_factory=dict)  # accepted, suite, why (when SRTP was offered)
     invite_bytes: int = 0
     refused: bool = False                            # a final response other than 2xx came back: it arrived
 
@@ -41,9 +43,11 @@ class Rewrite:
                 "rewritten": self.changes, "error": self.error}
 
 
-async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24, pad_to: int = 0) -> Rewrite:
+async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24, pad_to: int = 0,
+                srtp: bool = False) -> Rewrite:
     """`pad_to`: make the INVITE about this many bytes (every codec offered, then a padding header), as a
-    phone with a long codec list sends it."""
+    phone with a long codec list sends it. `srtp`: offer RTP/SAVP with SDES keys and say in `srtp_answer`
+    whether the answer takes one (RFC 4568 7.1)."""
     out = Rewrite(transport)
     local_ip = local_address_towards(target)
     ua = UserAgent(SipConfig(transport=transport, dscp=sip_dscp))
@@ -55,6 +59,7 @@ async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24, pad
             return out
         offered = list(codecs.CODECS.values()) if pad_to else [codecs.get("pcmu")]
         offer = sdp.offer(offered, local_ip, OFFER_PORT, 20)
+        keys = srtp_call.secure(offer) if srtp else []
         headers = {calltoken.HEADER: calltoken.make(key)}
         if pad_to:           # the rest of the INVITE (start line, Via, From, To, Contact, ...) is about 450 B
             headers[PAD_HEADER] = "x" * max(0, pad_to - len(offer.encode()) - 450)
@@ -74,8 +79,12 @@ async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24, pad
                 return out
             if not outcome.answered:
                 out.refused = outcome.status is not None
+                if srtp and outcome.status in SDP_REFUSALS:
+                    out.srtp_answer = {"accepted": False, "suite": "", "why": f"{outcome.status} {outcome.reason}"}
                 out.error = f"the call was not answered: {outcome.cause}" + (f" ({outcome.detail})" if outcome.detail else "")
                 return out
+            if srtp:
+                out.srtp_answer = _srtp_answer(keys, call.final_response.body)
             view = seen.decode(call.final_response.headers.get(seen.HEADER), key)
             if view is None:
                 out.error = "the far end did not say what it received (a readiness responder with the same key does)"
@@ -92,3 +101,11 @@ async def check(target: str, key: bytes, transport: str, sip_dscp: int = 24, pad
         return out
     finally:
         await ua.close()
+
+
+def _srtp_answer(offered: list, body: bytes) -> dict:
+    try:
+        send, _ = srtp_call.keys_from_answer(offered, sdp.parse(body) if body else None)
+    except (srtp_call.SrtpRefused, ValueError) as e:
+        return {"accepted": False, "suite": "", "why": str(e)}
+    return {"accepted": True, "suite": send.suite, "why": ""}

@@ -6,17 +6,12 @@ from pathlib import Path
 
 import click
 
+from .run_options import derived_formats, derived_outputs
+
 
 @click.command(short_help="A pilot phase over many runs: pass rate per criterion, availability, the verdict.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("--format", "formats", default="html,md,json", show_default=True, metavar="LIST",
-              help="Comma-separated: html, md, json.")
-@click.option("--lang", type=click.Choice(["de", "en"]), help="Language; default: as the latest run's report.")
-@click.option("--out", type=click.Path(file_okay=False),
-              help="Folder for pilot.html/.md/.json; default: the pilot folder (or the current folder).")
-@click.option("--json", "json_out", is_flag=False, flag_value="-", default=None, metavar="[OUT]",
-              help="Write the summary (schema readiness.pilot/1) to OUT; '-' prints it.")
-@click.option("--quiet", "-q", is_flag=True, help="No tables.")
+@derived_outputs("pilot", "readiness.pilot/1", "the pilot folder (or the current folder)")
 def pilot(paths: tuple[str, ...], formats: str, lang: str | None, out: str | None, json_out: str | None,
           quiet: bool) -> int:
     """Summarise a pilot phase: every run (a pilot folder's run folders, or the run folders given) is a
@@ -29,8 +24,5 @@ def pilot(paths: tuple[str, ...], formats: str, lang: str | None, out: str | Non
     """
     from ..reports import pilot_document
 
-    kinds = [f.strip().lower() for f in formats.split(",") if f.strip()]
-    for k in kinds:
-        if k not in ("html", "md", "json"):
-            raise click.BadParameter(f"{k!r}: html, md or json", param_hint="--format")
-    return pilot_document.write([Path(p) for p in paths], kinds, lang, Path(out) if out else None, json_out, quiet)
+    return pilot_document.write([Path(p) for p in paths], derived_formats(formats), lang,
+                                Path(out) if out else None, json_out, quiet)

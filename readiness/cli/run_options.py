@@ -26,6 +26,32 @@ DEFAULT_OUT = Path("reports")
 SECRET_HELP = "env:VARIABLE or file:PATH (never the secret itself)"
 
 
+def derived_outputs(name: str, schema: str, default_out: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--format, --lang, --out, --json [OUT], --quiet of a document made from several runs (compare, pilot)."""
+    def add(f: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed([
+            click.option("--format", "formats", default="html,md,json", show_default=True, metavar="LIST",
+                         help="Comma-separated: html, md, json."),
+            click.option("--lang", type=click.Choice(["de", "en"]), help="Language; default: as the latest run's report."),
+            click.option("--out", type=click.Path(file_okay=False),
+                         help=f"Folder for {name}.html/.md/.json; default: {default_out}."),
+            click.option("--json", "json_out", is_flag=False, flag_value="-", default=None, metavar="[OUT]",
+                         help=f"Write it (schema {schema}) to OUT; '-' prints it."),
+            click.option("--quiet", "-q", is_flag=True, help="No tables."),
+        ]):
+            f = option(f)
+        return f
+    return add
+
+
+def derived_formats(formats: str) -> list[str]:
+    kinds = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    for k in kinds:
+        if k not in ("html", "md", "json"):
+            raise click.BadParameter(f"{k!r}: html, md or json", param_hint="--format")
+    return kinds
+
+
 def run_outputs(f: Callable[..., Any]) -> Callable[..., Any]:
     """--out, --no-keep, --json [OUT], --quiet."""
     for option in reversed([

@@ -20,7 +20,7 @@ class PathView:
     nat_timeout_s: float | None = None
     nat_binding: dict[str, Any] | None = None
     mtu: dict[str, Any] | None = None
-    ports: dict[str, Any] | None = None
+    ports: list[dict[str, Any]] | None = None        # port, transport, open_up, open_down, local_port, note
     options: dict[str, Any] | None = None
     dns: dict[str, Any] | None = None
     tls: dict[str, Any] | None = None

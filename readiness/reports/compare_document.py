@@ -4,7 +4,6 @@ comparison built, each format written, the console summary printed, the exit sta
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from .. import results as results_mod
@@ -12,7 +11,7 @@ from .. import store
 from ..analysis.run_comparison import compare
 from ..errors import ReadinessError
 from .comparison import html, markdown, print_console
-from .console import console
+from .derived import emit
 from .language import Language
 from .protocol import report_language
 
@@ -28,16 +27,7 @@ def write(before_dir: Path, after_dir: Path, formats: list[str], lang_code: str 
     before, after = runs
     comp = compare(before, after)
     lang = Language(lang_code or report_language(after))
-    out_dir = out_dir or after_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    writers = {"html": lambda: html(comp, lang), "md": lambda: markdown(comp, lang),
-               "json": lambda: json.dumps(comp.to_json(), ensure_ascii=False, indent=2) + "\n"}
-    for kind in formats:
-        (out_dir / f"compare.{kind}").write_text(writers[kind](), encoding="utf-8")
-    if json_out == "-":
-        sys.stdout.write(writers["json"]())
-    elif json_out:
-        Path(json_out).write_text(writers["json"](), encoding="utf-8")
-    if not quiet and json_out != "-":
-        print_console(comp, console())
+    texts = {"html": lambda: html(comp, lang), "md": lambda: markdown(comp, lang),
+             "json": lambda: json.dumps(comp.to_json(), ensure_ascii=False, indent=2) + "\n"}
+    emit("compare", out_dir or after_dir, texts, formats, json_out, quiet, lambda out: print_console(comp, out))
     return 1 if comp.worse else 0

@@ -87,10 +87,11 @@ def _ports(v: path_details.PathView, lang: Language, out: PathRows) -> None:
     if not p:
         return
     name = lang.pick("Ports (Firewall)", "Ports (firewall)")
-    rows = p.get("ports", [])
-    if not rows:
-        out.add([name, localize(p.get("error") or "not measured", lang), "", p.get("target", "")], True)
+    target = p[0].get("target", "")
+    if len(p) == 1 and p[0]["port"] is None:
+        out.add([name, localize(p[0].get("note") or "not measured", lang), "", target], True)
         return
+    rows = p
     def state(r: dict) -> str:
         if r["open_up"] is None:
             return lang.pick("nicht geprüft", "not checked")
@@ -101,7 +102,7 @@ def _ports(v: path_details.PathView, lang: Language, out: PathRows) -> None:
     result = (lang.pick("alle {n} offen", "all {n} open", n=len(rows)) if not closed
               else lang.pick("{c} von {n} gesperrt", "{c} of {n} blocked", c=len(closed), n=len(rows)))
     particulars = "; ".join(f"{r['transport'].upper()} {r['port']}: {state(r)}" for r in rows)
-    out.add([name, result, particulars, p.get("target", "")], bool(closed))
+    out.add([name, result, particulars, target], bool(closed))
 
 
 def _nat_binding(v: path_details.PathView, lang: Language, out: PathRows) -> None:

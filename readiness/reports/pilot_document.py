@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from html import escape
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from .. import store
 from ..analysis.pilot_summary import Pilot, summarise
 from ..config import profile as profile_mod
 from ..errors import ConfigError, ReadinessError
-from .console import console
+from .derived import emit
 from .findings import metric_title
 from .language import Language
 from .protocol import report_language
@@ -136,15 +135,7 @@ def write(paths: list[Path], formats: list[str], lang_code: str | None, out_dir:
     pilot.notes = notes + pilot.notes
     lang = Language(lang_code or report_language(runs[-1]))
     out_dir = out_dir or (paths[0] if len(paths) == 1 and not (paths[0] / store.EVENTS).exists() else Path.cwd())
-    out_dir.mkdir(parents=True, exist_ok=True)
-    text = {"md": lambda: markdown(pilot, lang), "html": lambda: html(pilot, lang),
-            "json": lambda: json.dumps(pilot.to_json(), ensure_ascii=False, indent=2) + "\n"}
-    for kind in formats:
-        (out_dir / f"pilot.{kind}").write_text(text[kind](), encoding="utf-8")
-    if json_out == "-":
-        sys.stdout.write(text["json"]())
-    elif json_out:
-        Path(json_out).write_text(text["json"](), encoding="utf-8")
-    if not quiet and json_out != "-":
-        print_console(pilot, console())
+    texts = {"md": lambda: markdown(pilot, lang), "html": lambda: html(pilot, lang),
+             "json": lambda: json.dumps(pilot.to_json(), ensure_ascii=False, indent=2) + "\n"}
+    emit("pilot", out_dir, texts, formats, json_out, quiet, lambda out: print_console(pilot, out))
     return {"pass": 0, "fail": 1}.get(pilot.verdict, 2)

@@ -73,7 +73,7 @@ def test_demo_full_run(tmp_path):
     assert {t: v["rewritten"] for t, v in results["sip_alg"]["transports"].items()} == {"udp": [], "tcp": []}
     assert not results["sip_alg"]["detected"] and results["nat"]["detected"] is False
     assert results["options"]["answered"] == 3 and results["options"]["statuses"] == [200]
-    assert [(p["port"], p["open_up"], p["open_down"]) for p in results["ports"]["ports"]] == [
+    assert [(p["port"], p["open_up"], p["open_down"]) for p in results["ports"]] == [
         (30100, True, True), (30126, True, True), (30152, True, True), (30180, True, True)]
     assert results["mtu"]["fragments_pass"] and results["mtu"]["large_invite"]["answered"]
     assert results["dns"]["ok"] and [(t["transport"], t["host"]) for t in results["dns"]["targets"]] == [

@@ -35,7 +35,7 @@ def test_blocked_ports_are_found_each_way(tmp_path):
                                     "--rtp-ports", "30000-40000", "--rtp-sample", "5",
                                     "--local-rtp-ports", "16384-16400")
         counters = net.run(net.r, "nft", "list", "table", "ip", "portfilter").stdout
-    rows = {p["port"]: p for p in doc["ports"]["ports"]}
+    rows = {p["port"]: p for p in doc["ports"]}
     assert sorted(rows) == [30000, 32500, 35000, 37500, 40000], doc["ports"]
     assert (rows[32500]["open_up"], rows[32500]["open_down"]) == (False, None)
     assert (rows[35000]["open_up"], rows[35000]["open_down"]) == (True, False)
@@ -59,7 +59,7 @@ def test_sip_over_tcp_ports(tmp_path):
     finally:
         listening.close()
         closed.close()
-    rows = {(p["transport"], p["port"]): p for p in doc["ports"]["ports"]}
+    rows = {(p["transport"], p["port"]): p for p in doc["ports"]}
     assert rows[("tcp", p1)]["open_up"] and rows[("tls", p2)]["open_up"] is False
     assert rows[("tls", p2)]["note"] == "refused" and status == 1, err
 

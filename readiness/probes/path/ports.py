@@ -30,8 +30,13 @@ class PortsResult:
     def closed(self) -> list[dict]:
         return [p for p in self.ports if p["open_up"] is False or p["open_down"] is False]
 
-    def to_json(self) -> dict:
-        return {"target": self.target, "ports": self.ports, "error": self.error}
+    def to_json(self) -> list[dict]:
+        """The run document's `ports`: one row per port (port, transport, open_up, open_down, ...); a
+        check that could not run at all is one row saying why."""
+        if not self.ports and self.error:
+            return [{"port": None, "transport": "udp", "local_port": None, "open_up": None, "open_down": None,
+                     "note": self.error, "target": self.target}]
+        return [dict(p, target=self.target) for p in self.ports]
 
 
 def sample(first: int, last: int, count: int) -> list[int]:

@@ -175,11 +175,16 @@ def _run(coro_factory) -> Any:
 @click.option("--media-advertise", metavar="HOST:PORT",
               help="Media address to put in SDP answers (behind NAT or a port forward); default: the reflector's. "
                    "SRTP calls get a UDP port each: their answers name this host with that port.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True),
+              help="PEM certificate chain: listen for SIP over TLS too (readiness calls --transport tls, "
+                   "readiness path --tls).")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), help="Its private key (PEM).")
+@click.option("--tls-port", type=int, default=0, help="TLS port; default: the SIP port + 1.")
 @click.option("--json", "as_json", is_flag=True, help="Print the responder's counters as JSON when it stops.")
 @click.option("--quiet", "-q", is_flag=True, help="No status line.")
 def responder(listen: str, key_ref: str | None, key_file: str | None, media_port: int, transports: str, max_calls_per_source: int,
-              max_rate: float, max_duration: float, ring_ms: float, media_advertise: str | None, as_json: bool,
-              quiet: bool) -> int:
+              max_rate: float, max_duration: float, ring_ms: float, media_advertise: str | None, tls_cert: str | None,
+              tls_key: str | None, tls_port: int, as_json: bool, quiet: bool) -> int:
     """Answer test calls from `readiness calls` and reflect their media with timestamps, the DSCP
     each packet arrived with and the reflector's own sequence, so the caller measures each
     direction on its own. Serves several technicians at once; runs until Ctrl-C.
@@ -213,8 +218,11 @@ def responder(listen: str, key_ref: str | None, key_file: str | None, media_port
             raise click.BadParameter(f"{k!r}: the responder listens on udp and/or tcp", param_hint="--transport")
     secret = _secret(key_ref, "--key", file=key_file)
     key = secret.resolve(Path.cwd()).encode() if secret else None
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("give --tls-cert and --tls-key together")
     cfg = ResponderConfig(host=host, port=port, transports=kinds, media_port=media_port, key=key,
-                          ring_ms=ring_ms, media_advertise=advertise,
+                          ring_ms=ring_ms, media_advertise=advertise, tls_cert=tls_cert, tls_key=tls_key,
+                          tls_port=tls_port,
                           limits=ReflectorLimits(sessions_per_source=max_calls_per_source, rate_pps=max_rate,
                                         duration_s=max_duration),
                           uas_limits=UasLimits(max_calls_per_source=max_calls_per_source, max_call_s=max_duration))

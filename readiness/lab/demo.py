@@ -5,18 +5,20 @@ from __future__ import annotations
 import contextlib
 import string
 import tempfile
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator
 
 from ..config import profile as profile_mod
 from ..config import site as site_mod
+from ..errors import ToolMissing
 from ..progress import NullProgress, Progress
 from ..runner import execute
-from ..errors import ToolMissing
+from . import certificates
 from .dns_server import DOMAIN, provider_dns
 from .iperf_server import iperf3_server
-from .ports import free_port
+from .ports import free_port, listening
 from .responder_server import responder_process
 from .snmp_agent import demo_agent as _snmp
 
@@ -35,10 +37,18 @@ def _iperf(workdir: Path) -> Iterator[dict[str, str]]:
 @contextlib.contextmanager
 def _responder(workdir: Path) -> Iterator[dict[str, str]]:
     media_port = free_port(also_udp=True)    # fixed, so the demo's capture can filter on it
-    with responder_process(workdir, extra=["--media-port", str(media_port)]) as (port, key_file), \
-            contextlib.ExitStack() as dns:
+    tls_port = free_port()
+    sbc = f"sbc.{DOMAIN}"
+    tls = certificates.make(workdir, sbc)       # SIP over TLS as the provider's SBC offers it
+    extra = ["--media-port", str(media_port), "--tls-cert", str(tls.cert), "--tls-key", str(tls.key),
+             "--tls-port", str(tls_port)]
+    with responder_process(workdir, extra=extra) as (port, key_file), contextlib.ExitStack() as dns:
+        deadline = time.monotonic() + 10
+        while not listening(tls_port) and time.monotonic() < deadline:   # it binds TLS after UDP and TCP
+            time.sleep(0.05)
         values = {"RESPONDER_PORT": str(port), "RESPONDER_MEDIA_PORT": str(media_port),
-                  "RESPONDER_KEY_FILE": str(key_file), "DNS_CHECK": "# no dnsmasq here: no DNS check"}
+                  "RESPONDER_KEY_FILE": str(key_file), "DNS_CHECK": "# no dnsmasq here: no DNS check",
+                  "TLS_PORT": str(tls_port), "TLS_CA_FILE": str(tls.ca), "TLS_NAME": sbc}
         try:                 # the provider's domain, resolved to the responder as a phone would
             dns_port = dns.enter_context(provider_dns(workdir, port))
             values["DNS_CHECK"] = f"dns_domain: {DOMAIN}\n  dns_server: 127.0.0.1:{dns_port}"

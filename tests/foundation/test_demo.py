@@ -60,7 +60,7 @@ def test_demo_full_run(tmp_path):
         assert not listening(port)
     # The README promises every criterion of the demo's profile measured and passed: nothing not measured.
     # The path checks the lab cannot show (a NAT to time out, a provider's DNS and TLS) do not apply.
-    not_applicable = {"nat-binding-two-minutes", "tls-certificate-trusted", "tls-certificate-days-left"}
+    not_applicable = {"nat-binding-two-minutes"}
     not_passed = [(c["id"], c["verdict"], c["explanation"]) for c in results["criteria"]
                   if c["verdict"] != ("not_applicable" if c["id"] in not_applicable else "pass")]
     assert len(results["criteria"]) == 31 and not not_passed, not_passed
@@ -78,6 +78,7 @@ def test_demo_full_run(tmp_path):
     assert results["mtu"]["fragments_pass"] and results["mtu"]["large_invite"]["answered"]
     assert results["dns"]["ok"] and [(t["transport"], t["host"]) for t in results["dns"]["targets"]] == [
         ("udp", "sbc.demo-labor.test"), ("tcp", "sbc.demo-labor.test")]
+    assert results["tls"]["trusted"] and results["tls"]["name_matches"] and 364 < results["tls"]["days_left"] <= 365
     assert results["phases"]["load"]["error"] == "" and results["phases"]["load"]["bits_per_second_up"] > 5e6
     assert [d["name"] for d in results["devices"]] == ["access-switch", "ups"]
     assert results["rtp_streams"] and results["capture"]["packets"] > 0
@@ -86,8 +87,8 @@ def test_demo_full_run(tmp_path):
     assert page.get("lang") == "de"
     assert " ".join(page.get_element_by_id("verdict").text_content().split()).startswith("Ergebnis abgenommen")
     assert len(page.xpath("//*[@id='criteria']//tbody/tr")) == 31
-    # SIP/UDP, SIP/TCP, MTU, large INVITE, ports, OPTIONS, DNS
-    assert len(page.xpath("//h3[@id='table-path']/following-sibling::table[1]/tbody/tr")) == 7
+    # SIP/UDP, SIP/TCP, MTU, large INVITE, ports, OPTIONS, DNS, TLS
+    assert len(page.xpath("//h3[@id='table-path']/following-sibling::table[1]/tbody/tr")) == 8
     assert len(page.xpath("//h3[@id='table-phases']/following-sibling::table[1]/tbody/tr")) == 3
     assert len(page.xpath("//h3[@id='table-calls']/following-sibling::table[1]/tbody/tr")) == 10
     assert len(page.xpath("//h3[@id='table-devices']/following-sibling::table[1]/tbody/tr")) == 2
@@ -99,5 +100,5 @@ def test_demo_full_run(tmp_path):
                           check=True).stdout
     assert "abgenommen" in text and "Musterfirma GmbH" in text and "Musterstraße 1, 50667 Köln" in text
     suites = JUnitXml.fromfile(str(run_dir / "report.junit.xml"))
-    assert (suites.tests, suites.failures, suites.errors, suites.skipped) == (31, 0, 0, 3)
+    assert (suites.tests, suites.failures, suites.errors, suites.skipped) == (31, 0, 0, 1)
     assert (run_dir / "report.md").read_text(encoding="utf-8").startswith("# Abnahmeprotokoll")

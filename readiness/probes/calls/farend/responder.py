@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import resource
+import ssl
 from dataclasses import dataclass, field
 
 from .... import codecs as codec_table
@@ -55,6 +56,9 @@ class ResponderConfig:
     sip_dscp: int = 24
     ring_ms: float = 0.0                      # send 180 Ringing this long before answering
     media_advertise: tuple[str, int] | None = None   # put this in the SDP answer (port forward, NAT, a lab relay)
+    tls_cert: str | None = None               # PEM chain: SIP over TLS too, on tls_port
+    tls_key: str | None = None
+    tls_port: int = 0                         # 0: the SIP port + 1 (as SBCs pair 5060/5061), or any
     limits: ReflectorLimits = field(default_factory=ReflectorLimits)
     uas_limits: UasLimits = field(default_factory=UasLimits)
     guard_limits: GuardLimits = field(default_factory=GuardLimits)
@@ -78,6 +82,20 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _tls_context(cfg: ResponderConfig) -> ssl.SSLContext | None:
+    """The server side of SIP over TLS: TLS 1.2 at least (RFC 8996 retires 1.0 and 1.1)."""
+    if not cfg.tls_cert:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(cfg.tls_cert, cfg.tls_key)
+    except (OSError, ssl.SSLError) as e:
+        raise ReadinessError(f"cannot load the TLS certificate {cfg.tls_cert} / key {cfg.tls_key}: "
+                             f"{getattr(e, 'strerror', None) or getattr(e, 'reason', None) or e}") from None
+    return ctx
 
 
 class CallResponder:
@@ -107,8 +125,8 @@ class CallResponder:
         cfg = self.config
         _lift_fd_limit()
         self.reflector = Reflector(cfg.host, cfg.media_port, cfg.key or b"", cfg.limits).start()
-        self.uas = UserAgentServer(self._decide, SipConfig(dscp=cfg.sip_dscp), cfg.uas_limits,
-                                   on_call_ended=self._call_ended)
+        self.uas = UserAgentServer(self._decide, SipConfig(dscp=cfg.sip_dscp, tls_server=_tls_context(cfg)),
+                                   cfg.uas_limits, on_call_ended=self._call_ended)
         if self._tokens is not None:
             self.uas.endpoint.guard = RequestGuard(self._authenticate, cfg.guard_limits)
             # the path tests' far end, for token holders only (the guard checked the token before)
@@ -122,6 +140,13 @@ class CallResponder:
                 except OSError as e:
                     raise ReadinessError(f"cannot listen on {kind} {cfg.host}:{cfg.port}: {e.strerror or e}") from None
                 self.addresses.append((kind, host, port))
+            if cfg.tls_cert:
+                port = cfg.tls_port or (self.addresses[0][2] + 1 if self.addresses and cfg.port else 0)
+                try:
+                    host, port = await self.uas.listen("tls", cfg.host, port)
+                except OSError as e:
+                    raise ReadinessError(f"cannot listen on tls {cfg.host}:{port}: {e.strerror or e}") from None
+                self.addresses.append(("tls", host, port))
         except BaseException:
             await self.close()
             raise

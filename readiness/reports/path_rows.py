@@ -173,7 +173,7 @@ def _tls(v: path_details.PathView, lang: Language, out: PathRows) -> None:
                              w=localize(t.get("verify_error") or t.get("error") or "", lang)))
     particulars = lang.pick("{v}, {c}; gültig bis {d} (noch {n} Tage); {san}",
                             "{v}, {c}; valid until {d} ({n} days left); {san}",
-                            v=t.get("version", ""), c=t.get("cipher", ""), d=(t.get("not_after") or "")[:10],
+                            v=t.get("version", ""), c=t.get("cipher", ""), d=lang.date(t.get("not_after")) if t.get("not_after") else "–",
                             n=lang.number(t["days_left"], 0), san=", ".join(t.get("san", [])))
     out.add([name, result, particulars, where], not t.get("trusted") or bool(t.get("error")))
 

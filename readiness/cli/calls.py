@@ -50,6 +50,8 @@ def _secret(ref: str | None, ref_option: str, file: str | None = None, env: str 
 @click.option("--codec", type=click.Choice(CODECS, case_sensitive=False), default="pcmu", show_default=True)
 @click.option("--ptime", "ptime_ms", type=int, default=20, show_default=True, help="Packetisation, ms.")
 @click.option("--transport", type=click.Choice(["udp", "tcp", "tls"]), default="udp", show_default=True)
+@click.option("--ca-file", type=click.Path(dir_okay=False, exists=True),
+              help="With --transport tls: trust these CAs for the far end's certificate (default: the system's).")
 @click.option("--key", "key_ref", metavar="REF", help=f"The responder's key: {SECRET_HELP}.")
 @click.option("--key-file", type=click.Path(dir_okay=False), help="Same as --key file:PATH.")
 @click.option("--username", help="SIP username, when the target asks for digest authentication.")
@@ -77,7 +79,7 @@ def _secret(ref: str | None, ref_option: str, file: str | None = None, env: str 
               "--transport tls keeps them secret (RFC 4568 8.3). Also set by calls.srtp.")
 @run_outputs
 def calls(target: str, n_calls: int, cps: float, duration: float, codec: str, ptime_ms: int, transport: str,
-          key_ref: str | None, key_file: str | None, username: str | None, password_ref: str | None,
+          ca_file: str | None, key_ref: str | None, key_file: str | None, username: str | None, password_ref: str | None,
           password_env: str | None, password_file: str | None, media_dscp: str, sip_dscp: str, synced_clocks: bool,
           profile_name: str, find_capacity: bool, max_calls: int, load_server: str | None, load_mbps: str,
           load_direction: str, srtp: bool, out: str, no_keep: bool, json_out: str | None,
@@ -116,7 +118,8 @@ def calls(target: str, n_calls: int, cps: float, duration: float, codec: str, pt
         target, key=key, username=username, password=password,
         markings=Markings(media=_dscp(media_dscp, "--dscp"), signalling=[_dscp(sip_dscp, "--sip-dscp")]),
         concurrent=n_calls, cps=cps, duration=f"{duration:g} s", codec="pcmu" if codec.lower() == "g711" else
-        codec.lower(), ptime_ms=ptime_ms, transport=transport, synced_clocks=synced_clocks,
+        codec.lower(), ptime_ms=ptime_ms, transport=transport, tls_ca_file=str(Path(ca_file).resolve()) if ca_file
+        else None, synced_clocks=synced_clocks,
         find_capacity=find_capacity, max_calls=max_calls, under_load=bool(load_server), load_server=load_server,
         load_mbps=_mbps(load_mbps), load_direction=load_direction, srtp=srtp)
     profile = profile_mod.load(profile_name)

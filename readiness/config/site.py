@@ -158,6 +158,8 @@ class Responder(_Strict):
 class Calls(_Strict):
     target: str | None = Field(None, description="SIP URI to call; default: the responder")
     transport: Literal["udp", "tcp", "tls"] = "udp"
+    tls_ca_file: str | None = Field(None, description="with transport tls: trust these CAs for the far end's "
+                                    "certificate instead of the system's (relative to the site file)")
     concurrent: int = Field(10, ge=1, le=10000, description="concurrent test calls")
     cps: float = Field(5, gt=0, le=1000, description="calls started per second while ramping")
     duration: Duration = Field("30 s", description="how long each call is held")

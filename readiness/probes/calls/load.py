@@ -27,6 +27,7 @@ import dataclasses
 import ipaddress
 import resource
 import socket
+import ssl
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class LoadConfig:
     codec: str = "pcmu"
     ptime_ms: int = 20
     transport: str = "udp"
+    tls_ca_file: str | None = None       # transport tls: trust these CAs (default: the system's)
     media_dscp: int = 46                 # EF (RFC 4594)
     sip_dscp: int = 24                   # CS3 (Cisco); RFC 4594 says CS5
     key: bytes | None = None             # the responder's key
@@ -258,7 +260,8 @@ class LoadRunner:
             trace_dir = Path(tmp.name)
         trace_dir.mkdir(parents=True, exist_ok=True)
         media = await MediaProcess.start()
-        ua = UserAgent(SipConfig(transport=cfg.transport, dscp=cfg.sip_dscp), cfg.credentials)
+        tls_client = ssl.create_default_context(cafile=cfg.tls_ca_file) if cfg.tls_ca_file else None
+        ua = UserAgent(SipConfig(transport=cfg.transport, dscp=cfg.sip_dscp, tls_client=tls_client), cfg.credentials)
         started = time.time()
         task = self.progress.task("calls", total=cfg.calls)
         ticker = asyncio.ensure_future(self._tick(task))

@@ -56,6 +56,7 @@ def load_config(site: SiteSpec) -> LoadConfig:
     return LoadConfig(under_load=under_load, target=target, calls=calls.concurrent, cps=calls.cps,
                       duration_s=parse_duration_s(calls.duration), codec=calls.codec, ptime_ms=calls.ptime_ms,
                       transport=calls.transport, media_dscp=site.markings.media_dscp(),
+                      tls_ca_file=str(site.path(calls.tls_ca_file)) if calls.tls_ca_file else None,
                       sip_dscp=signalling[0] if signalling else 24, key=key, credentials=creds,
                       label=calls.path, srtp=calls.srtp)
 

@@ -1,7 +1,8 @@
 """A pilot phase: many runs of one site over days, signed off when the network held its criteria all
 along, not in one lucky run. Each run is one test window. Per criterion its pass rate over the windows
 and its worst window; the availability (share of complete windows in which every must-criterion
-passed); per day the same; and the phase verdict against the profile's pilot rule (`pilot:
+passed); per day the same, with the spread of MOS, jitter and loss; the pass rates per day (per hour
+for a pilot shorter than two days) as a trend; and the phase verdict against the profile's pilot rule (`pilot:
 {min_pass_rate, max_consecutive_failures}`). Incomplete runs are counted apart, never as passes.
 Runs of other sites or profiles are grouped apart and said so."""
 
@@ -9,11 +10,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from typing import Any
+
+import numpy as np
 
 from ..results import CriterionResult, RunResults
 
 JUDGED = ("pass", "warn", "fail")
+# What a day's distributions show: per call and direction, the values the calls themselves judged
+# (no `phase` tag: calls under load are a test of their own).
+DISTRIBUTED = ("call.mos", "rtp.jitter_ms", "rtp.loss_pct")
+HOURLY_BELOW_S = 2 * 86400.0          # a shorter pilot has too few days for a trend per day
 
 
 @dataclass
@@ -41,6 +49,17 @@ class CriterionRate:
 
 
 @dataclass
+class Spread:
+    """Where a day's values of one metric lie: how many, the extremes, the 5th/50th/95th percentile."""
+    n: int
+    min: float
+    p5: float
+    median: float
+    p95: float
+    max: float
+
+
+@dataclass
 class Day:
     date: str
     windows: int
@@ -48,6 +67,22 @@ class Day:
     incomplete: int
     mos_min: float | None
     mos_median: float | None
+    # metric (DISTRIBUTED) -> "up", "down" or "all" (every direction pooled) -> spread
+    distributions: dict[str, dict[str, Spread]] = field(default_factory=dict)
+
+
+@dataclass
+class Bucket:
+    """One step of the pass-rate trend: the windows that started in one day or one hour (UTC-aligned,
+    as the days are)."""
+    start: str                        # ISO, UTC
+    end: str
+    windows: int                      # complete windows
+    available: int
+    incomplete: int                   # counted apart, as everywhere
+    judged: dict[str, int]            # criterion id -> complete windows that judged it
+    failed: dict[str, int]
+    pass_rate: dict[str, float]       # criterion id -> % of its judged windows that did not fail
 
 
 @dataclass
@@ -64,6 +99,8 @@ class Pilot:
     verdict: str = "incomplete"       # pass, fail, incomplete (no complete window)
     notes: list[str] = field(default_factory=list)
     groups: list[dict[str, Any]] = field(default_factory=list)   # other site/profile groups, summarised
+    trend_step: str = "day"           # day or hour: the buckets of `trend`
+    trend: list[Bucket] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": "readiness.pilot/1", "site": self.site, "profile": self.profile,
@@ -73,7 +110,8 @@ class Pilot:
                 "availability_pct": self.availability_pct, "max_consecutive_failures": self.max_consecutive_failures,
                 "rule": {"min_pass_rate": self.min_pass_rate,
                          "max_consecutive_failures": self.allowed_consecutive_failures},
-                "verdict": self.verdict, "notes": self.notes, "groups": self.groups}
+                "verdict": self.verdict, "notes": self.notes, "groups": self.groups,
+                "trend": {"step": self.trend_step, "buckets": [asdict(b) for b in self.trend]}}
 
 
 def _worse(op: str, a: Any, b: Any) -> bool:
@@ -113,18 +151,80 @@ def _rates(runs: list[RunResults]) -> list[CriterionRate]:
     return out
 
 
+def values(run: RunResults, metric: str) -> dict[str, list[float]]:
+    """A metric's numeric values without a `phase` tag, per direction ("" when untagged)."""
+    out: dict[str, list[float]] = {}
+    for m in run.measurements:
+        if m.metric == metric and "phase" not in m.tags and isinstance(m.value, (int, float)) \
+                and not isinstance(m.value, bool) and m.value == m.value:
+            out.setdefault(m.tags.get("direction", ""), []).append(float(m.value))
+    return out
+
+
+def _spread(xs: list[float]) -> Spread:
+    p5, median, p95 = (float(v) for v in np.percentile(xs, [5, 50, 95]))
+    return Spread(len(xs), min(xs), p5, median, p95, max(xs))
+
+
+def _distributions(runs: list[RunResults]) -> dict[str, dict[str, Spread]]:
+    out: dict[str, dict[str, Spread]] = {}
+    for metric in DISTRIBUTED:
+        per: dict[str, list[float]] = defaultdict(list)
+        for r in runs:
+            for direction, xs in values(r, metric).items():
+                per[direction] += xs
+        pooled = [x for xs in per.values() for x in xs]
+        if pooled:
+            out[metric] = {d: _spread(per[d]) for d in ("up", "down") if per.get(d)}
+            out[metric]["all"] = _spread(pooled)
+    return out
+
+
 def _days(runs: list[RunResults], windows: list[Window]) -> list[Day]:
     days: dict[str, list[tuple[RunResults, Window]]] = defaultdict(list)
     for r, w in zip(runs, windows):
         days[r.started[:10]].append((r, w))
     out = []
     for date in sorted(days):
-        mos = sorted(float(m.value) for r, _ in days[date] for m in r.measurements
-                     if m.metric == "call.mos" and "phase" not in m.tags and isinstance(m.value, (int, float)))
+        mos = sorted(x for r, _ in days[date] for xs in values(r, "call.mos").values() for x in xs)
         ws = [w for _, w in days[date]]
         out.append(Day(date, len(ws), sum(1 for w in ws if w.available), sum(1 for w in ws if not w.complete),
-                       mos[0] if mos else None, mos[len(mos) // 2] if mos else None))
+                       mos[0] if mos else None, mos[len(mos) // 2] if mos else None,
+                       _distributions([r for r, _ in days[date]])))
     return out
+
+
+def _epoch(iso: str) -> float:
+    dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat()
+
+
+def _trend(runs: list[RunResults], windows: list[Window]) -> tuple[str, list[Bucket]]:
+    """The pass rate of every criterion per day, or per hour when the windows span less than two days."""
+    times = [_epoch(r.started) for r in runs]
+    step = "hour" if times[-1] - times[0] < HOURLY_BELOW_S else "day"
+    size = 3600.0 if step == "hour" else 86400.0
+    groups: dict[float, list[tuple[RunResults, Window]]] = defaultdict(list)
+    for r, w, t in zip(runs, windows, times):
+        groups[t // size * size].append((r, w))
+    out = []
+    for start in sorted(groups):
+        judged: dict[str, int] = defaultdict(int)
+        failed: dict[str, int] = defaultdict(int)
+        complete = [(r, w) for r, w in groups[start] if w.complete]
+        for r, _ in complete:
+            for c in r.criteria:
+                if c.verdict in JUDGED:
+                    judged[c.id] += 1
+                    failed[c.id] += c.verdict == "fail"
+        out.append(Bucket(_iso(start), _iso(start + size), len(complete), sum(1 for _, w in complete if w.available),
+                          len(groups[start]) - len(complete), dict(judged), dict(failed),
+                          {cid: 100.0 * (n - failed[cid]) / n for cid, n in judged.items()}))
+    return step, out
 
 
 def _one(runs: list[RunResults], min_pass_rate: float, allowed: int) -> Pilot:
@@ -135,6 +235,7 @@ def _one(runs: list[RunResults], min_pass_rate: float, allowed: int) -> Pilot:
                  for r in runs]
     p.criteria = _rates(runs)
     p.days = _days(runs, p.windows)
+    p.trend_step, p.trend = _trend(runs, p.windows)
     complete = [w for w in p.windows if w.complete]
     if complete:
         p.availability_pct = 100.0 * sum(1 for w in complete if w.available) / len(complete)

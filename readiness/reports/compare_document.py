@@ -13,6 +13,7 @@ from ..errors import ReadinessError
 from .comparison import html, markdown, print_console
 from .derived import emit
 from .language import Language
+from .plots import overlay
 from .protocol import report_language
 
 
@@ -27,7 +28,7 @@ def write(before_dir: Path, after_dir: Path, formats: list[str], lang_code: str 
     before, after = runs
     comp = compare(before, after)
     lang = Language(lang_code or report_language(after))
-    texts = {"html": lambda: html(comp, lang), "md": lambda: markdown(comp, lang),
+    texts = {"html": lambda: html(comp, lang, overlay.plots(before, after, lang)), "md": lambda: markdown(comp, lang),
              "json": lambda: json.dumps(comp.to_json(), ensure_ascii=False, indent=2) + "\n"}
     emit("compare", out_dir or after_dir, texts, formats, json_out, quiet, lambda out: print_console(comp, out))
     return 1 if comp.worse else 0

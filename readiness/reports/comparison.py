@@ -1,18 +1,21 @@
 """A before/after comparison (analysis/run_comparison.py) as a document: Markdown, one self-contained
-HTML page, and the console. One set of rows, built here, feeds all three."""
+HTML page with the two runs' plots over each other (plots/overlay.py), and the console. One set of rows,
+built here, feeds all three."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import Any, Sequence
 
 from rich.console import Console
 from rich.table import Table as RichTable
 
 from ..analysis.run_comparison import Comparison, CriterionChange, RunRef, SnmpChange
+from . import fonts
 from .findings import metric_title
 from .language import Language
+from .plots import Plot
 from .reasons import localize
 
 _DIRECTION = {"better": ("besser", "better"), "worse": ("schlechter", "worse"), "same": ("gleich", "same"),
@@ -115,12 +118,29 @@ def markdown(comp: Comparison, lang: Language) -> str:
     return "\n".join(out) + "\n"
 
 
-_CSS = ("body{font-family:'DejaVu Sans',sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
+_CSS = (f"body{{font-family:'{fonts.FAMILY}','DejaVu Sans',sans-serif;margin:2em auto;padding:0 1.5em;"
+        "max-width:60rem;color:#222;line-height:1.4}table{border-collapse:collapse;margin:1em 0}"
         "th,td{border:1px solid #bbb;padding:.3em .6em;text-align:left}th{background:#eee}"
-        "tr.worse td{background:#fde2e2}.note{color:#8a5a00}")
+        "tr.worse td{background:#fde2e2}.note{color:#8a5a00}"
+        "figure.plot{margin:1.2em 0 1.8em;break-inside:avoid}figure.plot svg{width:100%;height:auto}"
+        f"figure.plot svg text{{font-family:'{fonts.FAMILY}','DejaVu Sans',sans-serif}}"
+        "figcaption{font-size:.9rem;margin-bottom:.3rem}")
 
 
-def html(comp: Comparison, lang: Language) -> str:
+def page_css() -> str:
+    """The style of a page made from several runs (this comparison, a pilot): the report's font inlined,
+    tables, and the plots scaled to the text column."""
+    return fonts.css() + _CSS
+
+
+def figures(plots: Sequence[Plot]) -> str:
+    """Plots as figures, title and caption above the inline SVG, as the acceptance report shows them."""
+    return "".join(f"<figure class='plot' id='plot-{escape(p.key)}'><figcaption><b>{escape(p.title)}</b> – "
+                   f"{escape(p.caption)}</figcaption>{p.svg}</figure>" for p in plots)
+
+
+def html(comp: Comparison, lang: Language, plots: Sequence[Plot] = ()) -> str:
+    """The page; `plots` (overlay.plots of the two runs) go after the criteria."""
     r = rows(comp, lang)
 
     def table(headers: list[str], body: list[list[str]], bad: list[bool] | None = None) -> str:
@@ -132,13 +152,15 @@ def html(comp: Comparison, lang: Language) -> str:
 
     notes = "".join(f"<p class='note'>{escape(n)}</p>" for n in r.notes)
     snmp = table(r.snmp_headers, r.snmp) if r.snmp else f"<p>{escape(lang.pick('Keine.', 'None.'))}</p>"
+    overlays = (f"<h2 id='plots'>{escape(lang.pick('Verläufe im Vergleich', 'The runs side by side'))}</h2>"
+                f"{figures(plots)}") if plots else ""
     capture = (f"<h2 id='capture'>{escape(lang.pick('Markierungen im Mitschnitt', 'Markings in the capture'))}</h2>"
                + table(["", lang.pick("Vorher", "Before"), lang.pick("Nachher", "After")], r.capture)) if r.capture else ""
     return (f"<!DOCTYPE html><html lang='{lang.code}'><head><meta charset='utf-8'><meta name='viewport' "
-            f"content='width=device-width, initial-scale=1'><title>{escape(r.title)}</title><style>{_CSS}</style>"
+            f"content='width=device-width, initial-scale=1'><title>{escape(r.title)}</title><style>{page_css()}</style>"
             f"</head><body><h1>{escape(r.title)}</h1><p id='intro'>{escape(r.intro)}</p>{notes}"
             f"<h2 id='criteria'>{escape(lang.pick('Kriterien', 'Criteria'))}</h2>"
-            f"{table(r.criteria_headers, r.criteria, r.criteria_bad)}"
+            f"{table(r.criteria_headers, r.criteria, r.criteria_bad)}{overlays}"
             f"<h2 id='snmp'>{escape(lang.pick('Änderungen an den Netzwerkgeräten (SNMP)', 'Changes on the network devices (SNMP)'))}</h2>"
             f"{snmp}{capture}</body></html>\n")
 

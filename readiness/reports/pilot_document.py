@@ -1,11 +1,14 @@
 """`readiness pilot`: find the runs, judge each again from its folder, summarise the phase
-(analysis/pilot_summary.py) and write it as Markdown, HTML and JSON, with a console summary."""
+(analysis/pilot_summary.py) and write it as Markdown, HTML (with the plots of plots/pilot.py: the pass
+rates over time beside the criteria, the spread of MOS, jitter and loss per day beside the days) and
+JSON, with a console summary."""
 
 from __future__ import annotations
 
 import json
 from html import escape
 from pathlib import Path
+from typing import Sequence
 
 from rich.console import Console
 from rich.table import Table as RichTable
@@ -15,9 +18,12 @@ from .. import store
 from ..analysis.pilot_summary import Pilot, summarise
 from ..config import profile as profile_mod
 from ..errors import ConfigError, ReadinessError
+from .comparison import figures, page_css
 from .derived import emit
 from .findings import metric_title
 from .language import Language
+from .plots import Plot
+from .plots import pilot as pilot_plots
 from .protocol import report_language
 from .reasons import localize
 
@@ -75,35 +81,43 @@ def _intro(p: Pilot, lang: Language) -> str:
         r=lang.number(p.min_pass_rate), k=p.max_consecutive_failures, m=p.allowed_consecutive_failures)
 
 
+def _day_headers(lang: Language) -> list[str]:
+    return [lang.pick("Tag", "Day"), lang.pick("Fenster", "Windows"), lang.pick("verfügbar", "available"),
+            lang.pick("unvollständig", "incomplete"), "MOS min", "MOS median"]
+
+
 def markdown(p: Pilot, lang: Language) -> str:
     headers, rows = _rows(p, lang)
     out = [f"# {lang.pick(*_VERDICT[p.verdict])}: {p.site}", "", _intro(p, lang), ""]
     out += [f"> {localize(n, lang)}" for n in p.notes] + ([""] if p.notes else [])
     out += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + ["| " + " | ".join(r) + " |" for r in rows]
     out += ["", f"## {lang.pick('Je Tag', 'Per day')}", "",
-            "| " + " | ".join([lang.pick("Tag", "Day"), lang.pick("Fenster", "Windows"), lang.pick("verfügbar", "available"),
-                               lang.pick("unvollständig", "incomplete"), "MOS min", "MOS median"]) + " |", "|---|---|---|---|---|---|"]
+            "| " + " | ".join(_day_headers(lang)) + " |", "|---|---|---|---|---|---|"]
     out += [f"| {d.date} | {d.windows} | {d.available} | {d.incomplete} | {lang.number(d.mos_min, 2)} | "
             f"{lang.number(d.mos_median, 2)} |" for d in p.days]
     return "\n".join(out) + "\n"
 
 
-def html(p: Pilot, lang: Language) -> str:
+def html(p: Pilot, lang: Language, plots: Sequence[Plot] = ()) -> str:
+    """The page; `plots` (plots/pilot.py) go by section: the trend after the criteria, the rest after the days."""
     headers, rows = _rows(p, lang)
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    day_head = "".join(f"<th>{escape(h)}</th>" for h in _day_headers(lang))
     body = "".join("<tr>" + "".join(f"<td>{escape(x)}</td>" for x in r) + "</tr>" for r in rows)
     notes = "".join(f"<p class='note'>{escape(localize(n, lang))}</p>" for n in p.notes)
     days = "".join(f"<tr><td>{d.date}</td><td>{d.windows}</td><td>{d.available}</td><td>{d.incomplete}</td>"
                    f"<td>{escape(lang.number(d.mos_min, 2))}</td><td>{escape(lang.number(d.mos_median, 2))}</td></tr>"
                    for d in p.days)
     title = f"{lang.pick(*_VERDICT[p.verdict])}: {p.site}"
-    css = ("body{font-family:'DejaVu Sans',sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-           "th,td{border:1px solid #bbb;padding:.3em .6em}th{background:#eee}.note{color:#8a5a00}")
-    return (f"<!DOCTYPE html><html lang='{lang.code}'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"<style>{css}</style></head><body><h1 id='verdict'>{escape(title)}</h1><p>{escape(_intro(p, lang))}</p>"
-            f"{notes}<table id='criteria'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            f"<h2>{escape(lang.pick('Je Tag', 'Per day'))}</h2><table id='days'><tbody>{days}</tbody></table>"
-            "</body></html>\n")
+    trend = figures([x for x in plots if x.section == "criteria"])
+    spread = figures([x for x in plots if x.section != "criteria"])
+    return (f"<!DOCTYPE html><html lang='{lang.code}'><head><meta charset='utf-8'><meta name='viewport' "
+            f"content='width=device-width, initial-scale=1'><title>{escape(title)}</title>"
+            f"<style>{page_css()}</style></head><body><h1 id='verdict'>{escape(title)}</h1><p>{escape(_intro(p, lang))}</p>"
+            f"{notes}<h2>{escape(lang.pick('Kriterien', 'Criteria'))}</h2>"
+            f"<table id='criteria'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{trend}"
+            f"<h2>{escape(lang.pick('Je Tag', 'Per day'))}</h2><table id='days'><thead><tr>{day_head}</tr></thead>"
+            f"<tbody>{days}</tbody></table>{spread}</body></html>\n")
 
 
 def print_console(p: Pilot, out: Console) -> None:
@@ -135,7 +149,7 @@ def write(paths: list[Path], formats: list[str], lang_code: str | None, out_dir:
     pilot.notes = notes + pilot.notes
     lang = Language(lang_code or report_language(runs[-1]))
     out_dir = out_dir or (paths[0] if len(paths) == 1 and not (paths[0] / store.EVENTS).exists() else Path.cwd())
-    texts = {"md": lambda: markdown(pilot, lang), "html": lambda: html(pilot, lang),
+    texts = {"md": lambda: markdown(pilot, lang), "html": lambda: html(pilot, lang, pilot_plots.plots(pilot, runs, lang)),
              "json": lambda: json.dumps(pilot.to_json(), ensure_ascii=False, indent=2) + "\n"}
     emit("pilot", out_dir, texts, formats, json_out, quiet, lambda out: print_console(pilot, out))
     return {"pass": 0, "fail": 1}.get(pilot.verdict, 2)

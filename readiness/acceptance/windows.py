@@ -39,7 +39,7 @@ def windows(series: Series, window_s: float, combine: str) -> list[Window]:
     count = len(series.values)
     if count == 0:
         return []
-    vals = np.array([np.nan if v is None else float(v) for v in series.values], dtype=float)
+    vals = np.asarray(series.values, dtype=float)       # None (a probe's list) or NaN (read back)
     present = ~np.isnan(vals)
     weights = (np.asarray(series.weights, dtype=float) if series.weights is not None
                else np.ones(count, dtype=float))

@@ -19,7 +19,7 @@ from ...units import parse_duration_s
 from ..base import MemoryRecorder, Probe, ProbeContext, Recorder
 from . import records
 from .capacity import find_capacity
-from .load import LoadConfig, LoadResult, LoadRunner, clocks_shared
+from .load import CallRecord, LoadConfig, LoadResult, LoadRunner, clocks_shared
 from .phases import PHASES, PhasePlan
 from .sip import Credentials
 
@@ -95,19 +95,17 @@ class CallsProbe(Probe):
             cfg.under_load = dataclasses.replace(cfg.under_load, save=ctx.recorder.artefact_dir(self.name) / "load.json")
         else:
             self._no_phases(ctx)
-        result = await LoadRunner(cfg, ctx.progress).run()
+        rows: list[records.CallRow] = []
+
+        def scored(c: CallRecord) -> None:     # each call to the log as soon as it is scored (flat memory)
+            rows.append(self._record_call(ctx, cfg, c))
+
+        result = await LoadRunner(cfg, ctx.progress, on_scored=scored).run()
         if result.phases is not None and result.phases.load.evidence:
             result.phases.load.evidence = ctx.recorder.relative(cfg.under_load.save)
             ctx.recorder.artefact(Artefact(result.phases.load.evidence, "iperf3-json", self.name,
                                            "the best-effort TCP load of the calls' loaded phase"))
-        evidence = {}
-        for c in result.calls:
-            if c.trace is not None and c.trace.exists() and c.outcome.answered:
-                rel = ctx.recorder.relative(c.trace)
-                evidence[c.index] = rel
-                ctx.recorder.artefact(Artefact(rel, "call-trace", self.name,
-                                               f"call {c.index + 1}: per-packet media trace (readiness.probes.calls.media.trace)"))
-        records.record(ctx.recorder, result, evidence)
+        records.record_load(ctx.recorder, result, rows)
         if "call.capacity_calls" in ctx.wanted:
             ctx.recorder.not_measured(NotMeasured("call.capacity_calls", "the capacity is searched with "
                                                   "calls.find_capacity (readiness calls --find-capacity)",
@@ -116,6 +114,14 @@ class CallsProbe(Probe):
         if failed:
             ctx.recorder.note(self.name, "warning", "calls not answered: " +
                               ", ".join(f"{k}: {v}" for k, v in sorted(failed.items())))
+
+    def _record_call(self, ctx: ProbeContext, cfg: LoadConfig, c: CallRecord) -> records.CallRow:
+        evidence = []
+        if c.trace is not None and c.trace.exists() and c.outcome.answered:
+            evidence.append(ctx.recorder.relative(c.trace))
+            ctx.recorder.artefact(Artefact(evidence[0], "call-trace", self.name,
+                                           f"call {c.index + 1}: per-packet media trace (readiness.probes.calls.media.trace)"))
+        return records.record_call(ctx.recorder, c, cfg.label, evidence)
 
     def _no_phases(self, ctx: ProbeContext) -> None:
         no_phases(ctx.recorder, ctx.wanted, ctx.wanted_phases)

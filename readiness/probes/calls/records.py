@@ -58,14 +58,25 @@ def _why_missing(metric: str, d: DirectionMetrics) -> str:
 
 def record(rec: Recorder, result: LoadResult, evidence: dict[int, str] | None = None, details: bool = True) -> None:
     """Write every call's records (and with `details` its row), then the load-wide ones."""
-    path = result.config.label
     evidence = evidence or {}
-    rows = []
-    for c in result.calls:
-        _record_call(rec, c, path, [evidence[c.index]] if c.index in evidence else [])
-        rows.append(call_row(c))
-        if details:
-            rec.detail(Detail(detail.CALLS, rows[-1].to_json(), PROBE, append=True))
+    rows = [record_call(rec, c, result.config.label, [evidence[c.index]] if c.index in evidence else [], details)
+            for c in result.calls]
+    record_load(rec, result, rows, details)
+
+
+def record_call(rec: Recorder, c: CallRecord, path: str, evidence: list[str], details: bool = True) -> CallRow:
+    """One call's records and row, as soon as it is scored: its series go to the log now, so a long
+    load never holds every call's series at once (see LoadRunner's on_scored)."""
+    _record_call(rec, c, path, evidence)
+    row = call_row(c)
+    if details:
+        rec.detail(Detail(detail.CALLS, row.to_json(), PROBE, append=True))
+    return row
+
+
+def record_load(rec: Recorder, result: LoadResult, rows: list[CallRow], details: bool = True) -> None:
+    """The load-wide records once every call is recorded: its summary, phases and answered share."""
+    path = result.config.label
     if details:
         rec.detail(Detail(detail.SUMMARY, load_summary(result, rows).to_json(), PROBE))
     if result.phases is not None:

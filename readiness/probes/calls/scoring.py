@@ -16,6 +16,7 @@ at least JITTER_BUFFER_MIN_MS, as an adaptive buffer would settle.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ from .media.trace import REPLY_DTYPE, RTP_DTYPE, load
 
 LOSS_STEP_S = 0.2                 # Teams: "burst packet loss < 10 % during any 200 ms interval" (Microsoft Teams network requirements)
 SECOND = 1.0
+FEED_CHUNK = 65536
 JITTER_BUFFER_MIN_MS = 20.0       # assumption: a typical phone's smallest adaptive jitter buffer
 JITTER_BUFFER_FACTOR = 2.0        # assumption: buffer settles at twice the jitter it sees
 
@@ -74,6 +76,9 @@ class DirectionMetrics:
     def mouth_to_ear_ms(self) -> float | None:
         return self.rating.mouth_to_ear_ms if self.rating else None
 
+    def without_series(self) -> "DirectionMetrics":
+        return dataclasses.replace(self, loss_200ms=None, jitter_1s=None, one_way_1s=[])
+
 
 @dataclass
 class MediaMetrics:
@@ -86,13 +91,20 @@ class MediaMetrics:
     schedule_error_p99_ms: float | None
     reason: str = ""                        # why a direction is missing
 
+    def without_series(self) -> "MediaMetrics":
+        """The totals alone, once the series are in the run log (some 5 MiB per half-hour call)."""
+        return dataclasses.replace(self, up=self.up.without_series() if self.up else None,
+                                   down=self.down.without_series() if self.down else None, rtt_1s=[])
+
 
 def _analyse(p: DirectionPackets, origin: float) -> tuple[StreamStats, IntervalStats | None]:
     """Feed one direction to the live analyser (200 ms intervals from `origin`)."""
     a = RtpStreamAnalyser(p.clock_rate, interval_s=LOSS_STEP_S, origin=origin)
     add = a.add
-    for s, t, arr in zip(p.seq16.tolist(), p.ts.tolist(), p.arrival_s.tolist()):
-        add(s, t, arr)
+    for i in range(0, len(p), FEED_CHUNK):     # in chunks: an hours-long call never becomes one big list
+        part = slice(i, i + FEED_CHUNK)
+        for s, t, arr in zip(p.seq16[part].tolist(), p.ts[part].tolist(), p.arrival_s[part].tolist()):
+            add(s, t, arr)
     st = a.result()
     return st, st.intervals
 

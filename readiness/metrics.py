@@ -107,10 +107,10 @@ _ALL = [
     _m("lldp.voice_priority", "count", "capture", "802.1p priority the switch advertises for voice (LLDP-MED)"),
     _m("lldp.location_present", "bool", "capture", "LLDP-MED location (civic or ELIN) advertised"),
     _m("cdp.voice_vlan", "vlan", "capture", "voice VLAN the switch advertises over CDP"),
-    # --- failover drills (probe "failover") ----------------------------------------------------------
-    _m("failover.media_gap_ms", "ms", "failover", "longest media gap during the failover", "max"),
-    _m("failover.recovery_s", "s", "failover", "time until media flows again after the failure"),
-    _m("failover.calls_dropped", "calls", "failover", "calls that did not survive the failover", "sum"),
+    # --- failover drills (probe "drill") -------------------------------------------------------------
+    _m("failover.media_gap_ms", "ms", "drill", "longest media gap of a call during the failover", "max"),
+    _m("failover.recovery_s", "s", "drill", "time from the failure until new calls work again", "max"),
+    _m("failover.calls_dropped", "calls", "drill", "calls that did not survive the failover", "sum"),
 ]
 
 METRICS: dict[str, MetricDef] = {m.name: m for m in _ALL}

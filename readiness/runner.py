@@ -188,7 +188,7 @@ async def _run_probes(site: SiteSpec, writer: store.RunWriter, criteria: list[Cr
         if only is not None and p.name not in only:
             _not_measured(writer, wanted, p.name, f"skipped: --only {','.join(sorted(only))}")
             continue
-        why = p.configured(site)
+        why = p.configured(site) or (p.on_request if p.on_request and (only is None or p.name not in only) else "")
         if why:
             _not_measured(writer, wanted, p.name, why)
             continue

@@ -48,6 +48,7 @@ COMMANDS = [
     "path:path",
     "compare:compare",
     "pilot:pilot",
+    "drill:drill",
 ]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import ReadinessError
-from .site import Calls, Capture, Iperf, PathChecks, Markings, Phones, SecretRef, SiteSpec, Snmp, SnmpDevice, Uplink, split_host_port
+from .site import Calls, Capture, Drill, Iperf, PathChecks, Markings, Phones, SecretRef, SiteSpec, Snmp, SnmpDevice, Uplink, split_host_port
 
 
 def _built(make: Any) -> Any:
@@ -44,6 +44,28 @@ def calls_site(target: str, *, key: SecretRef | None, username: str | None, pass
         responder = {"address": f"{host}:{port}", "key": key}
     return _site(site=f"calls to {target}", markings=markings, responder=responder,
                  calls=_built(lambda: Calls(target=target, username=username, password=password, **calls)))
+
+
+def drill_site(targets: list[str], *, key: SecretRef | None, markings: Markings, transport: str = "udp",
+               **drill: Any) -> SiteSpec:
+    """`readiness drill --to sip:... [--to sip:...]`: a drill against these targets in failover order;
+    with a key, they are readiness responders (the first one is the responder the key belongs to)."""
+    responder = None
+    if key is not None:
+        host, port = _target_address(targets[0])
+        responder = {"address": f"{host}:{port}", "key": key}
+    return _site(site=f"drill to {targets[0]}", markings=markings, responder=responder,
+                 calls=_built(lambda: Calls(target=targets[0], transport=transport)),
+                 drill=_built(lambda: Drill(targets=targets, **drill)))
+
+
+def with_drill(site: SiteSpec, **given: Any) -> SiteSpec:
+    """A site file's drill: section with the command line's values over it (a default one if it has none)."""
+    base = site.drill.model_dump() if site.drill is not None else {}
+    drill = _built(lambda: Drill(**{**base, **given}))
+    out = site.model_copy(update={"drill": drill})
+    out._file, out._base_dir = site.file, site.base_dir
+    return out
 
 
 def iperf_site(server: str, *, mode: str, markings: Markings, uplink: dict[str, Any] | None = None,

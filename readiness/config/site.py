@@ -193,6 +193,19 @@ class Calls(_Strict):
         return v
 
 
+class Drill(_Strict):
+    """`readiness drill`: calls held while someone pulls the primary line, short test calls beside them."""
+
+    calls: int = Field(20, ge=1, le=2000, description="calls held for the whole drill")
+    duration: Duration = Field("300 s", description="how long the drill holds its calls")
+    new_calls_every: Duration = Field("2 s", description="a short new test call this often (0 s: none)")
+    targets: list[str] = Field(default_factory=list, description="SIP URIs in failover order, primary first "
+                               "(a primary and a secondary SBC); default: calls.target, else the responder")
+    failover_timeout: Duration = Field("4 s", description="no answer this long from a target: the next one, as a "
+                                       "phone fails over")
+    retry_primary: Duration = Field("30 s", description="a target that failed is tried again after this long")
+
+
 class Iperf(_Strict):
     server: str = Field(description="host[:port] of an iperf3 server (default port 5201)")
     duration: Duration = Field("10 s", description="length of each iperf3 test")
@@ -355,6 +368,7 @@ class SiteSpec(_Strict):
     markings: Markings = Field(default_factory=Markings)
     responder: Responder | None = None
     calls: Calls | None = None
+    drill: Drill | None = None
     iperf: Iperf | None = None
     snmp: Snmp | None = None
     capture: Capture | None = None

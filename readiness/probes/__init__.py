@@ -14,6 +14,7 @@ REGISTRY: list[str] = [
     "readiness.probes.snmp.probe:SnmpCountersProbe",
     "readiness.probes.capture.probe:CaptureProbe",
     "readiness.probes.path.probe:PathProbe",
+    "readiness.probes.drill.probe:DrillProbe",
 ]
 
 

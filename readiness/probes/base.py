@@ -100,6 +100,7 @@ class Probe(ABC):
 
     name: str = ""
     phase: str = "traffic"
+    on_request: str = ""     # runs only when a command names it (this text says which, else why not)
 
     def metrics(self) -> list[str]:
         return [m.name for m in metric_catalog.METRICS.values() if m.probe == self.name]

@@ -82,8 +82,11 @@ def reflected(rec: np.ndarray, packets_sent: int, ptime_ms: int, fin_replies: in
     fin_view: (bitmap, highest) of the reflector's answer to our fin, when it came."""
     rec = rec[(rec["seq"] < max(packets_sent, 1))] if packets_sent else rec
     by_reflector = rec[np.argsort(rec["rseq"], kind="stable")]
-    _, first = np.unique(by_reflector["rseq"], return_index=True)   # a reply duplicated on the way down
-    by_reflector = by_reflector[np.sort(first)]                      # is still one packet up
+    # a reply duplicated on the way down is still one packet up; keyed with our sequence too, as a
+    # flow that moved (a NAT's new address) is a new session at the reflector and counts from 1 again
+    pair = (by_reflector["rseq"].astype(np.uint64) << np.uint64(32)) | by_reflector["seq"].astype(np.uint64)
+    _, first = np.unique(pair, return_index=True)
+    by_reflector = by_reflector[np.sort(first)]
     seq = by_reflector["seq"].astype(np.int64)
     tx = by_reflector["tx_ns"].astype(np.int64)
     rrx = by_reflector["rrx_ns"].astype(np.int64)

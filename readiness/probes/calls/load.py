@@ -32,6 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ... import codecs as codec_table
 from ...errors import ReadinessError
@@ -43,7 +44,7 @@ from .media.stream_types import MediaPlan, MediaStreamResult, ScheduleErrors
 from .sip import Credentials, SipConfig, UserAgent, sdp
 from .sip.uac import CallOutcome
 from .sip.uri import SipUri
-from .wire import calltoken, srtp_call, stamps
+from .wire import calltoken, seen, srtp_call, stamps
 from .wire.srtp import CryptoAttribute
 
 LOAD_LINGER_S = 10.0                             # under load: the load's iperf3 may take this long to end
@@ -95,6 +96,10 @@ class CallRecord:
     transport: str = "udp"
     phase_media: dict[str, scoring.MediaMetrics] = field(default_factory=dict)   # under load: per phase
     srtp: str = ""                        # the SRTP suite the call's media used ("" plain RTP)
+    target: str = ""                      # the SIP target it was placed to
+    role: str = "held"                    # held (the load's calls) | probe (a drill's short test calls)
+    source_seen: str = ""                 # ip:port our INVITE came from, as the responder saw it
+    bye_status: int | None = None         # the final status of our BYE (None: no answer, or none sent)
 
     @property
     def answered(self) -> bool:
@@ -198,6 +203,14 @@ def _received_dscp(resp) -> int | None:
     return dscp if dscp < 64 else None
 
 
+def _source_seen(resp, key: bytes | None) -> str:
+    """The address our INVITE came from as a readiness responder saw it (after any NAT), signed."""
+    if resp is None or not key:
+        return ""
+    view = seen.decode(resp.headers.get(seen.HEADER), key)
+    return view.get("source", "") if view else ""
+
+
 def _reflects(desc: sdp.SessionDescription | None) -> bool:
     return desc is not None and any(a.split(":")[0] == stamps.SDP_ATTRIBUTE for m in desc.media for a in m.other)
 
@@ -223,7 +236,8 @@ class LoadRunner:
     """One load: `await run()` returns the LoadResult; `stop()` ends it early. The counters
     (active, answered, failed, peak) feed the progress line while it runs."""
 
-    def __init__(self, config: LoadConfig, progress: Progress | None = None):
+    def __init__(self, config: LoadConfig, progress: Progress | None = None,
+                 on_scored: Callable[[CallRecord], None] | None = None):
         if config.calls < 1:
             raise ReadinessError("--calls must be at least 1")
         if config.cps <= 0:
@@ -236,11 +250,13 @@ class LoadRunner:
         self.config = config
         self.codec = codec_table.get(config.codec)
         self.progress = progress or NullProgress()
+        self.on_scored = on_scored        # given each call once scored; its series are dropped after
         self.active = 0
         self.answered = 0
         self.failed = 0
         self.peak = 0
         self._stop = asyncio.Event()
+        self._held_done = asyncio.Event()               # every call of the load has ended
         self._hold_until: float | None = None          # under load: every call ends then (epoch)
 
     def stop(self) -> None:
@@ -270,12 +286,14 @@ class LoadRunner:
         driver: asyncio.Future | None = None
         load_run: phase_mod.LoadRun | None = None
         alone_start = 0.0
+        during: asyncio.Future | None = None
         try:
             try:
                 await ua.start()
             except OSError as e:
                 raise ReadinessError(f"cannot open the SIP socket: {e.strerror or e}") from None
             t0 = time.monotonic()
+            during = asyncio.ensure_future(self._during(ua, media, local_ip, trace_dir))
             if cfg.under_load is not None:
                 third = cfg.duration_s / 3
                 alone_start = time.time() + (cfg.calls - 1) / cfg.cps + SETTLE_S
@@ -289,8 +307,11 @@ class LoadRunner:
                         await asyncio.wait_for(self._stop.wait(), delay)
                 if self._stop.is_set():
                     break
-                tasks.append(asyncio.ensure_future(self._one(i, ua, media, local_ip, trace_dir)))
+                tasks.append(asyncio.ensure_future(self._place(i, ua, media, local_ip, trace_dir)))
             records = list(await asyncio.gather(*tasks))
+            self._held_done.set()
+            if during is not None:
+                records += await during
             if driver is not None:
                 if self._stop.is_set() or not any(r.answered for r in records):
                     driver.cancel()              # nothing to load against: the iperf3 is killed
@@ -302,6 +323,9 @@ class LoadRunner:
             if driver is not None and not driver.done():
                 driver.cancel()                  # the load's iperf3 is killed with it
                 await asyncio.gather(driver, return_exceptions=True)
+            if during is not None and not during.done():
+                during.cancel()
+                tasks.append(during)
             for t in tasks:                      # Ctrl-C: every call still up gets its BYE (bounded)
                 t.cancel()
             if tasks:
@@ -338,9 +362,22 @@ class LoadRunner:
                                  info=f"{self.active} active, {self.answered} answered, {self.failed} failed")
             await asyncio.sleep(0.5)
 
+    async def _place(self, index: int, ua: UserAgent, media: MediaProcess, local_ip: str,
+                     trace_dir: Path) -> CallRecord:
+        """One call of the load (a drill places it to the first target that takes it)."""
+        return await self._one(index, ua, media, local_ip, trace_dir)
+
+    async def _during(self, ua: UserAgent, media: MediaProcess, local_ip: str, trace_dir: Path) -> list[CallRecord]:
+        """Calls placed beside the load while it runs (a drill's test calls); their records join the
+        load's. Here: none."""
+        return []
+
     async def _one(self, index: int, ua: UserAgent, media: MediaProcess, local_ip: str,
-                   trace_dir: Path) -> CallRecord:
+                   trace_dir: Path, target: str | None = None, hold_s: float | None = None,
+                   answer_timeout_s: float | None = None, role: str = "held") -> CallRecord:
         cfg = self.config
+        target = target or cfg.target
+        answer_timeout = answer_timeout_s or cfg.answer_timeout_s
         key = cfg.key if cfg.key is not None else b""
         trace = trace_dir / f"call-{index:05d}.trace"
         handle = await media.open(local_ip, cfg.media_dscp, key, trace)
@@ -348,19 +385,21 @@ class LoadRunner:
         offered = srtp_call.secure(offer) if cfg.srtp else None
         headers = {calltoken.HEADER: calltoken.make(cfg.key)} if cfg.key else {}
         started = time.time()
-        call = ua.call(cfg.target, offer, headers=headers, answer_timeout=cfg.answer_timeout_s)
+        call = ua.call(target, offer, headers=headers, answer_timeout=answer_timeout)
         record = CallRecord(index, CallOutcome(call.call_id, False, "closed"), started, started, self.codec.name,
-                            cfg.ptime_ms, dscp_sent=cfg.media_dscp, trace=trace, transport=cfg.transport)
+                            cfg.ptime_ms, dscp_sent=cfg.media_dscp, trace=trace, transport=cfg.transport,
+                            target=target, role=role)
         began = False
         try:
             try:
-                outcome = await call.wait(cfg.answer_timeout_s + CALL_GRACE_S)
+                outcome = await call.wait(answer_timeout + CALL_GRACE_S)
             except asyncio.TimeoutError:
                 call.cancel()
                 outcome = CallOutcome(call.call_id, False, "timeout", detail="no final answer")
             record.outcome = outcome
             record.sip_dscp_down = outcome.dscp_received
             record.sip_dscp_up = _received_dscp(call.final_response) if outcome.answered else None
+            record.source_seen = _source_seen(call.final_response, cfg.key) if outcome.answered else ""
             keys = None
             if cfg.srtp and outcome.answered and outcome.remote_media is not None:
                 try:
@@ -381,7 +420,7 @@ class LoadRunner:
             self.peak = max(self.peak, self.active)
             try:
                 began = True
-                await self._media(call, media, handle, record, keys)
+                await self._media(call, media, handle, record, keys, hold_s)
             finally:
                 self.active -= 1
         finally:
@@ -389,12 +428,13 @@ class LoadRunner:
                 media.discard(handle.id)
             if call.dialog is not None and not call.ended.is_set():
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(asyncio.wait_for(call.hangup(), HANGUP_TIMEOUT_S))
+                    record.bye_status = await asyncio.shield(asyncio.wait_for(call.hangup(), HANGUP_TIMEOUT_S))
             record.ended = time.time()
         return record
 
     async def _media(self, call, media: MediaProcess, handle: StreamHandle, record: CallRecord,
-                     srtp_keys: tuple[CryptoAttribute, CryptoAttribute] | None = None) -> None:
+                     srtp_keys: tuple[CryptoAttribute, CryptoAttribute] | None = None,
+                     hold_s: float | None = None) -> None:
         cfg = self.config
         info = call.remote_media
         codec = sdp.codec_for(info) or self.codec
@@ -404,7 +444,7 @@ class LoadRunner:
         plan = MediaPlan((info.address, info.port), info.payload_type, codec, ptime,
                          None if record.reflected else _rtcp_remote(call.remote_sdp, info), record.reflected,
                          srtp_keys)
-        hold = cfg.duration_s if self._hold_until is None else max(1.0, self._hold_until - time.time())
+        hold = hold_s or (cfg.duration_s if self._hold_until is None else max(1.0, self._hold_until - time.time()))
         media.begin(handle.id, plan, hold, time.monotonic_ns())
         done = asyncio.ensure_future(media.finished(handle.id, hold + CALL_GRACE_S))
         ended = asyncio.ensure_future(call.ended.wait())
@@ -431,10 +471,14 @@ class LoadRunner:
     def _score(self, records: list[CallRecord], phases: phase_mod.PhaseReport | None = None) -> None:
         """Media metrics of every answered call, from its trace (runs after all media stopped);
         under load also per phase (a call answered by a third-party far end has no phases: its
-        RTCP reports are totals every ~5 s, too coarse to split)."""
+        RTCP reports are totals every ~5 s, too coarse to split). With `on_scored`, each call is
+        handed over as soon as it is scored and then keeps its totals only, so memory stays flat
+        however many long calls there were."""
         for r in records:
             res = r.media_result
             if res is None:
+                if self.on_scored is not None:
+                    self.on_scored(r)
                 continue
             codec = codec_table.get(r.codec)
             try:
@@ -448,6 +492,10 @@ class LoadRunner:
             except Exception as e:     # one call's bad data must not lose the others
                 r.media = scoring.MediaMetrics(None, None, None, None, [], None,
                                                res.schedule.quantile_ms(0.99), f"analysis failed: {e}")
+            if self.on_scored is not None:
+                self.on_scored(r)
+                r.media = r.media.without_series()
+                r.phase_media = {k: m.without_series() for k, m in r.phase_media.items()}
 
 
 async def run_load(config: LoadConfig, progress: Progress | None = None) -> LoadResult:

@@ -248,10 +248,14 @@ class Call(Session):
             try:
                 resp = await asyncio.wait_for(asyncio.shield(final), max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
-                # still ringing at the deadline: CANCEL, then wait (bounded) for the 487
                 self._cancel_wanted = True
-                if self._progress_seen():
-                    self._send_cancel()
+                if not self._progress_seen():
+                    # nothing came back at all: there is nothing to CANCEL (RFC 3261 9.1), and a phone
+                    # moves on to its next server now rather than after Timer B
+                    self._finish("timeout", None, "", f"no response within {self.answer_timeout:g} s")
+                    return None
+                # still ringing at the deadline: CANCEL, then wait (bounded) for the 487
+                self._send_cancel()
                 try:
                     late = await asyncio.wait_for(asyncio.shield(final), self.endpoint.transactions.timers.b)
                 except asyncio.TimeoutError:

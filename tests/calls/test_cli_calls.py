@@ -181,3 +181,25 @@ def test_sigterm_in_the_loaded_phase_stops_the_load(responder, tmp_path):
     (run_dir,) = (tmp_path / "runs").iterdir()
     results = json.loads((run_dir / "results.json").read_text())
     assert results["verdict"] == "incomplete" and results["interrupted_reason"] == "stopped by SIGTERM"
+
+
+def test_ctrl_c_keeps_the_calls_scored_so_far(responder, tmp_path):
+    """Interrupted while the calls are up: each is hung up and scored as far as it got; the run is
+    incomplete and `readiness report` renders it."""
+    import signal
+    import time
+
+    port, key = responder
+    p = subprocess.Popen(CLI + ["calls", f"sip:test@127.0.0.1:{port}", "--calls", "3", "--duration", "60",
+                                "--key-file", str(key), "--out", str(tmp_path), "--json", str(tmp_path / "r.json"),
+                                "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 2 and "Traceback" not in err, err
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["complete"] is False
+    mos = [m for m in doc["measurements"] if m["metric"] == "call.mos"]
+    assert len(mos) == 6 and all(m["value"] > 4 for m in mos)
+    run_dir = next(d for d in tmp_path.iterdir() if d.is_dir())
+    assert _run("report", str(run_dir), "-q").returncode == 2

@@ -161,3 +161,29 @@ def test_a_dead_primary_sbc_fails_over_to_the_secondary_and_back(tmp_path):
     assert drill["calls_held"] == 2 and drill["calls_dropped"] == 0
     assert drill["new_calls"]["failed_over"] >= 1 and drill["new_calls"]["failed"] == 0
     assert drill["new_calls"]["setup_ms_max"] >= 900          # the one that waited for the dead primary
+
+
+def test_ctrl_c_ends_every_call_and_keeps_what_the_drill_knew(tmp_path):
+    """Interrupted mid-drill: every call gets its BYE, the run says incomplete, and the calls held so
+    far are in it with their media scored (their gaps, survivors and the test calls)."""
+    import signal
+
+    from readiness.lab.responder_server import responder_process
+
+    with responder_process(tmp_path) as (port, key):
+        p = subprocess.Popen([sys.executable, "-m", "readiness", "drill", "--to", f"sip:test@127.0.0.1:{port}",
+                              "--key-file", str(key), "--calls", "4", "--duration", "60", "--new-calls-every", "0.5",
+                              "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "drill.json"), "-q"],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(5)
+        p.send_signal(signal.SIGINT)
+        status, doc, err = finish(p, tmp_path)
+        log = (tmp_path / f"responder-{port}.log").read_text()
+    assert status == 2 and "Traceback" not in err, err
+    assert doc["complete"] is False
+    drill = doc["drill"]
+    assert drill["interrupted"] is True and drill["calls_held"] == 4 and drill["calls_dropped"] == 0
+    assert drill["new_calls"]["placed"] >= 6
+    gaps_measured = [m for m in doc["measurements"] if m["metric"] == "failover.media_gap_ms"]
+    assert len(gaps_measured) == 8 and all(m["value"] < 100 for m in gaps_measured)
+    assert "Traceback" not in log

@@ -117,6 +117,7 @@ class LoadResult:
     engine_busy_pct: float = 0.0
     realtime: bool = False               # the media engine ran with a real-time priority
     phases: phase_mod.PhaseReport | None = None
+    interrupted: bool = False            # Ctrl-C or SIGTERM: the calls were cut short (and still scored)
 
     def answered(self) -> list[CallRecord]:
         return [c for c in self.calls if c.answered]
@@ -287,6 +288,7 @@ class LoadRunner:
         load_run: phase_mod.LoadRun | None = None
         alone_start = 0.0
         during: asyncio.Future | None = None
+        interrupted = False
         try:
             try:
                 await ua.start()
@@ -312,6 +314,8 @@ class LoadRunner:
             self._held_done.set()
             if during is not None:
                 records += await during
+        except asyncio.CancelledError:
+            interrupted = True               # every call is hung up below, then scored as far as it got
             if driver is not None:
                 if self._stop.is_set() or not any(r.answered for r in records):
                     driver.cancel()              # nothing to load against: the iperf3 is killed
@@ -332,9 +336,13 @@ class LoadRunner:
                 await asyncio.wait(tasks, timeout=HANGUP_TIMEOUT_S + 1)
             await ua.close()
             await media.close()
+        if interrupted:
+            records = [r for t in tasks if t.done() and not t.cancelled() and t.exception() is None
+                       for r in (t.result() if isinstance(t.result(), list) else [t.result()])]
         ended = time.time()
         busy = 100.0 * media.busy_ns / max(1, media.elapsed_ns)
-        result = LoadResult(cfg, records, started, ended, self.peak, ScheduleErrors(), busy, media.realtime)
+        result = LoadResult(cfg, records, started, ended, self.peak, ScheduleErrors(), busy, media.realtime,
+                            interrupted=interrupted)
         if load_run is not None and load_run.launched and self._hold_until is not None:
             result.phases = phase_mod.PhaseReport(load_run, phase_mod.windows(
                 alone_start, load_run, cfg.duration_s / 3, self._hold_until))
@@ -375,6 +383,21 @@ class LoadRunner:
     async def _one(self, index: int, ua: UserAgent, media: MediaProcess, local_ip: str,
                    trace_dir: Path, target: str | None = None, hold_s: float | None = None,
                    answer_timeout_s: float | None = None, role: str = "held") -> CallRecord:
+        """One call; cut short (Ctrl-C, SIGTERM), it is hung up and returns what it has."""
+        made: list[CallRecord] = []
+        try:
+            return await self._call(made, index, ua, media, local_ip, trace_dir, target, hold_s, answer_timeout_s, role)
+        except asyncio.CancelledError:
+            if not made:
+                raise
+            made[0].stream_notes.append("the run was interrupted: the call ended early")
+            if made[0].media_result is not None:
+                made[0].packets_sent = made[0].media_result.packets_sent
+            return made[0]
+
+    async def _call(self, made: list[CallRecord], index: int, ua: UserAgent, media: MediaProcess, local_ip: str,
+                    trace_dir: Path, target: str | None, hold_s: float | None, answer_timeout_s: float | None,
+                    role: str) -> CallRecord:
         cfg = self.config
         target = target or cfg.target
         answer_timeout = answer_timeout_s or cfg.answer_timeout_s
@@ -389,6 +412,7 @@ class LoadRunner:
         record = CallRecord(index, CallOutcome(call.call_id, False, "closed"), started, started, self.codec.name,
                             cfg.ptime_ms, dscp_sent=cfg.media_dscp, trace=trace, transport=cfg.transport,
                             target=target, role=role)
+        made.append(record)
         began = False
         try:
             try:
@@ -458,7 +482,9 @@ class LoadRunner:
             with contextlib.suppress(asyncio.TimeoutError):
                 record.media_result = await asyncio.wait_for(asyncio.shield(done), STOP_TIMEOUT_S)
         except asyncio.CancelledError:
-            media.stop(handle.id)
+            media.stop(handle.id)           # interrupted: what the stream has is still scored (bounded)
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                record.media_result = await asyncio.wait_for(asyncio.shield(done), STOP_TIMEOUT_S)
             raise
         finally:
             ended.cancel()

@@ -8,6 +8,7 @@ password, path, srtp) and `responder:` (address, key). Markings: `markings.media
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 
@@ -114,6 +115,8 @@ class CallsProbe(Probe):
         if failed:
             ctx.recorder.note(self.name, "warning", "calls not answered: " +
                               ", ".join(f"{k}: {v}" for k, v in sorted(failed.items())))
+        if result.interrupted:                   # recorded what the calls had; the run ends here, incomplete
+            raise asyncio.CancelledError
 
     def _record_call(self, ctx: ProbeContext, cfg: LoadConfig, c: CallRecord) -> records.CallRow:
         evidence = []

@@ -8,6 +8,7 @@ It runs only when `readiness drill` asks for it: someone has to pull the cable.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from ...analysis import failover
@@ -100,7 +101,7 @@ class DrillProbe(Probe):
                                                f"held call {r.index + 1}: per-packet media trace"))
         outcome = failover.summarise(held_calls(result), test_calls(result), [(m.t, m.text) for m in result.marks])
         doc = outcome.to_json()
-        doc.update(marks=[dataclasses.asdict(m) for m in result.marks],
+        doc.update(interrupted=result.interrupted, marks=[dataclasses.asdict(m) for m in result.marks],
                    failovers=[f.to_json() for f in result.failovers],
                    phases={k: v.to_json() for k, v in result.phases.items()},
                    targets=list(cfg.targets), started=result.started, ended=result.ended,
@@ -110,6 +111,8 @@ class DrillProbe(Probe):
                              "ptime_ms": cfg.load.ptime_ms})
         ctx.recorder.detail(Detail(DRILL, doc, PROBE))
         self._record(ctx, outcome, result, cfg)
+        if result.interrupted:                   # recorded what it knew; the run ends here, incomplete
+            raise asyncio.CancelledError
 
     def _record(self, ctx: ProbeContext, outcome: failover.DrillOutcome, result: DrillResult, cfg: DrillConfig) -> None:
         rec = ctx.recorder

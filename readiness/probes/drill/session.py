@@ -27,7 +27,7 @@ from ...progress import Progress
 from ..calls import directions
 from ..calls import phases as phase_mod
 from ..calls import scoring
-from ..calls.load import CallRecord, LoadConfig, LoadRunner
+from ..calls.load import HANGUP_TIMEOUT_S, CallRecord, LoadConfig, LoadRunner
 from ..calls.media.media_process import MediaProcess
 from ..calls.media.trace import REPLY_DTYPE, load
 from ..calls.sip import UserAgent
@@ -82,6 +82,7 @@ class DrillResult:
     started: float
     ended: float
     marks_problem: str = ""
+    interrupted: bool = False
 
 
 class DrillRunner(LoadRunner):
@@ -103,7 +104,7 @@ class DrillRunner(LoadRunner):
             result = await self.run()
         return DrillResult([r for r in result.calls], self.views, self.attempts, self.first_try, board.marks,
                            list(self.targets.failovers), self.windows, self.phase_summaries, result.started,
-                           result.ended, board.problem)
+                           result.ended, board.problem, result.interrupted)
 
     async def _place(self, index: int, ua: UserAgent, media: MediaProcess, local_ip: str, trace_dir: Path,
                      hold_s: float | None = None, role: str = "held") -> CallRecord:
@@ -145,10 +146,12 @@ class DrillRunner(LoadRunner):
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._held_done.wait(), delay)
             return list(await asyncio.gather(*tasks))
-        finally:
+        except asyncio.CancelledError:          # interrupted: the test calls hang up and keep their records
             for t in tasks:
-                if not t.done():
-                    t.cancel()
+                t.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=HANGUP_TIMEOUT_S + 1)
+            return [t.result() for t in tasks if t.done() and not t.cancelled() and t.exception() is None]
 
     def _score(self, records: list[CallRecord], phases: phase_mod.PhaseReport | None = None) -> None:
         """First every held call's gaps (the outages decide the phases), then the usual scoring,

@@ -25,13 +25,15 @@ from .run_options import SECRET_HELP, conduct, load_profile, run_outputs
 @click.option("--duration", type=float, help="Seconds the drill holds its calls [300].")
 @click.option("--new-calls-every", type=float, help="Seconds between short new test calls, 0: none [2].")
 @click.option("--failover-timeout", type=float, help="Seconds without an answer before the next target [4].")
+@click.option("--dns-server", metavar="HOST[:PORT]",
+              help="DNS server for a target given as a domain (sip:user@example.com: SRV, RFC 3263).")
 @click.option("--transport", type=click.Choice(["udp", "tcp", "tls"]), default="udp", show_default=True)
 @click.option("--mark", "mark_text", metavar="TEXT",
               help="Do not drill: give the drill running on this machine a mark (\"primary pulled\").")
 @run_outputs
 def drill(site_file: str | None, targets: tuple[str, ...], key_ref: str | None, key_file: str | None,
           profile_name: str | None, n_calls: int | None, duration: float | None, new_calls_every: float | None,
-          failover_timeout: float | None, transport: str, mark_text: str | None, out: str, no_keep: bool,
+          failover_timeout: float | None, dns_server: str | None, transport: str, mark_text: str | None, out: str, no_keep: bool,
           json_out: str | None, quiet: bool) -> int:
     """Hold --calls calls for --duration seconds while someone fails the primary line (pulls the WAN
     cable, fails over the SBC, powers off a switch), and place a short new test call every
@@ -62,7 +64,8 @@ def drill(site_file: str | None, targets: tuple[str, ...], key_ref: str | None, 
         return 0
     given = {k: v for k, v in (("calls", n_calls), ("duration", None if duration is None else f"{duration:g} s"),
                                 ("new_calls_every", None if new_calls_every is None else f"{new_calls_every:g} s"),
-                                ("failover_timeout", None if failover_timeout is None else f"{failover_timeout:g} s"))
+                                ("failover_timeout", None if failover_timeout is None else f"{failover_timeout:g} s"),
+                                ("dns_server", dns_server))
              if v is not None}
     if site_file and targets:
         raise click.UsageError("give --site or --to, not both (the site file's drill.targets lists them)")

@@ -204,6 +204,8 @@ class Drill(_Strict):
     failover_timeout: Duration = Field("4 s", description="no answer this long from a target: the next one, as a "
                                        "phone fails over")
     retry_primary: Duration = Field("30 s", description="a target that failed is tried again after this long")
+    dns_server: str | None = Field(None, description="DNS server for targets given as a domain (SRV, RFC 3263), "
+                                   "HOST[:PORT]; default: the system's")
 
 
 class Iperf(_Strict):

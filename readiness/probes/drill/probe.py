@@ -20,6 +20,7 @@ from ..base import Probe, ProbeContext
 from ..calls.load import CallRecord, clocks_shared
 from ..calls.probe import load_config
 from .session import DrillConfig, DrillResult, DrillRunner
+from .targets import expand
 
 PROBE = "drill"
 
@@ -86,6 +87,14 @@ class DrillProbe(Probe):
 
     async def run(self, ctx: ProbeContext) -> None:
         cfg = drill_config(ctx.site)
+        cfg.targets, looked = await expand(cfg.targets, cfg.load.transport, ctx.site.drill.dns_server)
+        cfg.load.target = cfg.targets[0]
+        for d in looked:
+            if d["targets"]:
+                ctx.progress.say(f"drill: {d['domain']} -> {', '.join(d['targets'])} (DNS {d['via'].upper()}, RFC 3263)")
+            else:
+                ctx.recorder.note(PROBE, "warning", f"{d['domain']} has no SIP SRV records for "
+                                  f"{cfg.load.transport.upper()}: its own address is called (RFC 3263 4.2)")
         cfg.load.clocks_synced = bool(ctx.site.calls and ctx.site.calls.synced_clocks) or clocks_shared(cfg.load.target)
         cfg.load.trace_dir = ctx.recorder.artefact_dir(PROBE) / "traces"
         runner = DrillRunner(cfg, ctx.progress)
@@ -104,7 +113,7 @@ class DrillProbe(Probe):
         doc.update(interrupted=result.interrupted, marks=[dataclasses.asdict(m) for m in result.marks],
                    failovers=[f.to_json() for f in result.failovers],
                    phases={k: v.to_json() for k, v in result.phases.items()},
-                   targets=list(cfg.targets), started=result.started, ended=result.ended,
+                   targets=list(cfg.targets), dns=looked, started=result.started, ended=result.ended,
                    settings={"calls": cfg.load.calls, "duration_s": cfg.load.duration_s,
                              "new_calls_every_s": cfg.new_call_every_s, "new_call_hold_s": cfg.new_call_hold_s,
                              "failover_timeout_s": cfg.failover_timeout_s, "codec": cfg.load.codec,

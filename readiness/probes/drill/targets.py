@@ -60,3 +60,37 @@ class TargetList:
                                            "back to the primary" if back and target == self.targets[0]
                                            else reason_if_new))
             self.current = target
+
+
+async def expand(targets: list[str], transport: str, nameserver: str | None = None) -> tuple[list[str], list[dict]]:
+    """Targets as a phone finds them: a URI whose host is a domain without a port is looked up as RFC
+    3263 says (NAPTR, SRV by priority and weight, else the domain's A/AAAA at 5060: what the UA then
+    resolves itself), each SRV target's addresses in turn. -> (targets, what DNS gave per domain)."""
+    from ..calls.sip.uri import SipUri
+    from ..path.dns_lookup import resolve
+
+    out: list[str] = []
+    looked: list[dict] = []
+    for text in targets:
+        uri = SipUri.parse(text)
+        if uri.port is not None or _is_address(uri.host):
+            out.append(text)
+            continue
+        r = await resolve(uri.host, nameserver)
+        found = [t for t in r.targets if t.transport == transport and t.via != "a"]
+        user = f"{uri.user}@" if uri.user else ""
+        expanded = [f"{uri.scheme}:{user}{f'[{a}]' if ':' in a else a}:{t.port}" for t in found for a in t.addresses]
+        looked.append({"domain": uri.host, "targets": expanded, "problems": r.problems + ([r.error] if r.error else []),
+                       "via": found[0].via if found else "a"})
+        out += expanded or [text]       # no SRV: the domain itself (RFC 3263 4.2), resolved by the UA
+    return list(dict.fromkeys(out)), looked
+
+
+def _is_address(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

@@ -80,7 +80,9 @@ class DrillOutcome:
         return d
 
 
-MARK_BEFORE_S = 120.0
+MARK_BEFORE_S = 120.0        # a mark this long before an outage still names it (the cable pulled, then the wait)
+MARK_AFTER_S = 10.0          # or this long after its start (pressed once the line was out)
+MAX_TEST_ROWS = 3000         # test calls listed one by one (an hour at one every 1.2 s)
 
 
 def _drop_reason(c: HeldCall) -> str:
@@ -99,6 +101,12 @@ def _drop_reason(c: HeldCall) -> str:
 def _recovery(o: Outage, tests: list[TestCall]) -> float | None:
     good = [t.answered_at for t in tests if t.works and t.answered_at is not None and t.first_try >= o.start]
     return 1000.0 * (min(good) - o.start) if good else None
+
+
+def _mark(marks: list[tuple[float, str]], start: float, end: float) -> str:
+    """The technician's mark nearest the start of an outage (pressed a little before or after it)."""
+    near = [(abs(t - start), text) for t, text in marks if start - MARK_BEFORE_S <= t <= end + MARK_AFTER_S]
+    return min(near)[1] if near else ""
 
 
 def _broken(t: TestCall) -> bool:
@@ -157,7 +165,7 @@ def summarise(held: list[HeldCall], tests: list[TestCall], marks: list[tuple[flo
     for n, o in enumerate(found, 1):
         rec = _recovery(o, tests) if tests else None
         recoveries.append(rec)
-        mark = next((text for t, text in reversed(marks) if o.start - MARK_BEFORE_S <= t <= o.end), "")
+        mark = _mark(marks, o.start, o.end)
         for d in DIRECTIONS:
             gs = [g for g in o.gaps if g.direction == d]
             if not gs:
@@ -175,7 +183,7 @@ def summarise(held: list[HeldCall], tests: list[TestCall], marks: list[tuple[flo
                 None if rec is None else round(rec, 1), mark))
     for n, (start, end, failed, rec) in enumerate(_signalling_outages(tests, found), len(found) + 1):
         recoveries.append(rec)
-        mark = next((text for t, text in reversed(marks) if start - MARK_BEFORE_S <= t <= end), "")
+        mark = _mark(marks, start, end)
         out.outages.append(OutageReport(n, start, end, "signalling", None, None, failed, 0, [],
                                         None if rec is None else round(rec, 1), mark))
     known = [r for r in recoveries if r is not None]
@@ -187,8 +195,10 @@ def summarise(held: list[HeldCall], tests: list[TestCall], marks: list[tuple[flo
                          "failed_over": sum(1 for t in tests if t.attempts > 1),
                          "setup_ms_p50": round(statistics.median(setups), 1) if setups else None,
                          "setup_ms_max": round(max(setups), 1) if setups else None,
-                         "failures": [{"call": t.call, "t": t.first_try, "cause": t.cause, "target": t.target}
-                                      for t in tests if not t.works][:50]}
+                         "calls": [{"call": t.call, "t": round(t.first_try, 3), "cause": t.cause, "target": t.target,
+                                    "attempts": t.attempts, "setup_ms": None if t.answered_at is None
+                                    else round(1000.0 * (t.answered_at - t.first_try), 1), "works": t.works}
+                                   for t in tests[:MAX_TEST_ROWS]]}
     out.sources = _sources(held, tests)
     out.calls_moved = sum(1 for c in answered if c.moved)
     if out.calls_moved:

@@ -83,14 +83,24 @@ def report(run_dir: str, formats: str, lang: str | None, customer: str | None, t
     return finish(Path(run_dir), json_out, quiet, formats=("json", *wanted), options=options)
 
 
-@click.command(short_help="Full acceptance run against a local lab.")
+@click.command(short_help="Full acceptance run against a local lab, then a failover drill.")
+@click.option("--drill/--no-drill", default=True, show_default=True,
+              help="After the acceptance run, a failover drill (the primary SBC fails while calls are up).")
 @run_outputs
-def demo(out: str, no_keep: bool, json_out: str | None, quiet: bool) -> int:
+def demo(drill: bool, out: str, no_keep: bool, json_out: str | None, quiet: bool) -> int:
     """Full acceptance run against a lab started on this machine (loopback), then cleaned up.
 
     Starts a far-end responder, iperf3 servers, an SNMP agent serving demo switch and UPS walks and
-    whatever else the probes need; runs the cloud-pbx-single-site profile; prints the verdict.
+    whatever else the probes need; runs the cloud-pbx-single-site profile; prints the verdict (the
+    exit status is its). Then a failover drill in its own run folder: two responders as primary and
+    secondary SBC, the primary killed while 4 calls are up: its calls are dropped, new calls fail
+    over to the secondary; judged by the multi-site-sd-wan profile's failover criteria.
     """
-    from ..lab.demo import run_demo
+    from ..lab.demo import run_demo, run_demo_drill
 
-    return conduct(run_demo, out, no_keep, json_out, quiet, formats=DEFAULT_FORMATS)
+    status = conduct(run_demo, out, no_keep, json_out, quiet, formats=DEFAULT_FORMATS)
+    if not drill or json_out:                # the JSON is the acceptance run's; the drill is its own run
+        return status
+    click.echo("\nFailover drill: the primary SBC fails while calls are up (a second run)")
+    conduct(run_demo_drill, out, no_keep, None, quiet, formats=DEFAULT_FORMATS)
+    return status

@@ -1,10 +1,13 @@
-"""`readiness demo`: start the lab, run the cloud-pbx-single-site profile against it, clean up."""
+"""`readiness demo`: start the lab, run the cloud-pbx-single-site profile against it, clean up; then a
+failover drill on loopback: two responders as the primary and secondary SBC, the primary killed
+while the drill holds its calls."""
 
 from __future__ import annotations
 
 import contextlib
 import string
 import tempfile
+import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -19,10 +22,13 @@ from . import certificates
 from .dns_server import DOMAIN, provider_dns
 from .iperf_server import iperf3_server
 from .ports import free_port, listening
-from .responder_server import responder_process
+from .responder_server import responder_process, responder_running, write_key
 from .snmp_agent import demo_agent as _snmp
 
 DEMO_PROFILE = "cloud-pbx-single-site"
+DRILL_PROFILE = "multi-site-sd-wan"
+DRILL_SECONDS = 12
+SBC_FAILS_AFTER_S = 5.0          # into the drill: its calls are up, test calls have worked a while
 
 # Each lab component: a context manager factory taking the work folder, yielding template values.
 Component = Callable[[Path], ContextManager[dict[str, str]]]
@@ -84,3 +90,34 @@ def run_demo(out_parent: Path, progress: Progress | None = None) -> Path:
     with tempfile.TemporaryDirectory(prefix="readiness-lab-") as tmp, lab(Path(tmp), progress) as site_file:
         site = site_mod.load(site_file)
         return execute(profile, site, out_parent, progress, command="demo")
+
+
+def run_demo_drill(out_parent: Path, progress: Progress | None = None) -> Path:
+    """The demo's drill: 4 calls held on the primary SBC, which is killed (SIGKILL, as a crash) a few
+    seconds in; the held calls lose their media, new test calls fail over to the secondary."""
+    from ..probes.drill import marks
+    from ..runner import probe_criteria
+
+    progress = progress or NullProgress()
+    profile = profile_mod.load(DRILL_PROFILE)
+    with tempfile.TemporaryDirectory(prefix="readiness-drill-lab-") as tmp:
+        work = Path(tmp)
+        key = write_key(work / "responder.key")
+        with responder_running(work, key) as (primary, primary_port, _), responder_process(work, key) as (second, _):
+            template = resources.files("readiness.lab").joinpath("data/demo-drill.yaml").read_text()
+            site_file = work / "demo-drill.yaml"
+            site_file.write_text(string.Template(template).substitute(
+                PRIMARY_PORT=primary_port, SECONDARY_PORT=second, RESPONDER_KEY_FILE=key, DRILL_SECONDS=DRILL_SECONDS))
+
+            def fail_primary() -> None:
+                marks.send("Primär-SBC ausgeschaltet".encode(), marks.socket_path())
+                primary.kill()
+                progress.say(f"demo drill: the primary SBC (responder on port {primary_port}) is killed now")
+
+            timer = threading.Timer(SBC_FAILS_AFTER_S, fail_primary)
+            timer.start()
+            try:
+                return execute(profile, site_mod.load(site_file), out_parent, progress, only=["drill"],
+                               command="drill", criteria=probe_criteria(profile.criteria, ["drill"]))
+            finally:
+                timer.cancel()

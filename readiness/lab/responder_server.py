@@ -7,6 +7,7 @@ import base64
 import contextlib
 import os
 import secrets
+import subprocess
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -27,6 +28,15 @@ def write_key(path: Path) -> Path:
 def responder_process(workdir: Path, key_file: Path | None = None, port: int | None = None,
                       extra: list[str] | None = None, timeout: float = 15.0) -> Iterator[tuple[int, Path]]:
     """Start `readiness responder` on 127.0.0.1; yield (SIP port, key file); stop it."""
+    with responder_running(workdir, key_file, port, extra, timeout) as (_, port, key_file):
+        yield port, key_file
+
+
+@contextlib.contextmanager
+def responder_running(workdir: Path, key_file: Path | None = None, port: int | None = None,
+                      extra: list[str] | None = None, timeout: float = 15.0
+                      ) -> Iterator[tuple[subprocess.Popen, int, Path]]:
+    """The same, yielding its process too (the demo's drill kills it, as an SBC fails)."""
     workdir = Path(workdir)
     key_file = key_file or write_key(workdir / "responder.key")
     port = port or free_port(also_udp=True)
@@ -35,5 +45,5 @@ def responder_process(workdir: Path, key_file: Path | None = None, port: int | N
     argv = [sys.executable, "-m", "readiness", "responder", "--listen", f"127.0.0.1:{port}",
             "--key-file", str(key_file), "--quiet"] + (extra or [])
     # SIGTERM: the responder hangs up what is left, which can take a few seconds
-    with running(argv, f"responder on port {port}", lambda: listening(port), log, timeout, stop_wait_s=10):
-        yield port, key_file
+    with running(argv, f"responder on port {port}", lambda: listening(port), log, timeout, stop_wait_s=10) as proc:
+        yield proc, port, key_file

@@ -382,11 +382,14 @@ class LoadRunner:
 
     async def _one(self, index: int, ua: UserAgent, media: MediaProcess, local_ip: str,
                    trace_dir: Path, target: str | None = None, hold_s: float | None = None,
-                   answer_timeout_s: float | None = None, role: str = "held") -> CallRecord:
-        """One call; cut short (Ctrl-C, SIGTERM), it is hung up and returns what it has."""
+                   answer_timeout_s: float | None = None, role: str = "held",
+                   on_outcome: Callable[[CallRecord], None] | None = None) -> CallRecord:
+        """One call; `on_outcome` hears of its answer (or failure) at once, before its media. Cut short
+        (Ctrl-C, SIGTERM), it is hung up and returns what it has."""
         made: list[CallRecord] = []
         try:
-            return await self._call(made, index, ua, media, local_ip, trace_dir, target, hold_s, answer_timeout_s, role)
+            return await self._call(made, index, ua, media, local_ip, trace_dir, target, hold_s, answer_timeout_s, role,
+                                    on_outcome)
         except asyncio.CancelledError:
             if not made:
                 raise
@@ -397,7 +400,7 @@ class LoadRunner:
 
     async def _call(self, made: list[CallRecord], index: int, ua: UserAgent, media: MediaProcess, local_ip: str,
                     trace_dir: Path, target: str | None, hold_s: float | None, answer_timeout_s: float | None,
-                    role: str) -> CallRecord:
+                    role: str, on_outcome: Callable[[CallRecord], None] | None) -> CallRecord:
         cfg = self.config
         target = target or cfg.target
         answer_timeout = answer_timeout_s or cfg.answer_timeout_s
@@ -436,6 +439,8 @@ class LoadRunner:
             elif cfg.srtp and outcome.status == 488:
                 record.outcome = dataclasses.replace(outcome, detail=f"{outcome.detail} (to an SRTP offer: "
                                                      "the far end may not accept RTP/SAVP)")
+            if on_outcome is not None:
+                on_outcome(record)
             if not outcome.answered or outcome.remote_media is None:
                 self.failed += 1
                 return record

@@ -112,12 +112,15 @@ class DrillRunner(LoadRunner):
         self.first_try[index] = time.time()
         tried: list[Attempt] = []
         record: CallRecord | None = None
+        def answered(r: CallRecord) -> None:     # at once: the next test call must know where to go
+            if r.outcome.answered:
+                self.targets.worked(r.target, tried[-1].cause if tried else "")
+
         for target in self.targets.order():
             record = await self._one(index, ua, media, local_ip, trace_dir, target=target, hold_s=hold_s,
-                                     answer_timeout_s=self.drill.failover_timeout_s, role=role)
+                                     answer_timeout_s=self.drill.failover_timeout_s, role=role, on_outcome=answered)
             o = record.outcome
             if o.answered:
-                self.targets.worked(target, tried[-1].cause if tried else "")
                 break
             tried.append(Attempt(target, o.cause, o.status, record.started))
             if not fails_over(o.cause, o.status) or self._stop.is_set():

@@ -52,10 +52,19 @@ def test_demo_interrupted_stops_the_lab_and_leaves_an_incomplete_run(tmp_path):
 def test_demo_full_run(tmp_path):
     r = subprocess.run([sys.executable, "-m", "readiness", "demo", "--out", str(tmp_path)], cwd=REPO,
                        capture_output=True, text=True, timeout=600)
-    (run_dir,) = Path(tmp_path).iterdir()
+    runs = {json.loads((d / "results.json").read_text())["command"]: d for d in Path(tmp_path).iterdir()}
+    assert set(runs) == {"demo", "drill"} and r.returncode == 0, r.stderr
+    run_dir = runs["demo"]
     results = json.loads((run_dir / "results.json").read_text())
     assert results["profile"] == "cloud-pbx-single-site" and results["complete"] and results["command"] == "demo"
     assert "Verdict: PASS" in r.stdout and str(run_dir.name) in r.stdout
+    # then the drill: the primary SBC killed under 4 calls, which are dropped; new calls go to the secondary
+    drill = json.loads((runs["drill"] / "results.json").read_text())
+    assert drill["complete"] and drill["verdict"] == "fail" and (runs["drill"] / "report.html").exists()
+    d = drill["drill"]
+    assert d["calls_held"] == 4 and d["calls_dropped"] == 4 and d["marks"][0]["text"] == "Primär-SBC ausgeschaltet"
+    assert d["failovers"][0]["after"] == d["targets"][1] and d["new_calls"]["failed"] == 0
+    assert 0 < d["recovery_ms"] < 2000 and "Verdict: FAIL" in r.stdout
     for port in lab_ports(r.stderr):
         assert not listening(port)
     # The README promises every criterion of the demo's profile measured and passed: nothing not measured.

@@ -70,8 +70,20 @@ def veth_pair(subnet: str = "10.77.0", mtu: int | None = None) -> Iterator[Pair]
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+class InNamespaces:
+    """Running things inside a lab's namespaces."""
+
+    def run(self, ns: str, *argv: str, check: bool = True, timeout: float = 20,
+            input: str | None = None) -> subprocess.CompletedProcess:
+        cmd = ["ip", "netns", "exec", ns] + list(argv)
+        return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=timeout, input=input)
+
+    def popen(self, ns: str, argv: list[str], **kw) -> subprocess.Popen:
+        return subprocess.Popen(["ip", "netns", "exec", ns] + argv, **kw)
+
+
 @dataclass(frozen=True)
-class Routed:
+class Routed(InNamespaces):
     """a -- r -- b: r routes between two veth pairs and can NAT (and run the kernel's SIP ALG)."""
     a: str
     r: str
@@ -81,13 +93,6 @@ class Routed:
     b_ip: str
     r_ip_out: str   # r's address towards b: the source b sees behind the NAT
 
-    def run(self, ns: str, *argv: str, check: bool = True, timeout: float = 20,
-            input: str | None = None) -> subprocess.CompletedProcess:
-        cmd = ["ip", "netns", "exec", ns] + list(argv)
-        return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=timeout, input=input)
-
-    def popen(self, ns: str, argv: list[str], **kw) -> subprocess.Popen:
-        return subprocess.Popen(["ip", "netns", "exec", ns] + argv, **kw)
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple
 
-from tests.netlab import require_root, sh
+from tests.netlab import InNamespaces, require_root, sh
 
 WANS = ("wan1", "wan2")
 METRIC = {"wan1": 10, "wan2": 100}
@@ -53,7 +53,7 @@ class Stamp(NamedTuple):
 
 
 @dataclass(frozen=True)
-class FailoverLab:
+class FailoverLab(InNamespaces):
     c: str              # namespace names
     r: str
     s: str
@@ -66,15 +66,6 @@ class FailoverLab:
     gw2: str
     s_ip: str           # the "internet" service address, on s's lo
     lan_net: str
-
-    # -- running things -------------------------------------------------------------------------
-    def run(self, ns: str, *argv: str, check: bool = True, timeout: float = 20,
-            input: str | None = None) -> subprocess.CompletedProcess:
-        cmd = ["ip", "netns", "exec", ns] + list(argv)
-        return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=timeout, input=input)
-
-    def popen(self, ns: str, argv: list[str], **kw) -> subprocess.Popen:
-        return subprocess.Popen(["ip", "netns", "exec", ns] + argv, **kw)
 
     def public(self, wan: str) -> str:
         return {"wan1": self.p1, "wan2": self.p2}[_wan(wan)]

@@ -104,13 +104,17 @@ class DrillProbe(Probe):
         result = await runner.drill_run()
         if result.marks_problem:
             ctx.recorder.note(PROBE, "warning", result.marks_problem)
+        if result.clock_step_ms:
+            ctx.recorder.note(PROBE, "warning", f"this machine's clock was stepped by {result.clock_step_ms:+.0f} ms "
+                              "during the drill: gaps are measured on one clock and stay right unless the step fell "
+                              "inside one, but times after the step are off by that much")
         for r in result.records:
             if r.role == "held" and r.trace is not None and r.trace.exists() and r.answered:
                 ctx.recorder.artefact(Artefact(ctx.recorder.relative(r.trace), "call-trace", PROBE,
                                                f"held call {r.index + 1}: per-packet media trace"))
         outcome = failover.summarise(held_calls(result), test_calls(result), [(m.t, m.text) for m in result.marks])
         doc = outcome.to_json()
-        doc.update(interrupted=result.interrupted, marks=[dataclasses.asdict(m) for m in result.marks],
+        doc.update(interrupted=result.interrupted, clock_step_ms=result.clock_step_ms, marks=[dataclasses.asdict(m) for m in result.marks],
                    failovers=[f.to_json() for f in result.failovers],
                    phases={k: v.to_json() for k, v in result.phases.items()},
                    targets=list(cfg.targets), dns=looked, started=result.started, ended=result.ended,

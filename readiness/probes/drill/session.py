@@ -35,6 +35,7 @@ from .marks import MarkBoard
 from .targets import TargetList, fails_over
 
 NEW_CALL_HOLD_S = 2.0            # a test call: answered, media both ways for this long, hung up
+CLOCK_STEP_MS = 50.0            # more than NTP slews in a drill: the clock was stepped
 RESTART_BELOW = 64              # a reply sequence that falls back below this, from far above: a new session
 FAILOVER_TIMEOUT_S = 4.0         # no final answer this long: the next target (phones use 2-8 s, not Timer B's 32 s)
 
@@ -83,6 +84,7 @@ class DrillResult:
     ended: float
     marks_problem: str = ""
     interrupted: bool = False
+    clock_step_ms: float = 0.0            # the wall clock moved against monotonic time during the drill
 
 
 class DrillRunner(LoadRunner):
@@ -99,12 +101,15 @@ class DrillRunner(LoadRunner):
         self.board: MarkBoard | None = None
 
     async def drill_run(self) -> DrillResult:
+        offset = time.time() - time.monotonic()
         async with MarkBoard() as board:
             self.board = board
             result = await self.run()
+        step_ms = 1000.0 * ((time.time() - time.monotonic()) - offset)
         return DrillResult([r for r in result.calls], self.views, self.attempts, self.first_try, board.marks,
                            list(self.targets.failovers), self.windows, self.phase_summaries, result.started,
-                           result.ended, board.problem, result.interrupted)
+                           result.ended, board.problem, result.interrupted,
+                           round(step_ms, 1) if abs(step_ms) > CLOCK_STEP_MS else 0.0)
 
     async def _place(self, index: int, ua: UserAgent, media: MediaProcess, local_ip: str, trace_dir: Path,
                      hold_s: float | None = None, role: str = "held") -> CallRecord:

@@ -92,6 +92,7 @@ class LoadSummary:
     schedule_error_ms_p99: float | None = None
     started: float | None = None
     ended: float | None = None
+    far_end_agents: list[str] = field(default_factory=list)   # what the far end said it runs (Server header)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -100,6 +100,7 @@ class CallRecord:
     role: str = "held"                    # held (the load's calls) | probe (a drill's short test calls)
     source_seen: str = ""                 # ip:port our INVITE came from, as the responder saw it
     bye_status: int | None = None         # the final status of our BYE (None: no answer, or none sent)
+    far_end_agent: str = ""               # Server (or User-Agent) of its final response
 
     @property
     def answered(self) -> bool:
@@ -427,6 +428,9 @@ class LoadRunner:
             record.sip_dscp_down = outcome.dscp_received
             record.sip_dscp_up = _received_dscp(call.final_response) if outcome.answered else None
             record.source_seen = _source_seen(call.final_response, cfg.key) if outcome.answered else ""
+            if call.final_response is not None:      # the far end's software, as it names itself
+                record.far_end_agent = (call.final_response.headers.get("Server")
+                                        or call.final_response.headers.get("User-Agent") or "")[:120]
             keys = None
             if cfg.srtp and outcome.answered and outcome.remote_media is not None:
                 try:

@@ -334,6 +334,7 @@ def load_summary(result: LoadResult, rows: list[CallRow]) -> LoadSummary:
         dscp_remarked_pct_down_max=most("dscp_remarked_pct_down"),
         schedule_error_ms_p99=_r(result.schedule.quantile_ms(0.99)),
         started=result.started, ended=result.ended,
+        far_end_agents=sorted({c.far_end_agent for c in result.calls if c.far_end_agent}),
     )
 
 

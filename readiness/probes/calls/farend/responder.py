@@ -24,6 +24,7 @@ import resource
 import ssl
 from dataclasses import dataclass, field
 
+from .... import __version__
 from .... import codecs as codec_table
 from ....errors import ReadinessError
 from ..sip import (
@@ -205,7 +206,8 @@ class CallResponder:
         return self._tokens.check(req.headers.get(calltoken.HEADER))
 
     async def _decide(self, call: IncomingCall) -> Accept | Reject:
-        headers: dict[str, str] = {}
+        # what answers (RFC 3261 20.35): only a caller past the guard (a key holder, or loopback) hears it
+        headers: dict[str, str] = {"Server": f"readiness/{__version__}"}
         # with a key, the endpoint's guard let only INVITEs with a valid token through to here
         if self._tokens is not None and call.dscp_received is not None:   # told only to a key holder
             headers[calltoken.RECEIVED_DSCP] = str(call.dscp_received)

@@ -64,6 +64,11 @@ class DrillView:
     ended: float | None
     settings: dict[str, Any]
 
+    def test_calls(self, worked: bool | None = None) -> list[dict[str, Any]]:
+        """The test calls one by one ({call, t, cause, target, attempts, setup_ms, works}); only those
+        that worked (True) or failed (False)."""
+        return [c for c in self.new_calls.get("calls") or [] if worked is None or bool(c.get("works")) == worked]
+
 
 def drill(details: dict[str, Any]) -> DrillView | None:
     doc = details.get(DRILL)

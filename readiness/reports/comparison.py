@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from ..analysis.run_comparison import Comparison, CriterionChange, RunRef, SnmpChange
-from . import fonts
+from .derived import figures, page_css
 from .findings import metric_title
 from .language import Language
 from .plots import Plot
@@ -116,27 +116,6 @@ def markdown(comp: Comparison, lang: Language) -> str:
                 "| | " + lang.pick("Vorher | Nachher", "Before | After") + " |", "|---|---|---|"]
         out += ["| " + " | ".join(row) + " |" for row in r.capture]
     return "\n".join(out) + "\n"
-
-
-_CSS = (f"body{{font-family:'{fonts.FAMILY}','DejaVu Sans',sans-serif;margin:2em auto;padding:0 1.5em;"
-        "max-width:60rem;color:#222;line-height:1.4}table{border-collapse:collapse;margin:1em 0}"
-        "th,td{border:1px solid #bbb;padding:.3em .6em;text-align:left}th{background:#eee}"
-        "tr.worse td{background:#fde2e2}.note{color:#8a5a00}"
-        "figure.plot{margin:1.2em 0 1.8em;break-inside:avoid}figure.plot svg{width:100%;height:auto}"
-        f"figure.plot svg text{{font-family:'{fonts.FAMILY}','DejaVu Sans',sans-serif}}"
-        "figcaption{font-size:.9rem;margin-bottom:.3rem}")
-
-
-def page_css() -> str:
-    """The style of a page made from several runs (this comparison, a pilot): the report's font inlined,
-    tables, and the plots scaled to the text column."""
-    return fonts.css() + _CSS
-
-
-def figures(plots: Sequence[Plot]) -> str:
-    """Plots as figures, title and caption above the inline SVG, as the acceptance report shows them."""
-    return "".join(f"<figure class='plot' id='plot-{escape(p.key)}'><figcaption><b>{escape(p.title)}</b> – "
-                   f"{escape(p.caption)}</figcaption>{p.svg}</figure>" for p in plots)
 
 
 def html(comp: Comparison, lang: Language, plots: Sequence[Plot] = ()) -> str:

@@ -8,15 +8,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..details import drill as drill_details
 from ..results import CriterionResult, RunResults
 from . import measures, reasons
 from .subjects import where_text
 from .language import Language
+from .tables import gap_text
 
 _OP = {"<=": ("höchstens", "at most"), "<": ("unter", "below"), ">=": ("mindestens", "at least"),
        ">": ("über", "above"), "==": ("gleich", "equal to"), "!=": ("ungleich", "not"),
        "in": ("eines von", "one of"), "not_in": ("keines von", "none of")}
-_PROBE_NAME = {"calls": ("Testanrufe", "test calls"), "iperf": ("iperf3-Messung", "an iperf3 test"),
+_PROBE_NAME = {"calls": ("Testanrufe", "test calls"), "drill": ("Umschalttest", "a failover drill"),
+               "iperf": ("iperf3-Messung", "an iperf3 test"),
                "snmp": ("SNMP-Abfrage der Netzwerkgeräte", "an SNMP audit of the network devices"),
                "capture": ("Auswertung eines Mitschnitts", "the analysis of a capture"),
                "path": ("Prüfung des Wegs zum Anbieter (SIP-ALG, NAT, DNS, TLS)", "a check of the path to the "
@@ -172,7 +175,7 @@ def management_summary(results: RunResults, lang: Language, profile: str = "") -
                                     "; {k} did not apply, as there was nothing of the kind to measure", k=na) if na else "",
                        prof=lang.pick(" des Profils „{p}“", " of the profile “{p}”", p=profile) if profile else "",
                        how=lang.pick(" ({p})", " ({p})", p=_listing(probes, lang)) if probes else "")
-    out = [tested]
+    out = [tested] + _drill_sentence(results, lang)
     must = [c for c in results.criteria if c.verdict == "fail"]
     should = [c for c in results.criteria if c.verdict == "warn"]
     kind = acceptance(results)
@@ -205,6 +208,26 @@ def management_summary(results: RunResults, lang: Language, profile: str = "") -
                              r=reasons.localize(results.interrupted_reason, lang).rstrip(".")
                              or lang.pick("keine Angabe", "none given")))
     return out[:5]
+
+
+def _drill_sentence(results: RunResults, lang: Language) -> list[str]:
+    """A failover drill in one sentence: did the calls survive, the longest break, new calls again after."""
+    v = drill_details.drill(results.details)
+    if v is None or not v.calls_held:
+        return []
+    media = [o for o in v.outages if o.direction != "signalling"]    # signalling alone: the paragraph tells
+    gaps = [o.gap_ms for o in media if o.gap_ms is not None]
+    recovered = all(o.recovery_ms is not None for o in media)
+    return [lang.pick("Beim Umschalttest überstanden {s} von {h} gehaltenen Gesprächen den Ausfall{g}{r}.",
+                      "In the failover drill {s} of {h} held calls survived the failure{g}{r}.",
+                      s=lang.number(v.calls_survived), h=lang.number(v.calls_held),
+                      g=lang.pick("; die Sprache war höchstens {t} unterbrochen", "; the voice was gone for at most {t}",
+                                  t=gap_text(max(gaps), lang)) if gaps else "",
+                      r="" if not media or not v.new_calls.get("placed") else
+                      lang.pick(", neue Anrufe gingen nach {t} wieder", ", new calls worked again after {t}",
+                                t=gap_text(v.recovery_ms, lang)) if recovered else
+                      lang.pick(", neue Anrufe kamen bis zum Ende nicht wieder zustande",
+                                ", new calls did not work again before the end"))]
 
 
 def _titles(criteria: list[CriterionResult], lang: Language, most: int = 3) -> str:

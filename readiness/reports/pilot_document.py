@@ -18,8 +18,7 @@ from .. import store
 from ..analysis.pilot_summary import Pilot, summarise
 from ..config import profile as profile_mod
 from ..errors import ConfigError, ReadinessError
-from .comparison import figures, page_css
-from .derived import emit
+from .derived import emit, figures, page_css
 from .findings import metric_title
 from .language import Language
 from .plots import Plot

@@ -19,6 +19,7 @@ import yaml
 from .. import metrics as metric_catalog
 from .. import store
 from ..details import calls as calls_details
+from ..details import drill as drill_details
 from ..details import iperf as iperf_details
 from ..details import phases as phase_details
 from ..results import RunResults
@@ -26,11 +27,13 @@ from . import findings as findings_mod
 from . import plots as plots_mod
 from . import reasons
 from .language import Language, detect
+from .sections import drill as drill_section
 from .subjects import where_text
-from .tables import Table, tables
+from .tables import Table, seconds_text, tables
 
-PROBE_ORDER = ("path", "calls", "iperf", "snmp", "capture")
-_PROBE_TITLE = {"calls": ("Testanrufe", "Test calls"), "iperf": ("iperf3: Sprachpakete und Last", "iperf3: voice packets and load"),
+PROBE_ORDER = ("path", "calls", "drill", "iperf", "snmp", "capture")
+_PROBE_TITLE = {"calls": ("Testanrufe", "Test calls"), "drill": ("Umschalttest", "Failover drill"),
+                "iperf": ("iperf3: Sprachpakete und Last", "iperf3: voice packets and load"),
                 "snmp": ("Netzwerk-Infrastruktur (SNMP)", "Network infrastructure (SNMP)"),
                 "capture": ("Mitschnitt: Markierungen", "Capture: markings"),
                 "path": ("Weg zum Anbieter: SIP-ALG, NAT, DNS, TLS", "Path to the provider: SIP ALG, NAT, DNS, TLS")}
@@ -61,6 +64,7 @@ class Section:
     plots: list[Any]                  # plots.Plot
     status: str                       # the probe's own status text, when it did not end ok
     tables: list[Table] = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)   # what the section found, in sentences, before its plots
 
 
 @dataclass
@@ -160,7 +164,8 @@ def _sections(results: RunResults, rows: list[Row], plots: list[Any], lang: Lang
         status = results.probes.get(probe)
         text = reasons.localize(status.message, lang) if status and status.status not in ("ok", "") else ""
         de, en = _PROBE_TITLE.get(probe, (probe, probe))
-        out.append(Section(probe, lang.pick(de, en), by_probe.get(probe, []), mine, text, detail.get(probe, [])))
+        words = drill_section.paragraphs(results, lang) if probe == "drill" else []
+        out.append(Section(probe, lang.pick(de, en), by_probe.get(probe, []), mine, text, detail.get(probe, []), words))
     return out
 
 
@@ -195,6 +200,9 @@ def _conditions(results: RunResults, site_doc: dict[str, Any], lang: Language) -
             ("duration", "Dauer", "duration"), ("concurrent", "gleichzeitig", "concurrent")) if key in calls]
         if settings:
             out.append((lang.pick("Testanrufe (geplant)", "Test calls (planned)"), ", ".join(settings)))
+    drill = drill_details.drill(results.details)
+    if drill is not None:
+        out.append(_drill_condition(drill, lang))
     measured = iperf_details.account(results.details)
     if measured is not None and measured.iperf3_version:
         out.append((lang.pick("iperf3-Messung", "iperf3 test"), lang.pick(
@@ -206,6 +214,21 @@ def _conditions(results: RunResults, site_doc: dict[str, Any], lang: Language) -
     if results.damaged_lines:
         out.append((lang.pick("Beschädigte Zeilen im Protokoll", "Damaged log lines"), str(results.damaged_lines)))
     return out
+
+
+def _drill_condition(v: drill_details.DrillView, lang: Language) -> tuple[str, str]:
+    """What the drill really did: its calls, how long, its test calls, when it failed over, to whom."""
+    s = v.settings
+    every, hold = s.get("new_calls_every_s"), s.get("new_call_hold_s")
+    tests = lang.pick("ein Testanruf alle {e} (je {h} gehalten)", "a test call every {e} (each held {h})",
+                      e=seconds_text(every, lang), h=seconds_text(hold, lang)) if every else lang.pick("keine Testanrufe",
+                                                                                               "no test calls")
+    return (lang.pick("Durchführung des Umschalttests", "Failover drill as run"), lang.pick(
+        "{n} gehaltene Gespräche über {d}, Codec {c}, {p} ms je Paket; {t}; nächstes SIP-Ziel nach {f} ohne Antwort; "
+        "Ziele in dieser Reihenfolge: {g}", "{n} calls held for {d}, codec {c}, {p} ms per packet; {t}; next SIP "
+        "target after {f} without an answer; targets in this order: {g}", n=lang.number(s.get("calls")),
+        d=lang.duration(s.get("duration_s")), c=str(s.get("codec", "?")).upper(), p=lang.number(s.get("ptime_ms")),
+        t=tests, f=seconds_text(s.get("failover_timeout_s"), lang), g=", ".join(v.targets) or "–"))
 
 
 def _probe_status(status: str, lang: Language) -> str:

@@ -123,6 +123,18 @@ _FIXED = {
     "the site file has no snmp: devices": "die Standortdatei nennt keine SNMP-Geräte (snmp:)",
     "the site file has no iperf: section": "die Standortdatei hat keinen Abschnitt iperf:",
     "the site file has no capture: section": "die Standortdatei hat keinen Abschnitt capture:",
+    # the failover drill (probes/drill, analysis/failover.py)
+    "the site file has no drill: section": "die Standortdatei hat keinen Abschnitt drill:",
+    "a drill needs calls: or a responder: to call": "ein Umschalttest braucht calls: oder responder: als Ziel",
+    "a failover drill runs with `readiness drill` (someone pulls the cable while it runs)":
+        "ein Umschalttest läuft eigens mit „readiness drill“ (währenddessen wird eine Leitung getrennt)",
+    "no held call was answered": "kein gehaltenes Gespräch wurde angenommen",
+    "no test calls were placed (new calls every 0 s)": "es wurden keine Testanrufe aufgebaut (neue Anrufe alle 0 s)",
+    "the far end hung up (BYE)": "die Gegenstelle hat aufgelegt (BYE)",
+    "the dialog was lost: our BYE at the end got no answer":
+        "die SIP-Verbindung war verloren: unser BYE am Ende blieb unbeantwortet",
+    "no media came back": "keine Sprachdaten zurück",
+    "back to the primary": "zurück zum ersten Ziel",
     "the run stopped before it finished (killed or crashed)":
         "der Lauf endete vorzeitig (abgebrochen oder abgestürzt)",
     "stopped by SIGTERM": "vom System beendet (SIGTERM)",
@@ -153,6 +165,11 @@ def _causes(text: str) -> str:
 
 def _cause(cause: str, detail: str | None) -> str:
     return CAUSES.get(cause, cause) + (f" ({_q(detail)})" if detail else "")
+
+
+def _directions(text: str) -> str:
+    """'up, down' -> 'Richtung ↑, ↓'."""
+    return "Richtung " + ", ".join({"up": "↑", "down": "↓"}.get(d, d) for d in text.split(", "))
 
 
 def _subject(text: str) -> str:
@@ -234,6 +251,23 @@ _RULES: list[_Rule] = [(re.compile(p, re.S), f) for p, f in [
     (r"self-signed certificate", lambda m, t: "selbst signiertes Zertifikat"),
     (r"Hostname mismatch, certificate is not valid for '(.+)'",
      lambda m, t: f"falscher Name: das Zertifikat gilt nicht für „{m[1]}“"),
+    (r"media did not come back \((.+)\)",
+     lambda m, t: f"die Sprachdaten kamen nicht zurück ({_directions(m[1])})"),
+    (r"the dialog was lost: our BYE at the end got (\d+)",
+     lambda m, t: f"die SIP-Verbindung war verloren: unser BYE am Ende wurde mit {m[1]} beantwortet"),
+    (r"the media of (\d+) held call\(s\) reached the far end from a new address after an outage \(a NAT's new "
+     r"mapping\): the calls went another way",
+     lambda m, t: f"die Sprachdaten von {m[1]} gehaltenen Gesprächen kamen nach einer Unterbrechung von einer neuen "
+                  f"Adresse bei der Gegenstelle an (neue Zuordnung eines NAT): die Gespräche liefen über einen anderen "
+                  f"Weg"),
+    (r"the far end saw our calls come from (\d+) addresses \((.+)\): the traffic took another way out \(a backup "
+     r"line's NAT\)",
+     lambda m, t: f"die Gegenstelle sah unsere Anrufe von {m[1]} Adressen kommen ({m[2]}): der Verkehr ging über "
+                  f"einen anderen Ausgang (das NAT einer Ersatzleitung)"),
+    (r"another drill is running \(it listens on (.+)\): --mark reaches that one",
+     lambda m, t: f"ein anderer Umschalttest läuft bereits (er hört auf {m[1]}): --mark erreicht jenen"),
+    (r"marks from another shell are off: cannot listen on (.+?): (.+)",
+     lambda m, t: f"Markierungen aus einer anderen Shell sind aus: {m[1]} nicht nutzbar ({_q(m[2])})"),
     (r"could not judge: (.+)", lambda m, t: f"nicht bewertbar (interner Fehler): {_q(m[1])}"),
     (r"(call \d+(?: up| down)?|iperf3 (?:up|down)|voice-\w+|capacity-\w+): (.+)",
      lambda m, t: f"{_subject(m[1])}: {t(m[2])}"),

@@ -15,6 +15,7 @@ _IPERF = re.compile(r"iperf3 (up|down)( under load)?")
 # a device and its ports, as the SNMP probe names them: "access-switch Gi1/0/5, Gi1/0/6"
 _PORTS = re.compile(r"(\S+) ((?:\S*\d\S*)(?:, \S*\d\S*)*)")
 _STREAM = re.compile(r"RTP (\S+) -> (\S+) ssrc (0x[0-9A-Fa-f]+)")
+_OUTAGE = re.compile(r"outage (\d+)")          # a failover drill's outages, numbered as in its table
 
 
 def where_text(subject: str, lang: Language) -> str:
@@ -24,6 +25,13 @@ def where_text(subject: str, lang: Language) -> str:
         return ""
     if s == "all calls":
         return lang.pick("alle Anrufe", "all calls")
+    if s == "drill":
+        return lang.pick("alle gehaltenen Gespräche", "all held calls")
+    if s == "test calls":
+        return lang.pick("Testanrufe", "test calls")
+    m = _OUTAGE.fullmatch(s)
+    if m:
+        return lang.pick("Ausfall {n}", "outage {n}", n=m[1])
     m = _CALL.fullmatch(s)
     if m:
         text = lang.pick("Anruf {n}", "call {n}", n=m[1])

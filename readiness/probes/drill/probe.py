@@ -155,9 +155,9 @@ class DrillProbe(Probe):
         reports = {o.outage: o for o in outcome.outages}
         if not reports and cfg.new_call_every_s <= 0:
             rec.not_measured(NotMeasured("failover.recovery_s", "no test calls were placed (new calls every 0 s)",
-                                         "drill", PROBE))
+                                         "test calls", PROBE))
         if not reports and cfg.new_call_every_s > 0:     # nothing failed: new calls worked all along
-            rec.measurement(Measurement("failover.recovery_s", 0.0, "s", "drill", PROBE, start, end,
+            rec.measurement(Measurement("failover.recovery_s", 0.0, "s", "test calls", PROBE, start, end,
                                         {"outages": "none"}))
         for n, o in sorted(reports.items()):
             subject = f"outage {n}"

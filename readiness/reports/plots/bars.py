@@ -63,21 +63,8 @@ def mos(results: RunResults, lang: Language) -> list[Plot]:
                 bad = np.array([svg.breaches(v, c.op, float(c.threshold)) for v in x])
                 if bad.any():
                     ax.plot(x[bad], y[bad], linestyle="none", marker="o", markersize=4, color=svg.BREACH)
-        lo, hi = min(everything), max(everything)
-        if c is not None:
-            ax.axvline(float(c.threshold), color=svg.LIMIT, linestyle="--", linewidth=1.0,
-                       label=common.limit_label(c, lang))
-            lo, hi = min(lo, float(c.threshold)), max(hi, float(c.threshold))
-        left = max(1.0, lo - 0.2)
-        ax.set_xlim(left, min(5.0, max(hi + 0.1, 4.5)))
-        if c is not None and c.op in (">=", ">"):
-            ax.axvspan(left, float(c.threshold), color=svg.BREACH, alpha=0.06, linewidth=0)
-        ax.set_ylim(0, 105)
-        ax.set_xlabel(lang.pick("MOS (E-Modell nach ITU-T G.107)", "MOS (E-model, ITU-T G.107)"))
-        ax.set_ylabel(lang.pick("Anteil der Anrufe bis zu diesem MOS (%)", "Share of calls up to this MOS (%)"))
-        svg.number_axis(ax.xaxis, lang)
-        svg.number_axis(ax.yaxis, lang)
-        ax.legend(loc="upper left", frameon=True, framealpha=0.85, edgecolor="none")
+        mos_cdf_axes(ax, c, min(everything), max(everything), lang,
+                     lang.pick("Anteil der Anrufe bis zu diesem MOS (%)", "Share of calls up to this MOS (%)"))
         text = svg.to_svg(fig, "mos-cdf", title)
     n = len(everything)
     caption = lang.pick("Summenkurve der MOS-Werte aller {n} Anrufrichtungen",
@@ -89,6 +76,25 @@ def mos(results: RunResults, lang: Language) -> list[Plot]:
     else:
         caption += "."
     return [Plot("mos-cdf", "calls", title, caption, text)]
+
+
+def mos_cdf_axes(ax: Any, c: CriterionResult | None, lo: float, hi: float, lang: Language, ylabel: str) -> None:
+    """The frame of a MOS distribution (this run's, or two runs' over each other): MOS from just below
+    the lowest value to 5 with the requirement's line in view, the side short of it shaded, 0-100 %."""
+    if c is not None:
+        ax.axvline(float(c.threshold), color=svg.LIMIT, linestyle="--", linewidth=1.0,
+                   label=common.limit_label(c, lang))
+        lo, hi = min(lo, float(c.threshold)), max(hi, float(c.threshold))
+    left = max(1.0, lo - 0.2)
+    ax.set_xlim(left, min(5.0, max(hi + 0.1, 4.5)))
+    if c is not None and c.op in (">=", ">"):
+        ax.axvspan(left, float(c.threshold), color=svg.BREACH, alpha=0.06, linewidth=0)
+    ax.set_ylim(0, 105)
+    ax.set_xlabel(lang.pick("MOS (E-Modell nach ITU-T G.107)", "MOS (E-model, ITU-T G.107)"))
+    ax.set_ylabel(ylabel)
+    svg.number_axis(ax.xaxis, lang)
+    svg.number_axis(ax.yaxis, lang)
+    ax.legend(loc="upper left", frameon=True, framealpha=0.85, edgecolor="none")
 
 
 # --- PoE ---------------------------------------------------------------------------------------------

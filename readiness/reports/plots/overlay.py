@@ -25,6 +25,7 @@ from ...model import Series
 from ...results import RunResults
 from ..language import Language
 from . import Plot, common, svg
+from .bars import mos_cdf_axes
 from .timeseries import _DIRECTIONS, _ORDER, _grid, envelope
 
 # Before muted blue, after orange: apart in colour-vision deficiencies and in greyscale print, and the
@@ -201,21 +202,8 @@ def _mos(before: RunResults, after: RunResults, lang: Language) -> Plot | None:
                                     n=lang.number(len(pooled[which]))))
             if c is not None:
                 shares[which] = sum(svg.breaches(v, c.op, float(c.threshold)) for v in pooled[which])
-        lo, hi = float(everything.min()), float(everything.max())
-        if c is not None:
-            ax.axvline(float(c.threshold), color=svg.LIMIT, linestyle="--", linewidth=1.0,
-                       label=common.limit_label(c, lang))
-            lo, hi = min(lo, float(c.threshold)), max(hi, float(c.threshold))
-        left = max(1.0, lo - 0.2)
-        ax.set_xlim(left, min(5.0, max(hi + 0.1, 4.5)))
-        if c is not None and c.op in (">=", ">"):
-            ax.axvspan(left, float(c.threshold), color=svg.BREACH, alpha=0.06, linewidth=0)
-        ax.set_ylim(0, 105)
-        ax.set_xlabel(lang.pick("MOS (E-Modell nach ITU-T G.107)", "MOS (E-model, ITU-T G.107)"))
-        ax.set_ylabel(lang.pick("Anteil bis zu diesem MOS (%)", "Share up to this MOS (%)"))
-        svg.number_axis(ax.xaxis, lang)
-        svg.number_axis(ax.yaxis, lang)
-        ax.legend(loc="upper left", frameon=True, framealpha=0.85, edgecolor="none")
+        mos_cdf_axes(ax, c, float(everything.min()), float(everything.max()), lang,
+                     lang.pick("Anteil bis zu diesem MOS (%)", "Share up to this MOS (%)"))
         text = svg.to_svg(fig, "overlay-mos-cdf", title)
     caption = lang.pick("Summenkurven der MOS-Werte je Anruf und Richtung, blau vorher, orange nachher; je weiter "
                         "rechts, desto besser", "Cumulative distributions of the MOS per call and direction, blue "

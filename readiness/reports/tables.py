@@ -260,9 +260,11 @@ def _drill_phases(results: RunResults, lang: Language) -> Table | None:
     body = [[names[k], *_phase_cells(v.phases[k], lang)] for k in drill_details.DRILL_PHASES if k in v.phases]
     note = lang.pick("Dieselben gehaltenen Gespräche vor der ersten Unterbrechung, von ihr bis zum Ende der letzten, "
                      "und danach. MOS (ITU-T G.107): schlechtestes Gespräch / Median; Verlust über alle Gespräche; "
-                     "Jitter (RFC 3550): schlechtestes Gespräch.",
+                     "Jitter (RFC 3550): schlechtestes Gespräch. ↓ zählt, was die Gegenstelle zurückschickte: Kam "
+                     "bei ihr nichts an, schickte sie nichts, und ↓ zeigt dafür keinen Verlust.",
                      "The same held calls before the first outage, from it to the end of the last, and after. MOS "
-                     "(ITU-T G.107): worst call / median; loss over all calls; jitter (RFC 3550): worst call.")
+                     "(ITU-T G.107): worst call / median; loss over all calls; jitter (RFC 3550): worst call. ↓ counts "
+                     "what the far end sent back: while nothing reached it, it sent nothing, and ↓ shows no loss for that.")
     return Table("drill-phases", lang.pick("Sprachqualität vorher, während und nachher",
                                            "Voice quality before, during and after"), _phase_headers(lang), body, note)
 

@@ -23,6 +23,9 @@ class CaptureFile:
     end: float | None = None
     link_types: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # packets the capture point recorded twice (a mirror port): streams affected, of_streams, copies,
+    # rtp_packets_captured, copies_pct; the figures elsewhere count each packet once
+    copies: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class StreamRow:
     pcp: int | None = None
     mos: float | None = None
     clock_note: str | None = None
+    copies: int = 0                  # recorded twice by the capture point; `packets` counts each once
+    copies_pct: float = 0.0
+    capture_copies: bool = False
     problems: list[str] = field(default_factory=list)
 
 

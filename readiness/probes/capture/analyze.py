@@ -19,7 +19,7 @@ import numpy as np
 
 from ...config.site import Markings
 from ...errors import ReadinessError
-from . import discovery, dissect, markings as marking_checks, sip_payloads
+from . import copies as copy_check, discovery, dissect, markings as marking_checks, sip_payloads
 from .layers import ETH_CISCO_SNAP, ETH_LLDP, LINKTYPE_NAMES, PID_CDP, decode
 from .pcap import CHUNK_BYTES, CaptureReader
 from .rtp_detect import detect, endpoint_keys, fragmented_sip, sip_candidates
@@ -47,6 +47,7 @@ class Analysis:
     lldp: list[dict[str, Any]] = field(default_factory=list)
     cdp: list[dict[str, Any]] = field(default_factory=list)
     markings: dict[str, Any] = field(default_factory=dict)
+    copies: dict[str, Any] = field(default_factory=dict)     # what the capture point recorded twice
 
     def to_json(self) -> dict[str, Any]:
         """The capture's part of the run document (readiness.details.capture types it)."""
@@ -54,7 +55,7 @@ class Analysis:
             "capture": {"file": self.file, "format": self.format, "packets": self.packets,
                         "start": self.first_ns / 1e9 if self.first_ns is not None else None,
                         "end": self.last_ns / 1e9 if self.last_ns is not None else None,
-                        "link_types": self.linktypes, "problems": self.problems},
+                        "link_types": self.linktypes, "problems": self.problems, "copies": self.copies},
             "rtp_streams": [s.to_json() for s in self.streams],
             "sip": self.sip, "sip_calls": self.calls,
             "lldp": self.lldp, "cdp": self.cdp, "markings": self.markings,
@@ -125,7 +126,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
             keys = {"ver": lay.ipver[rows], "src_hi": lay.src_hi[rows], "src_lo": lay.src_lo[rows],
                     "dst_hi": lay.dst_hi[rows], "dst_lo": lay.dst_lo[rows], "sport": lay.sport[rows],
                     "dport": lay.dport[rows]}
-            table.add(rtp, cols, keys, calls.binding, announced)
+            table.add(rtp, cols, keys, calls.binding, announced, copy_check.Identity(batch, lay))
             claimed[rows] = True
 
         for i in np.flatnonzero((lay.ethertype == ETH_LLDP) | (lay.ethertype == ETH_CISCO_SNAP + PID_CDP)):
@@ -153,6 +154,9 @@ def analyse(path: str | Path, expected: Markings | None = None,
     result.linktypes = sorted({LINKTYPE_NAMES.get(lt, f"link type {lt}") for lt in reader.stats.linktypes})
     result.streams = [analyse_stream(s) for s in streams]
     _label_ssrc_collisions(result.streams)
+    result.copies, sentence = copy_check.summary([(s.copies, s.packets) for s in result.streams if s.kind != "not-rtp"])
+    if sentence:
+        result.problems.append(sentence)
     result.calls = [c.to_json() for c in calls.attach(streams)]
     result.sip = {"messages": calls.messages, "requests": calls.requests,
                   "responses": {str(k): v for k, v in sorted(calls.responses.items())}}

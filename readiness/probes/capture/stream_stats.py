@@ -19,6 +19,7 @@ from ...analysis.rtp_stats import RtpStreamAnalyser, StreamStats
 from ...errors import ReadinessError
 from ...analysis.wireshark_chunks import WiresharkChunks
 from ...analysis.wireshark_rtp import WiresharkSummary
+from . import copies as copy_check
 from .streams import Stream, StreamKey
 
 INTERVAL_S = 1.0
@@ -99,6 +100,7 @@ class StreamResult:
     tag_counts: dict[tuple[int, int], int]
     dscp_first: dict[int, int]
     tag_first: dict[tuple[int, int], int]
+    copies: int = 0                 # recorded twice by the capture point (copies.py); `packets` counts each once
     mos: float | None = None
     r_factor: float | None = None
     mos_note: str = ""
@@ -111,6 +113,16 @@ class StreamResult:
     @property
     def scored(self) -> bool:
         return self.kind in SCORED_KINDS
+
+    @property
+    def copies_pct(self) -> float:
+        """Share of what was captured of this stream that were copies (50 % when every packet came twice)."""
+        return round(100.0 * self.copies / (self.packets + self.copies), 1) if self.copies else 0.0
+
+    @property
+    def capture_copies(self) -> bool:
+        """The capture point duplicates this stream (copies.CAPTURE_SHARE of its packets or more)."""
+        return self.copies >= copy_check.CAPTURE_SHARE * self.packets > 0
 
     def lost_pct(self) -> float | None:
         return round(100.0 * self.ws.lost / self.ws.expected, 3) if self.ws.expected else None
@@ -145,6 +157,7 @@ class StreamResult:
             "lost": ws.lost if measured else None, "lost_pct": self.lost_pct() if measured else None,
             "sequence_errors": ws.sequence_errors if measured else None, "seq_cycles": ws.seq_cycles,
             "duplicates": self.rfc.duplicates if measured else None,
+            "copies": self.copies, "copies_pct": self.copies_pct, "capture_copies": self.capture_copies,
             "reordered": self.rfc.reordered if measured else None,
             "loss_rfc3550_pct": r(self.rfc.loss_pct), "burst_ratio": r(self.rfc.bursts.burst_ratio),
             "min_delta_ms": r(ws.delta_min_ms), "mean_delta_ms": r(ws.delta_mean_ms),
@@ -170,7 +183,7 @@ def analyse_stream(s: Stream) -> StreamResult:
         encrypted=bool(s.sdp and s.sdp.media.encrypted) or kind == "srtp", packets=s.packets,
         first_frame=s.first_frame, start=s.first_ns / 1e9, end=s.last_ns / 1e9, ws=ws, rfc=rfc,
         dscp_counts=s.dscp_counts.copy(), tag_counts=dict(s.tag_counts), dscp_first=dict(s.dscp_first),
-        tag_first=dict(s.tag_first))
+        tag_first=dict(s.tag_first), copies=s.copies)
     if kind in SCORED_KINDS:
         _score(res, s)
     else:
@@ -181,6 +194,9 @@ def analyse_stream(s: Stream) -> StreamResult:
     if s.analyser is not None and s.analyser.rfc_chunks.intervals_dropped:
         res.problems.append("arrival times of this stream span more than a day (damaged timestamps?): "
                             "no per-second series")
+    copy_note = copy_check.note(s.copies, s.packets)
+    if copy_note:
+        res.problems.append(copy_note)
     if kind == "not-rtp":
         res.problems.append("UDP that passed the RTP header test, but its sequence numbers do not progress "
                             "like RTP: not counted as media")

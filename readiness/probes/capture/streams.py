@@ -12,6 +12,10 @@ common rate (more than 5 % off), that rate is used and the stream says so (`cloc
 sip-rtp-l16.pcap has such a stream: SDP L16/11025, timestamps at 8000 Hz; Wireshark keeps 11025 Hz
 and reports 8.4 ms of jitter that is not there; we report 0.006 ms and the note.
 A dynamic payload type without SDP has no known clock: no jitter, and the stream is not scored.
+
+Packets the capture point recorded twice (a mirror port) are taken out of their stream before it counts
+anything (copies.py); the stream keeps how many. A flood of heuristic streams of a few packets each
+is other UDP traffic: counted in one line, not listed (SHORT_FLOWS_LISTED).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 
 from ... import codecs as codec_facts
 from ...analysis import clock_rate
+from . import copies as copy_check
 from .rtp_detect import RtpFields, _mix
 
 if TYPE_CHECKING:
@@ -56,6 +61,11 @@ MIN_HEURISTIC_PACKETS = 5     # fewer packets without SDP: too little to tell RT
 # A UDP flow whose "RTP" changes SSRC all the time is random data: after this many SSRCs on one
 # (addresses, ports) flow without SDP, its packets are counted, not turned into streams.
 FLOW_SSRC_LIMIT = 32
+REJECTED_FLOWS_NAMED = 10     # rejected flows named one per line; the rest are counted in one more
+# Heuristic streams too short to tell from RTP (< MIN_HEURISTIC_PACKETS): a few are listed (labelled
+# not-rtp) so that strays can be looked at; more are other UDP traffic (DNS-like request/response, games,
+# VPNs with random ports) and are counted in one line instead of making a stream each.
+SHORT_FLOWS_LISTED = 64
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,8 @@ class Stream:
     good_steps: int = 0
     steps: int = 0
     big_jumps: int = 0
+    copies: int = 0                 # packets the capture point recorded again (copies.py): not counted above
+    tail: copy_check.Tail | None = None
     clock: int | None = None
     clock_source: str = ""
     clock_note: str = ""
@@ -275,9 +287,12 @@ class StreamTable:
         self.dropped_packets = 0      # RTP-looking packets beyond max_streams (labelled in the report)
         self._flow_ssrcs: dict[tuple, int] = {}
         self.rejected_flows: dict[tuple, int] = {}   # flow -> packets: too many SSRCs to be RTP
+        self.short_flows = (0, 0)                    # (streams, packets) left out by finish(): too short
+        self._identity: copy_check.Identity | None = None   # the batch being added
 
     def add(self, f: RtpFields, cols: dict[str, np.ndarray], lay_keys: dict[str, np.ndarray],
-            sdp_lookup: Callable[[Stream], SdpBinding | None], announced: np.ndarray) -> None:
+            sdp_lookup: Callable[[Stream], SdpBinding | None], announced: np.ndarray,
+            identity: copy_check.Identity) -> None:
         if not len(f.rows):
             return
         ver, shi, slo, dhi, dlo, sp, dp = (lay_keys[k] for k in ("ver", "src_hi", "src_lo", "dst_hi", "dst_lo",
@@ -294,7 +309,11 @@ class StreamTable:
         ends = np.concatenate((cut, [len(hs)])).tolist()
         fields = [a[order] for a in (ver, shi, slo, dhi, dlo, sp, dp, f.ssrc)]
         cols = {k: v[order] for k, v in cols.items()}
+        cols["row"] = f.rows[order]
+        cols["copy"] = copy_check.within(hs, fields, cols["seq"], cols["ts"], cols["arrival_ns"], cols["row"],
+                                         identity)
         announced = announced[order]
+        self._identity = identity
         # rows whose full key differs from their group's first row: a hash collision (checked in bulk)
         head = np.repeat(np.asarray(starts), np.asarray(ends) - np.asarray(starts))
         clash = np.zeros(len(hs), dtype=bool)
@@ -306,6 +325,7 @@ class StreamTable:
                 self._add_exact(s, e, fields, cols, sdp_lookup, announced)   # split by the full key
                 continue
             self._add_group(tuple(int(a[s]) for a in fields), s, e, cols, sdp_lookup, announced)
+        self._identity = None          # the batch's bytes are not kept past it
 
     def _add_exact(self, s: int, e: int, fields, cols, sdp_lookup, announced) -> None:
         groups: dict[tuple, list[int]] = {}
@@ -338,7 +358,26 @@ class StreamTable:
             self.streams[full] = stream
         elif stream.heuristic and announced[s:e].any():
             stream.heuristic = False
-        stream.add({k: v[s:e] for k, v in cols.items()}, self._start)
+        g = {k: v[s:e] for k, v in cols.items()}
+        self._drop_copies(stream, g)
+        if len(g["seq"]):
+            stream.add(g, self._start)
+
+    def _drop_copies(self, stream: Stream, g: dict[str, np.ndarray]) -> None:
+        """Take the capture point's copies (copies.py) out of a stream's rows of this batch."""
+        rows, copy, ident = g.pop("row"), g.pop("copy"), self._identity
+        seq, ts, arrival = g["seq"], g["ts"], g["arrival_ns"]
+        if stream.tail is not None and copy_check.continues(stream.tail, int(seq[0]), int(ts[0]), int(arrival[0]),
+                                                            int(rows[0]), ident):
+            copy = copy.copy()
+            copy[0] = True
+        last = len(seq) - 1
+        stream.tail = copy_check.Tail(int(seq[last]), int(ts[last]), int(arrival[last]), ident.key(int(rows[last])))
+        if copy.any():
+            stream.copies += int(np.count_nonzero(copy))
+            keep = ~copy
+            for k in g:
+                g[k] = g[k][keep]
 
     def _start(self, stream: Stream) -> None:
         stream.choose_clock()
@@ -347,20 +386,36 @@ class StreamTable:
             stream.analyser.feed(cols)
 
     def rejected(self) -> list[str]:
+        """Problem lines: UDP that passed the RTP header test but is not RTP (call after finish())."""
         out = []
-        for (ver, shi, slo, dhi, dlo, sp, dp), packets in self.rejected_flows.items():
+        flows = list(self.rejected_flows.items())
+        for (ver, shi, slo, dhi, dlo, sp, dp), packets in flows[:REJECTED_FLOWS_NAMED]:
             out.append(f"UDP {address_text(ver, shi, slo)}:{sp} -> {address_text(ver, dhi, dlo)}:{dp} passed the RTP "
                        f"header test but changed SSRC more than {FLOW_SSRC_LIMIT} times: not RTP; "
                        f"{packets} of its packets were not analysed as media")
+        if len(flows) > REJECTED_FLOWS_NAMED:
+            rest = flows[REJECTED_FLOWS_NAMED:]
+            out.append(f"{len(rest)} more UDP flows changed SSRC more than {FLOW_SSRC_LIMIT} times: not RTP; "
+                       f"{sum(p for _, p in rest)} of their packets were not analysed as media")
+        streams, packets = self.short_flows
+        if streams:
+            out.append(f"{streams} UDP flows ({packets} packets) passed the RTP header test with fewer than "
+                       f"{MIN_HEURISTIC_PACKETS} packets each and no SIP announcing them: too short to be RTP, "
+                       f"other UDP traffic (DNS-like requests and answers?); not listed as streams")
         return out
 
     def finish(self, sdp_lookup: Callable[[Stream], SdpBinding | None]) -> list[Stream]:
-        out = []
-        for stream in self.streams.values():
+        streams = list(self.streams.values())
+        for stream in streams:
             if stream.sdp is None:
                 stream.sdp = sdp_lookup(stream)
+        short = [s for s in streams if s.heuristic and s.sdp is None and s.packets < MIN_HEURISTIC_PACKETS]
+        if len(short) > SHORT_FLOWS_LISTED:
+            self.short_flows = (len(short), sum(s.packets + s.copies for s in short))
+            dropped = {id(s) for s in short}
+            streams = [s for s in streams if id(s) not in dropped]
+        for stream in streams:
             if stream.analyser is None:
                 self._start(stream)
-            out.append(stream)
-        out.sort(key=lambda s: s.first_frame)
-        return out
+        streams.sort(key=lambda s: s.first_frame)
+        return streams

@@ -224,7 +224,9 @@ def _drill_outages(results: RunResults, lang: Language) -> Table | None:
             else lang.number(o.calls_affected)
         recovery = gap_text(o.recovery_ms, lang) if o.recovery_ms is not None else \
             lang.pick("nicht bis Testende", "not by the end")
-        body.append([str(o.outage), f"{lang.time(o.start)} – {lang.time(o.end)}",
+        never = not signalling and o.calls_not_back == o.calls_affected      # nothing came back: no end
+        until = lang.pick("nicht zurück", "never back") if never else lang.time(o.end)
+        body.append([str(o.outage), f"{lang.time(o.start)} – {until}",
                      lang.pick(*_DIRECTION.get(o.direction, (o.direction, o.direction))),
                      gap_text(o.gap_ms, lang), gap_text(o.gap_ms_median, lang), affected,
                      "–" if signalling else lang.number(o.calls_not_back), recovery, o.mark or "–"])

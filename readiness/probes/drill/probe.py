@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
 
 from ...analysis import failover
 from ...config.site import SiteSpec
@@ -98,9 +99,11 @@ class DrillProbe(Probe):
         cfg.load.clocks_synced = bool(ctx.site.calls and ctx.site.calls.synced_clocks) or clocks_shared(cfg.load.target)
         cfg.load.trace_dir = ctx.recorder.artefact_dir(PROBE) / "traces"
         runner = DrillRunner(cfg, ctx.progress)
+        how = ("press Enter to mark (e.g. when the cable is pulled), or run `readiness drill --mark TEXT` in "
+               "another shell" if sys.stdin is not None and sys.stdin.isatty() else
+               "marks: `readiness drill --mark TEXT` in another shell")
         ctx.progress.say(f"drill: {cfg.load.calls} calls held for {cfg.load.duration_s:g} s, a test call every "
-                         f"{cfg.new_call_every_s:g} s; press Enter to mark (e.g. when the cable is pulled), or "
-                         "run `readiness drill --mark TEXT` in another shell")
+                         f"{cfg.new_call_every_s:g} s; {how}")
         result = await runner.drill_run()
         if result.marks_problem:
             ctx.recorder.note(PROBE, "warning", result.marks_problem)

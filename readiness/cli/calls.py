@@ -173,7 +173,8 @@ def _run(coro_factory) -> Any:
 @click.option("--max-calls-per-source", type=int, default=2000, show_default=True,
               help="Concurrent calls (and media sessions) from one address.")
 @click.option("--max-rate", type=float, default=200.0, show_default=True, help="Packets/s per media session.")
-@click.option("--max-duration", type=float, default=4 * 3600.0, show_default=True, help="Seconds per call.")
+@click.option("--max-duration", type=float, default=10 * 3600.0, show_default=True,
+              help="Seconds per call (a working day: pilots hold calls for hours).")
 @click.option("--ring-ms", type=float, default=0.0, show_default=True, help="Ring this long before answering.")
 @click.option("--media-advertise", metavar="HOST:PORT",
               help="Media address to put in SDP answers (behind NAT or a port forward); default: the reflector's. "

@@ -53,7 +53,7 @@ class ReflectorLimits:
     sessions_per_source: int = 2000       # concurrent test sessions from one IP address (one load of 1,000+ calls)
     sessions_total: int = 20000
     rate_pps: float = 200.0               # per session: 10 ms ptime is 100 packets/s, twice that is plenty
-    duration_s: float = 4 * 3600.0        # per session
+    duration_s: float = 10 * 3600.0       # per session: a working day of calls (calls.duration: 8 h)
 
 
 @dataclass

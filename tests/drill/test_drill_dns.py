@@ -35,3 +35,15 @@ def test_srv_priorities_give_the_failover_order(tmp_path, dnsmasq):
     assert drill["dns"][0]["domain"] == "carrier.test" and drill["dns"][0]["via"] == "srv"
     assert drill["failovers"][0]["before"].endswith(f":{primary}") and drill["failovers"][0]["reason"] == "timeout"
     assert drill["calls_held"] == 2 and drill["calls_dropped"] == 0 and drill["new_calls"]["failed"] == 0
+
+
+def test_a_domain_without_srv_is_its_own_address_at_5060(dnsmasq):
+    """RFC 3263 4.2: no NAPTR, no SRV -> the domain's A record, port 5060 (for sip: over UDP)."""
+    import asyncio
+
+    from readiness.probes.drill.targets import expand
+
+    server = dnsmasq("--host-record=pbx.plain.test,127.0.0.2")
+    targets, looked = asyncio.run(expand(["sip:test@pbx.plain.test", "sip:test@127.0.0.1:5070"], "udp", server))
+    assert targets == ["sip:test@127.0.0.2:5060", "sip:test@127.0.0.1:5070"]
+    assert looked[0]["via"] == "a" and looked[0]["domain"] == "pbx.plain.test"

@@ -93,7 +93,7 @@ class DrillProbe(Probe):
         for d in looked:
             if d["targets"]:
                 ctx.progress.say(f"drill: {d['domain']} -> {', '.join(d['targets'])} (DNS {d['via'].upper()}, RFC 3263)")
-            else:
+            if d["via"] == "a":
                 ctx.recorder.note(PROBE, "warning", f"{d['domain']} has no SIP SRV records for "
                                   f"{cfg.load.transport.upper()}: its own address is called (RFC 3263 4.2)")
         cfg.load.clocks_synced = bool(ctx.site.calls and ctx.site.calls.synced_clocks) or clocks_shared(cfg.load.target)

@@ -64,8 +64,9 @@ class TargetList:
 
 async def expand(targets: list[str], transport: str, nameserver: str | None = None) -> tuple[list[str], list[dict]]:
     """Targets as a phone finds them: a URI whose host is a domain without a port is looked up as RFC
-    3263 says (NAPTR, SRV by priority and weight, else the domain's A/AAAA at 5060: what the UA then
-    resolves itself), each SRV target's addresses in turn. -> (targets, what DNS gave per domain)."""
+    3263 says (NAPTR, SRV by priority and weight, else the domain's A/AAAA at 5060), each target's
+    addresses in turn; a domain DNS says nothing about is kept as written (the UA resolves it).
+    -> (targets, what DNS gave per domain)."""
     from ..calls.sip.uri import SipUri
     from ..path.dns_lookup import resolve
 
@@ -77,7 +78,8 @@ async def expand(targets: list[str], transport: str, nameserver: str | None = No
             out.append(text)
             continue
         r = await resolve(uri.host, nameserver)
-        found = [t for t in r.targets if t.transport == transport and t.via != "a"]
+        # RFC 3263 4.2: without SRV the domain's own A/AAAA at 5060 (the fallback keeps via "a")
+        found = [t for t in r.targets if t.transport == transport or (t.via == "a" and transport == "udp")]
         user = f"{uri.user}@" if uri.user else ""
         expanded = [f"{uri.scheme}:{user}{f'[{a}]' if ':' in a else a}:{t.port}" for t in found for a in t.addresses]
         looked.append({"domain": uri.host, "targets": expanded, "problems": r.problems + ([r.error] if r.error else []),

@@ -23,6 +23,7 @@ import numpy as np
 
 from ... import codecs as codec_table
 from ...analysis import media_gaps
+from ...details.phases import PhaseSummary
 from ...progress import Progress
 from ..calls import directions
 from ..calls import phases as phase_mod
@@ -31,8 +32,8 @@ from ..calls.load import HANGUP_TIMEOUT_S, CallRecord, LoadConfig, LoadRunner
 from ..calls.media.media_process import MediaProcess
 from ..calls.media.trace import REPLY_DTYPE, load
 from ..calls.sip import UserAgent
-from .marks import MarkBoard
-from .targets import TargetList, fails_over
+from .marks import Mark, MarkBoard
+from .targets import Failover, TargetList, fails_over
 
 NEW_CALL_HOLD_S = 2.0            # a test call: answered, media both ways for this long, hung up
 CLOCK_STEP_MS = 50.0            # more than NTP slews in a drill: the clock was stepped
@@ -76,10 +77,10 @@ class DrillResult:
     views: dict[int, StreamView]
     attempts: dict[int, list[Attempt]]    # test call index -> the targets tried before the one that answered
     first_try: dict[int, float]
-    marks: list
-    failovers: list
+    marks: list[Mark]
+    failovers: list[Failover]
     windows: dict[str, tuple[float, float]]
-    phases: dict[str, object]
+    phases: dict[str, PhaseSummary]
     started: float
     ended: float
     marks_problem: str = ""
@@ -97,7 +98,7 @@ class DrillRunner(LoadRunner):
         self.attempts: dict[int, list[Attempt]] = {}
         self.first_try: dict[int, float] = {}
         self.windows: dict[str, tuple[float, float]] = {}
-        self.phase_summaries: dict[str, object] = {}
+        self.phase_summaries: dict[str, PhaseSummary] = {}
         self.board: MarkBoard | None = None
 
     async def drill_run(self) -> DrillResult:
@@ -106,7 +107,7 @@ class DrillRunner(LoadRunner):
             self.board = board
             result = await self.run()
         step_ms = 1000.0 * ((time.time() - time.monotonic()) - offset)
-        return DrillResult([r for r in result.calls], self.views, self.attempts, self.first_try, board.marks,
+        return DrillResult(list(result.calls), self.views, self.attempts, self.first_try, board.marks,
                            list(self.targets.failovers), self.windows, self.phase_summaries, result.started,
                            result.ended, board.problem, result.interrupted,
                            round(step_ms, 1) if abs(step_ms) > CLOCK_STEP_MS else 0.0)
@@ -117,6 +118,7 @@ class DrillRunner(LoadRunner):
         self.first_try[index] = time.time()
         tried: list[Attempt] = []
         record: CallRecord | None = None
+
         def answered(r: CallRecord) -> None:     # at once: the next test call must know where to go
             if r.outcome.answered:
                 self.targets.worked(r.target, tried[-1].cause if tried else "")

@@ -183,6 +183,8 @@ def _conditions(results: RunResults, site_doc: dict[str, Any], lang: Language) -
             "{n} calls to {t}, codec {c}, {p} ms per packet, up to {k} at once, {d}",
             n=load.calls_attempted, t=load.target, c=load.codec.upper(), p=load.ptime_ms, k=load.peak_concurrent,
             d=lang.duration((load.ended - load.started) if load.started and load.ended else None))))
+        if load.far_end_agents:           # as the far end named itself in its answers (RFC 3261 Server)
+            out.append((lang.pick("Gegenstelle", "Far end"), ", ".join(load.far_end_agents)))
         found = phase_details.phases(results.details)
         if found:
             bg = found[1]

@@ -43,11 +43,11 @@ def analyse_arrays(seq, ts, arrival, marker=None, payload_type=None, *, clock_ra
     if not wireshark or len(seq) == 0:
         return stats
     chunks = WiresharkChunks(clock_rate)
-    jit_ms, seen = chunks.feed(seq, ts, (arrival - arrival[0]) * 1000.0, marker, payload_type, per_packet=True)
+    values = chunks.feed(seq, ts, (arrival - arrival[0]) * 1000.0, marker, payload_type, per_packet=True)
     ws = chunks.summary()
     intervals = stats.intervals
     if intervals is not None:
-        intervals = _wireshark_interval_jitter(intervals, arrival, jit_ms / 1000.0, seen)
+        intervals = _wireshark_interval_jitter(intervals, arrival, values.jitter_ms / 1000.0, values.seen)
     return replace(stats, jitter_mode="wireshark", clock_rate=clock_rate if isinstance(clock_rate, int) else None,
                    jitter_ms=ws.jitter_last_ms, jitter_min_ms=ws.jitter_min_ms, jitter_mean_ms=ws.jitter_mean_ms,
                    jitter_max_ms=ws.jitter_max_ms, delta_min_ms=ws.delta_min_ms, delta_mean_ms=ws.delta_mean_ms,

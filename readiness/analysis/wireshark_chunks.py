@@ -9,7 +9,7 @@ wrap) is run through `WiresharkRtp.add` packet by packet instead: slower, never 
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import numpy as np
 
@@ -41,6 +41,17 @@ def _compose_mean(mean0: float, x: np.ndarray, n: np.ndarray) -> float:
     return float(mean0 * np.prod(factors) + np.sum(x / n * suffix))
 
 
+class PacketValues(NamedTuple):
+    """Per packet of one `feed`: Wireshark's jitter and delta (ms) after it, and which of them its
+    statistics count (per-interval series need the same choice as the totals)."""
+
+    jitter_ms: np.ndarray
+    seen: np.ndarray              # a jitter had been computed by then
+    delta_ms: np.ndarray
+    regular: np.ndarray           # counted in min/mean/max delta
+    jitter_counted: np.ndarray    # counted in min/mean/max jitter (regular, with a clock)
+
+
 class WiresharkChunks:
     """`feed(seq, ts, t_ms, marker, pt)` any number of times (arrival order), then `summary()`."""
 
@@ -56,17 +67,17 @@ class WiresharkChunks:
         return self.state.summary()
 
     def feed(self, seq: np.ndarray, ts: np.ndarray, t_ms: np.ndarray, marker: np.ndarray | None = None,
-             pt: np.ndarray | None = None, per_packet: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+             pt: np.ndarray | None = None, per_packet: bool = False) -> PacketValues | None:
         """Add packets (arrival order, t_ms = ms since the stream's first packet).
 
-        per_packet=True also returns the jitter (ms) after each packet and whether a jitter had been
-        computed by then (per-interval summaries need both).
+        per_packet=True also returns each packet's values (`PacketValues`) for per-interval summaries.
         """
         w = self.state
         m = len(seq)
         marker = np.zeros(m, dtype=bool) if marker is None else np.asarray(marker, dtype=bool)
         pt = np.full(m, -1, dtype=np.int64) if pt is None else np.asarray(pt, dtype=np.int64)
-        jit_out, seen_out = np.zeros(m), np.zeros(m, dtype=bool)
+        out = PacketValues(np.zeros(m), np.zeros(m, dtype=bool), np.zeros(m), np.zeros(m, dtype=bool),
+                           np.zeros(m, dtype=bool))
         if m and w.total == 0:                   # the first packet only sets the state
             w.add(int(seq[0]), int(ts[0]), float(t_ms[0]), bool(marker[0]), int(pt[0]))
             seq, ts, t_ms, marker, pt = seq[1:], ts[1:], t_ms[1:], marker[1:], pt[1:]
@@ -75,19 +86,27 @@ class WiresharkChunks:
                                     np.asarray(t_ms, dtype=np.float64), marker, pt)
             if done is None:
                 done = self._loop(seq, ts, t_ms, marker, pt)
-            jit_out[m - len(seq):], seen_out[m - len(seq):] = done
-        return (jit_out, seen_out) if per_packet else None
+            for column, values in zip(out, done):
+                column[m - len(seq):] = values
+        return out if per_packet else None
 
-    def _loop(self, seq, ts, t_ms, marker, pt) -> tuple[np.ndarray, np.ndarray]:
+    def _loop(self, seq, ts, t_ms, marker, pt) -> PacketValues:
         w = self.state
-        jit, seen = np.zeros(len(seq)), np.zeros(len(seq), dtype=bool)
+        n = len(seq)
+        out = PacketValues(np.zeros(n), np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n, dtype=bool),
+                           np.zeros(n, dtype=bool))
         for i, (s, t, a, mk, p) in enumerate(zip(seq.tolist(), ts.tolist(), t_ms.tolist(), marker.tolist(),
                                                  pt.tolist())):
+            # WiresharkRtp.add's own rule for a packet its statistics count, read before it moves on
+            regular = (((t - w.first_ts) & 0xFFFFFFFF) < 0x80000000 and not mk and p not in CN_PAYLOAD_TYPES
+                       and w.pt not in CN_PAYLOAD_TYPES)
             w.add(s, t, a, bool(mk), p)
-            jit[i], seen[i] = w.jitter, w.jitter_seen
-        return jit, seen
+            out.jitter_ms[i], out.seen[i], out.delta_ms[i] = w.jitter, w.jitter_seen, w.delta
+            out.regular[i] = regular
+            out.jitter_counted[i] = regular and _rate_of(self.clock_rate, p) // 1000 > 0
+        return out
 
-    def _vectorised(self, seq, ts, t_ms, marker, pt) -> tuple[np.ndarray, np.ndarray] | None:
+    def _vectorised(self, seq, ts, t_ms, marker, pt) -> PacketValues | None:
         w = self.state
         m = len(seq)
         nominal_ticks = (ts - w.first_ts) & 0xFFFFFFFF
@@ -171,4 +190,4 @@ class WiresharkChunks:
             w.jitter, w.lastnom, w.jitter_seen = float(jitter_at[-1]), float(nom[int(np.flatnonzero(jit)[-1])]), True
         w.stop_seq, w.pt = int(seq[-1]), int(pt[-1])
         w.total += m
-        return jitter_at, seen_mask
+        return PacketValues(jitter_at, seen_mask, delta, regular, regular & (ticks_per_ms > 0))

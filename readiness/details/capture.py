@@ -53,6 +53,8 @@ class StreamRow:
     copies_pct: float = 0.0
     capture_copies: bool = False
     problems: list[str] = field(default_factory=list)
+    # per second: start, step_s, packets, expected, lost, loss_pct, jitter_ms, jitter_max_ms, delta_max_ms
+    series: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

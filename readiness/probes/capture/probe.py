@@ -110,8 +110,9 @@ class CaptureProbe(Probe):
                                              absent=True))
         media_dscp = ctx.site.markings.media_dscp()
         media_pcp = ctx.site.markings.media_pcp
+        numbers = {id(s): i + 1 for i, s in enumerate(a.streams)}
         for s in voice:
-            tags = _tags(s)
+            tags = _tags(s, numbers[id(s)])
             subject = f"RTP {s.label()} ssrc 0x{s.key.ssrc:08X}"
             m = _measure(subject, s, rel, tags)
             total = int(s.dscp_counts.sum())
@@ -125,8 +126,11 @@ class CaptureProbe(Probe):
                                              "captured (access port, or the capture strips tags)", subject,
                                              self.name, tags, absent=True))
             rec.measurement(m("capture.rtp_loss_pct", s.rfc.loss_pct, "%"))
-            if s.rfc.intervals is not None:
-                rec.series(s.rfc.intervals.to_series("capture.rtp_loss_pct", "loss_pct", subject, self.name, tags))
+            if s.series is not None:
+                # per second, so windowed criteria ("below 1 % in any 15 s") judge the stream over time
+                rec.series(s.series.to_series("capture.rtp_loss_pct", "loss_pct", subject, self.name, tags))
+                if s.ws.jitter_mean_ms is not None:
+                    rec.series(s.series.to_series("capture.rtp_jitter_ms", "jitter_ms", subject, self.name, tags))
             if s.ws.jitter_mean_ms is not None:
                 rec.measurement(m("capture.rtp_jitter_ms", s.ws.jitter_mean_ms, "ms"))
             else:
@@ -185,9 +189,10 @@ class CaptureProbe(Probe):
                 put("cdp.voice_vlan", n["voice_vlan"], "vlan", subject, tags)
 
 
-def _tags(s: StreamResult) -> dict[str, str]:
-    tags = {"ssrc": f"0x{s.key.ssrc:08X}", "src": f"{s.key.src}:{s.key.sport}", "dst": f"{s.key.dst}:{s.key.dport}",
-            "codec": s.codec, "kind": s.kind}
+def _tags(s: StreamResult, number: int) -> dict[str, str]:
+    """`stream` is the stream's place in the capture's stream list (rtp_streams), 1 first."""
+    tags = {"stream": str(number), "ssrc": f"0x{s.key.ssrc:08X}", "src": f"{s.key.src}:{s.key.sport}",
+            "dst": f"{s.key.dst}:{s.key.dport}", "codec": s.codec, "kind": s.kind}
     if s.call_id:
         tags["call"] = s.call_id
     return tags

@@ -14,7 +14,8 @@ import numpy as np
 
 from ... import dscp as dscp_names
 from ...analysis.call_rating import rate_call
-from ...analysis.rtp_chunks import RtpChunks
+from ...analysis.intervals import DueSeries, PacketSeries
+from ...analysis.rtp_chunks import MAX_SPAN_S, RtpChunks
 from ...analysis.rtp_stats import RtpStreamAnalyser, StreamStats
 from ...errors import ReadinessError
 from ...analysis.wireshark_chunks import WiresharkChunks
@@ -43,6 +44,8 @@ class CaptureAnalyser:
         # per-second intervals: windowed criteria ("loss below 1 % in any 15 s") need the series
         self.rfc = RtpStreamAnalyser(stream.clock, jitter_mode="rfc3550", interval_s=INTERVAL_S)
         self.rfc_chunks = RtpChunks(self.rfc)
+        # per-second jitter, arrival gaps and loss by when packets were due: the stream over time
+        self.seconds = PacketSeries(INTERVAL_S, MAX_SPAN_S)
         self._t0_ns: int | None = None
         self._buf: list[dict[str, np.ndarray]] = []
         self._n = 0
@@ -66,12 +69,15 @@ class CaptureAnalyser:
             self._t0_ns = int(cols["arrival_ns"][0])
         # ms since the stream's first packet: int64 ns difference first, so no precision is lost
         t_ms = (cols["arrival_ns"] - self._t0_ns) / 1e6
-        self.ws.feed(cols["seq"], cols["ts"], t_ms, cols["marker"], cols["pt"])
-        self.rfc_chunks.feed(cols["seq"], cols["ts"], cols["arrival_ns"] / 1e9, cols["marker"], cols["pt"])
+        pp = self.ws.feed(cols["seq"], cols["ts"], t_ms, cols["marker"], cols["pt"], per_packet=True)
+        arrival_s = cols["arrival_ns"] / 1e9
+        self.rfc_chunks.feed(cols["seq"], cols["ts"], arrival_s, cols["marker"], cols["pt"])
+        self.seconds.feed(cols["seq"], arrival_s, pp.jitter_ms, pp.jitter_counted, pp.delta_ms, pp.regular)
 
-    def summary(self) -> tuple[WiresharkSummary, StreamStats]:
+    def summary(self) -> tuple[WiresharkSummary, StreamStats, DueSeries | None]:
         self.flush()
-        return self.ws.summary(), self.rfc.result()
+        rfc = self.rfc.result()
+        return self.ws.summary(), rfc, self.seconds.result(rfc.intervals.late if rfc.intervals else None)
 
 
 def new_analyser(stream: Stream) -> CaptureAnalyser:
@@ -96,6 +102,7 @@ class StreamResult:
     end: float
     ws: WiresharkSummary
     rfc: StreamStats
+    series: DueSeries | None
     dscp_counts: np.ndarray
     tag_counts: dict[tuple[int, int], int]
     dscp_first: dict[int, int]
@@ -169,19 +176,34 @@ class StreamResult:
             "mos": None if self.mos is None else round(self.mos, 2),
             "r_factor": None if self.r_factor is None else round(self.r_factor, 1),
             "mos_note": self.mos_note or None, "problems": self.problems,
+            "series": series_json(self.series),
         }
+
+
+def series_json(d: DueSeries | None) -> dict[str, Any] | None:
+    """The per-second series as the run document keeps it: null where a second has no value."""
+    if d is None:
+        return None
+
+    def col(a: np.ndarray) -> list[float | None]:
+        return [None if v != v else round(v, 3) for v in a.tolist()]
+
+    return {"start": d.origin, "step_s": d.step_s, "packets": d.packets.tolist(), "expected": d.expected.tolist(),
+            "lost": d.lost.tolist(), "loss_pct": col(d.loss_pct()), "jitter_ms": col(d.jitter_ms),
+            "jitter_max_ms": col(d.jitter_max_ms), "delta_max_ms": col(d.delta_max_ms)}
 
 
 def analyse_stream(s: Stream) -> StreamResult:
     kind = s.kind()
     name, _, _ = s.encoding(s.main_pt)
-    ws, rfc = (s.analyser if s.analyser is not None else CaptureAnalyser(s)).summary()
+    ws, rfc, series = (s.analyser if s.analyser is not None else CaptureAnalyser(s)).summary()
     res = StreamResult(
         key=s.key, kind=kind, codec=name, payload_type=s.main_pt, payload_types=sorted(s.pt_counts),
         clock_hz=s.clock, clock_note=s.clock_note, setup="heuristic" if s.heuristic else "sdp",
         call_id=s.sdp.call_id if s.sdp else None,
         encrypted=bool(s.sdp and s.sdp.media.encrypted) or kind == "srtp", packets=s.packets,
         first_frame=s.first_frame, start=s.first_ns / 1e9, end=s.last_ns / 1e9, ws=ws, rfc=rfc,
+        series=series if kind != "not-rtp" else None,
         dscp_counts=s.dscp_counts.copy(), tag_counts=dict(s.tag_counts), dscp_first=dict(s.dscp_first),
         tag_first=dict(s.tag_first), copies=s.copies)
     if kind in SCORED_KINDS:
@@ -191,7 +213,7 @@ def analyse_stream(s: Stream) -> StreamResult:
                         "video": "video: the E-model scores voice only", "t38": "fax (T.38): not voice",
                         "events": "RFC 4733 events: not voice", "comfort-noise": "comfort noise only",
                         "not-rtp": "not RTP"}.get(kind, "codec unknown (no SDP for a dynamic payload type)")
-    if s.analyser is not None and s.analyser.rfc_chunks.intervals_dropped:
+    if s.analyser is not None and (s.analyser.rfc_chunks.intervals_dropped or s.analyser.seconds.dropped):
         res.problems.append("arrival times of this stream span more than a day (damaged timestamps?): "
                             "no per-second series")
     copy_note = copy_check.note(s.copies, s.packets)

@@ -25,10 +25,11 @@ class Plot:
 
 
 def plots(results: RunResults, lang: Language) -> list[Plot]:
-    from . import bars, drill, path, phases, timeseries      # matplotlib loads only when a report draws plots
+    from . import bars, capture, drill, path, phases, timeseries  # matplotlib loads only when a report draws plots
 
     makers: list[Callable[[RunResults, Language], list[Plot]]] = [
-        timeseries.plots, bars.mos, phases.plots, bars.poe, bars.ups, bars.markings, path.plots, drill.plots]
+        timeseries.plots, bars.mos, phases.plots, bars.poe, bars.ups, bars.markings, path.plots, drill.plots,
+        capture.plots]
     out: list[Plot] = []
     for make in makers:
         out += make(results, lang)

@@ -32,6 +32,8 @@ _DIRECTIONS = ("up", "down", "")
 def plots(results: RunResults, lang: Language) -> list[Plot]:
     by_metric: dict[str, dict[str, list[Series]]] = {}
     for s in results.series:
+        if s.probe == "capture":       # a capture's streams have their own plot (plots/capture.py)
+            continue
         if s.values and s.step > 0:
             by_metric.setdefault(s.metric, {}).setdefault(s.tags.get("direction", ""), []).append(s)
     order = sorted(by_metric, key=lambda m: (_ORDER.index(m) if m in _ORDER else len(_ORDER), m))

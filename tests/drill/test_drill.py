@@ -22,6 +22,7 @@ from typing import Iterator
 
 from readiness.lab.responder_server import write_key
 from tests.drill.lab import FailoverLab, failover_lab
+from tests.drill.sites import write_site
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,11 +142,8 @@ def test_a_dead_primary_sbc_fails_over_to_the_secondary_and_back(tmp_path):
     primary = dead.getsockname()[1]
     site = tmp_path / "site.yaml"
     with responder_process(tmp_path, key) as (port, _):
-        site.write_text(
-            "site: Filiale Köln\nresponder: {address: 127.0.0.1:%d, key: file:%s}\ncalls: {}\n"
-            "drill:\n  calls: 2\n  duration: 12 s\n  new_calls_every: 0.5 s\n  failover_timeout: 1 s\n"
-            "  retry_primary: 3 s\n  targets: [sip:test@127.0.0.1:%d, sip:test@127.0.0.1:%d]\n"
-            % (port, key, primary, port), encoding="utf-8")
+        write_site(site, port, key, [primary, port], calls="2", duration="12 s", new_calls_every="0.5 s",
+                   failover_timeout="1 s", retry_primary="3 s")
         p = subprocess.Popen([sys.executable, "-m", "readiness", "drill", "--site", str(site), "--out",
                               str(tmp_path / "runs"), "--json", str(tmp_path / "drill.json"), "-q"], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -22,6 +22,7 @@ from PIL import Image
 from readiness.lab.responder_server import responder_process, write_key
 from readiness.reports.language import Language
 from readiness.reports.plots import drill as drill_plot
+from tests.drill.sites import write_site
 from tests.reports.test_report_documents import chromium, pdftotext, whole_words
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,11 +40,9 @@ def drill_run(tmp_path_factory) -> tuple[Path, str]:
     site = tmp / "site.yaml"
     with responder_process(tmp, key) as (secondary, _):
         with responder_process(tmp, key) as (primary, _):
-            site.write_text(
-                "site: Filiale Köln\ncustomer: Müller GmbH\nresponder: {address: 127.0.0.1:%d, key: file:%s}\n"
-                "calls: {}\ndrill:\n  calls: 4\n  duration: 12 s\n  new_calls_every: 0.5 s\n  failover_timeout: 1 s\n"
-                "  retry_primary: 30 s\n  targets: [sip:test@127.0.0.1:%d, sip:test@127.0.0.1:%d]\n"
-                % (primary, key, primary, secondary), encoding="utf-8")
+            write_site(site, primary, key, [primary, secondary], head="site: Filiale Köln\ncustomer: Müller GmbH\n",
+                       calls="4", duration="12 s", new_calls_every="0.5 s", failover_timeout="1 s",
+                       retry_primary="30 s")
             p = subprocess.Popen([sys.executable, "-m", "readiness", "drill", "--site", str(site), "--out",
                                   str(tmp / "runs")], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True, env=env)

@@ -1,5 +1,6 @@
 """A capture's details: the file (`capture`), every RTP stream (`rtp_streams`, agreeing with
-Wireshark's RTP analysis), SIP (`sip`, `sip_calls`), what the switch advertises (`lldp`, `cdp`) and
+Wireshark's RTP analysis), T.38 fax per direction (`fax_streams`, UDPTL), SIP (`sip`,
+`sip_calls`), what the switch advertises (`lldp`, `cdp`) and
 the markings against the site's expectations (`markings`)."""
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from typing import Any
 
 from . import typed, typed_list
 
-CAPTURE, STREAMS, SIP, SIP_CALLS, LLDP, CDP, MARKINGS = ("capture", "rtp_streams", "sip", "sip_calls", "lldp", "cdp",
-                                                         "markings")
-KEYS = (CAPTURE, STREAMS, SIP, SIP_CALLS, LLDP, CDP, MARKINGS)
+CAPTURE, STREAMS, FAX, SIP, SIP_CALLS, LLDP, CDP, MARKINGS = ("capture", "rtp_streams", "fax_streams", "sip",
+                                                              "sip_calls", "lldp", "cdp", "markings")
+KEYS = (CAPTURE, STREAMS, FAX, SIP, SIP_CALLS, LLDP, CDP, MARKINGS)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,22 @@ class StreamRow:
 
 
 @dataclass(frozen=True)
+class FaxStream:
+    """One direction of a T.38 fax; `udptl`: packets, expected, lost, lost_pct, gaps, recovered (by
+    redundancy), unrecovered, duplicates, reordered, first_seq, last_seq, error_recovery."""
+    src: str = ""
+    sport: int = 0
+    dst: str = ""
+    dport: int = 0
+    call_id: str = ""
+    first_frame: int = 0
+    start: float = 0.0
+    end: float = 0.0
+    duration_s: float = 0.0
+    udptl: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SipCall:
     call_id: str = ""
     caller: str = ""
@@ -67,6 +84,7 @@ class SipCall:
     final_reason: str | None = None
     outcome: str = ""
     streams: list[int] = field(default_factory=list)     # SSRCs bound to the call
+    fax_at: float | None = None                           # when it became a T.38 fax call (the 2xx accepting it)
 
 
 @dataclass(frozen=True)
@@ -131,6 +149,7 @@ class Markings:
 class CaptureDetails:
     file: CaptureFile
     streams: list[StreamRow]
+    fax: list[FaxStream]
     sip_messages: int
     calls: list[SipCall]
     lldp: list[LldpNeighbour]
@@ -143,9 +162,11 @@ def of(details: dict[str, Any]) -> CaptureDetails | None:
         return None
     calls = [SipCall(call_id=c.get("call_id", ""), caller=c.get("from", ""), callee=c.get("to", ""),
                      setup_ms=c.get("setup_ms"), final_status=c.get("final_status"), final_reason=c.get("final_reason"),
-                     outcome=c.get("outcome", ""), streams=list(c.get("streams") or []))
+                     outcome=c.get("outcome", ""), streams=list(c.get("streams") or []),
+                     fax_at=(c.get("t38") or {}).get("switched_at"))
              for c in details.get(SIP_CALLS) or []]
     return CaptureDetails(file=typed(CaptureFile, details[CAPTURE]), streams=typed_list(StreamRow, details.get(STREAMS)),
+                          fax=typed_list(FaxStream, details.get(FAX)),
                           sip_messages=int((details.get(SIP) or {}).get("messages") or 0), calls=calls,
                           lldp=[_lldp(n) for n in details.get(LLDP) or []],
                           cdp=typed_list(CdpNeighbour, details.get(CDP)), markings=_markings(details.get(MARKINGS)))

@@ -1,6 +1,7 @@
 """Offline analysis of a capture: one pass over the file, everything the technician asks of it.
 
     batches (pcap.py) -> layers (layers.py) -> SIP messages (sip_payloads, sip_calls)
+                                            -> UDPTL of calls switched to T.38 fax (fax.py)
                                             -> RTP packets (rtp_detect) -> streams (streams.py)
                                             -> LLDP / CDP frames (discovery.py)
                                             -> DSCP / 802.1Q counts (markings.py)
@@ -19,7 +20,7 @@ import numpy as np
 
 from ...config.site import Markings
 from ...errors import ReadinessError
-from . import copies as copy_check, discovery, dissect, markings as marking_checks, sip_payloads
+from . import copies as copy_check, discovery, dissect, fax, markings as marking_checks, sip_payloads
 from .layers import ETH_CISCO_SNAP, ETH_LLDP, LINKTYPE_NAMES, PID_CDP, decode
 from .pcap import CHUNK_BYTES, CaptureReader
 from .rtp_detect import detect, endpoint_keys, fragmented_sip, sip_candidates
@@ -43,6 +44,7 @@ class Analysis:
     problems: list[str] = field(default_factory=list)
     streams: list[StreamResult] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    fax_streams: list[dict[str, Any]] = field(default_factory=list)   # UDPTL per direction (fax.py)
     sip: dict[str, Any] = field(default_factory=dict)
     lldp: list[dict[str, Any]] = field(default_factory=list)
     cdp: list[dict[str, Any]] = field(default_factory=list)
@@ -56,7 +58,7 @@ class Analysis:
                         "start": self.first_ns / 1e9 if self.first_ns is not None else None,
                         "end": self.last_ns / 1e9 if self.last_ns is not None else None,
                         "link_types": self.linktypes, "problems": self.problems, "copies": self.copies},
-            "rtp_streams": [s.to_json() for s in self.streams],
+            "rtp_streams": [s.to_json() for s in self.streams], "fax_streams": self.fax_streams,
             "sip": self.sip, "sip_calls": self.calls,
             "lldp": self.lldp, "cdp": self.cdp, "markings": self.markings,
         }
@@ -75,6 +77,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
     l2 = discovery.Collector(MAX_DISCOVERY_FRAMES)
     sdp_keys = np.zeros(0, dtype=np.uint64)
     tcp_sip = sip_payloads.TcpSip()
+    faxes = fax.FaxWatch()
     result = Analysis(file=str(path), format=reader.stats.format)
     unsupported: dict[int, int] = {}
     sip_fragments = 0
@@ -110,6 +113,8 @@ def analyse(path: str | Path, expected: Markings | None = None,
                         np.array([k[2] for k in new], dtype=np.int64)))
         claimed = np.zeros(len(batch), dtype=bool)
         claimed[sip_rows] = True
+        faxes.watch(calls.t38_announced)
+        claimed[faxes.claim(batch, lay, claimed)] = True     # UDPTL after a switch to fax is never RTP
         sip_fragments += fragmented_sip(batch, lay)
 
         rtp = detect(batch, lay, sdp_keys, claimed)
@@ -158,6 +163,8 @@ def analyse(path: str | Path, expected: Markings | None = None,
     if sentence:
         result.problems.append(sentence)
     result.calls = [c.to_json() for c in calls.attach(streams)]
+    result.fax_streams = faxes.results()
+    fax.mark_calls(result.calls, result.fax_streams)
     result.sip = {"messages": calls.messages, "requests": calls.requests,
                   "responses": {str(k): v for k, v in sorted(calls.responses.items())}}
     result.lldp, result.cdp = l2.results()

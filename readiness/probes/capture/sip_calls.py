@@ -6,6 +6,9 @@ repeated with credentials after 401/407 continues the same call. Post-dial delay
 first 18x.
 The SDP of the offer and the answer say where each side receives media: an RTP stream belongs to the
 call whose SDP announced its destination (or, for symmetric RTP, its source).
+A call that switches to fax re-INVITEs with `m=image PORT udptl t38` (T.38 Annex D, RFC 3362): the
+switch is the 2xx whose answer accepts it; its endpoints are handed to fax.py (`t38_announced`), which
+claims the UDPTL packets so they are never counted as RTP.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class CapturedCall:
     answered_ns: int | None = None
     bye_ns: int | None = None
     auth_challenges: int = 0
+    t38_offer_frame: int | None = None      # the (re-)INVITE or answer that first offered image/t38
+    t38_frame: int | None = None            # the 2xx that accepted it: the call is a fax call from here
+    t38_ns: int | None = None
     media: list[MediaDescription] = field(default_factory=list)
     streams: list[Stream] = field(default_factory=list)
 
@@ -58,6 +64,8 @@ class CapturedCall:
             "media": [{"media": m.media, "address": m.connection or "", "port": m.port, "proto": m.proto,
                        "codecs": [_format_name(m, f) for f in m.formats]} for m in self.media],
             "streams": [s.key.ssrc for s in self.streams],
+            **({"t38": {"switched_at": self.t38_ns / 1e9, "frame": self.t38_frame,
+                        "offer_frame": self.t38_offer_frame}} if self.t38_ns is not None else {}),
         }
 
 
@@ -77,6 +85,10 @@ class CallTracker:
         self._endpoints: dict[tuple[int, int, int], list[SdpBinding]] = {}
         # every message with its frame, so messages found later (dissect.py) can be merged in order
         self.log: list[tuple[int, int, CapturedSip]] = []
+        # (endpoint, frame, call_id, is_t38) for every SDP media line on an endpoint that has been
+        # image/t38: fax.py watches these (a later m=audio on it switches back to voice)
+        self.t38_announced: list[tuple[tuple[int, int, int], int, str, bool]] = []
+        self._t38_keys: set[tuple[int, int, int]] = set()
 
     def add(self, seen: CapturedSip, ts_ns: int, frame: int) -> list[tuple[int, int, int]]:
         """Record a message; return endpoints its SDP announced (new ones only)."""
@@ -113,15 +125,26 @@ class CallTracker:
                 call.answered_ns = ts_ns
         if method == "BYE" and call.bye_ns is None:
             call.bye_ns = ts_ns
+        accepted_t38 = False
         for media in seen.media:
             call.media.append(media)
             parts = address_parts(media.connection or "")
             if parts is None or media.port == 0:
                 continue
             key = (parts[0], parts[1], media.port)
+            t38 = is_t38(media)
+            accepted_t38 |= t38
+            if t38 or key in self._t38_keys:
+                self._t38_keys.add(key)
+                self.t38_announced.append((key, frame, msg.call_id, t38))
+                if t38 and call.t38_offer_frame is None:
+                    call.t38_offer_frame = frame
             if key not in self._endpoints:
                 new.append(key)
             self._endpoints.setdefault(key, []).append(SdpBinding(media, msg.call_id, frame))
+        if (accepted_t38 and status is not None and 200 <= status < 300 and cseq_method == "INVITE"
+                and call.t38_ns is None):
+            call.t38_frame, call.t38_ns = frame, ts_ns
         return new
 
     def merged_with(self, late: list[tuple[int, int, CapturedSip]]) -> "CallTracker":
@@ -147,6 +170,11 @@ class CallTracker:
             if s.sdp is not None and s.sdp.call_id in self.calls:
                 self.calls[s.sdp.call_id].streams.append(s)
         return sorted(self.calls.values(), key=lambda c: c.invite_ns)
+
+
+def is_t38(m: MediaDescription) -> bool:
+    """`m=image PORT udptl t38` (T.38 Annex D SDP; RFC 3362 registers image/t38)."""
+    return m.media.lower() == "image" and m.proto.lower() == "udptl" and any(f.lower() == "t38" for f in m.formats)
 
 
 def _format_name(m: MediaDescription, fmt: str) -> str:

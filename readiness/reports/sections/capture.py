@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.console import Console
 from rich.table import Table
 
@@ -26,6 +28,7 @@ def print_capture(results: RunResults, out: Console) -> None:
     for p in f.problems:
         out.print(f"[yellow]! {p}[/]", highlight=False)
     _streams(out, d)
+    _fax(out, d)
     _calls(out, d)
     _discovery(out, d)
     _markings(out, d)
@@ -51,6 +54,14 @@ def _streams(out: Console, d: CaptureDetails) -> None:
             out.print(f"  [yellow]{s.ssrc}: {note}[/]", highlight=False)
 
 
+def _fax(out: Console, d: CaptureDetails) -> None:
+    for f in d.fax:
+        u = f.udptl
+        lost = f"{u.get('lost')} lost ({number(u.get('lost_pct'), 1)}%, {u.get('recovered')} recovered by redundancy)"
+        out.print(f"T.38 fax {f.src}:{f.sport} -> {f.dst}:{f.dport}: {u.get('packets')} UDPTL packets, {lost}, "
+                  f"{f.duration_s:.1f} s", highlight=False)
+
+
 def _calls(out: Console, d: CaptureDetails) -> None:
     if not d.sip_messages:
         return
@@ -66,6 +77,9 @@ def _calls(out: Console, d: CaptureDetails) -> None:
         status = f"{call.final_status} {call.final_reason}" if call.final_status else "no final response"
         setup = f"setup {call.setup_ms:.0f} ms" if call.setup_ms is not None else "not answered"
         out.print(f"  {call.caller} -> {call.callee}: {status}, {setup}; {streams}", highlight=False)
+        if call.fax_at is not None:     # capture time stamps are UTC
+            out.print(f"  call {call.call_id} became a fax call (T.38) at "
+                      f"{time.strftime('%H:%M:%S', time.gmtime(call.fax_at))} UTC", highlight=False)
 
 
 def _discovery(out: Console, d: CaptureDetails) -> None:

@@ -56,6 +56,15 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
+def probe_finished(events: Path) -> float | None:
+    """When the calls probe finished (its calls scored and recorded), from the run log."""
+    for line in events.read_text().splitlines():
+        e = json.loads(line)
+        if e.get("type") == "probe_finished":
+            return float(e["t"])
+    return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=int, default=50)
@@ -71,11 +80,11 @@ def main() -> None:
                 "--json", str(Path(tmp) / "run.json"), "-q"]
         t0 = time.monotonic()
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        samples: list[tuple[float, float]] = []
+        samples: list[tuple[float, float, float]] = []     # (seconds since start, epoch, MiB)
 
         def sample() -> None:
             while proc.poll() is None:
-                samples.append((time.monotonic() - t0, rss_mb(tree(proc.pid))))
+                samples.append((time.monotonic() - t0, time.time(), rss_mb(tree(proc.pid))))
                 time.sleep(SAMPLE_S)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -88,19 +97,23 @@ def main() -> None:
         doc = json.loads((Path(tmp) / "run.json").read_text())
         summary = doc["summary"]
         events = sum(f.stat().st_size for f in out.rglob("events.jsonl"))
+        scored_at = probe_finished(next(out.rglob("events.jsonl")))
         traces = sum(f.stat().st_size for f in out.rglob("*.trace"))
     up_end = ramp_s + hold_s
-    up = [m for t, m in samples if ramp_s + 30 <= t <= up_end]       # after the ramp: growth, not start-up
-    after = [m for t, m in samples if t > up_end]
+    up = [m for t, _, m in samples if ramp_s + 30 <= t <= up_end]       # after the ramp: growth, not start-up
+    scoring = [m for t, wall, m in samples if t > up_end and (scored_at is None or wall <= scored_at)]
+    judging = [m for t, wall, m in samples if t > up_end and scored_at is not None and wall > scored_at]
     print(f"{args.calls} calls of G.711 20 ms held {args.minutes:g} min: {summary['calls_answered']} answered, "
           f"loss up max {summary['loss_pct_up_max']} %, down max {summary['loss_pct_down_max']} %")
     if up:
         print(f"RSS (command + media process) while the calls were up: {up[0]:.0f} MiB after the ramp, "
               f"max {max(up):.0f} MiB, at the end {up[-1]:.0f} MiB (growth {up[-1] - up[0]:+.0f} MiB over "
               f"{(len(up) - 1) * SAMPLE_S / 60:.1f} min)")
-    if after:
-        print(f"RSS peak while scoring, judging and reporting: {max(after):.0f} MiB "
-              f"({(elapsed - up_end):.0f} s after the calls ended)")
+    if scoring:
+        print(f"RSS peak while the calls were scored and written to the run log: {max(scoring):.0f} MiB")
+    if judging:
+        print(f"RSS peak while the run was judged and its report drawn (every series read back): {max(judging):.0f} MiB "
+              f"(done {(elapsed - up_end):.0f} s after the calls ended)")
     print(f"run log {events / 2**20:.0f} MiB, traces {traces / 2**20:.0f} MiB; command took {elapsed:.0f} s")
 
 

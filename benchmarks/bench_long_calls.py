@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from readiness.lab.responder_server import responder_process  # noqa: E402
 
 SAMPLE_S = 5.0
+SAMPLE_AFTER_S = 0.25
 
 
 def tree(pid: int) -> list[int]:
@@ -84,8 +85,9 @@ def main() -> None:
 
         def sample() -> None:
             while proc.poll() is None:
-                samples.append((time.monotonic() - t0, time.time(), rss_mb(tree(proc.pid))))
-                time.sleep(SAMPLE_S)
+                t = time.monotonic() - t0
+                samples.append((t, time.time(), rss_mb(tree(proc.pid))))
+                time.sleep(SAMPLE_S if t < ramp_s + hold_s else SAMPLE_AFTER_S)   # the end is quick: finer
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()

@@ -92,7 +92,7 @@ def markdown(p: Pilot, lang: Language) -> str:
     out += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + ["| " + " | ".join(r) + " |" for r in rows]
     out += ["", f"## {lang.pick('Je Tag', 'Per day')}", "",
             "| " + " | ".join(_day_headers(lang)) + " |", "|---|---|---|---|---|---|"]
-    out += [f"| {d.date} | {d.windows} | {d.available} | {d.incomplete} | {lang.number(d.mos_min, 2)} | "
+    out += [f"| {lang.date(d.date)} | {d.windows} | {d.available} | {d.incomplete} | {lang.number(d.mos_min, 2)} | "
             f"{lang.number(d.mos_median, 2)} |" for d in p.days]
     return "\n".join(out) + "\n"
 
@@ -104,7 +104,7 @@ def html(p: Pilot, lang: Language, plots: Sequence[Plot] = ()) -> str:
     day_head = "".join(f"<th>{escape(h)}</th>" for h in _day_headers(lang))
     body = "".join("<tr>" + "".join(f"<td>{escape(x)}</td>" for x in r) + "</tr>" for r in rows)
     notes = "".join(f"<p class='note'>{escape(localize(n, lang))}</p>" for n in p.notes)
-    days = "".join(f"<tr><td>{d.date}</td><td>{d.windows}</td><td>{d.available}</td><td>{d.incomplete}</td>"
+    days = "".join(f"<tr><td>{escape(lang.date(d.date))}</td><td>{d.windows}</td><td>{d.available}</td><td>{d.incomplete}</td>"
                    f"<td>{escape(lang.number(d.mos_min, 2))}</td><td>{escape(lang.number(d.mos_median, 2))}</td></tr>"
                    for d in p.days)
     title = f"{lang.pick(*_VERDICT[p.verdict])}: {p.site}"

@@ -76,8 +76,7 @@ class DrillOutcome:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        return d
+        return asdict(self)
 
 
 MARK_BEFORE_S = 120.0        # a mark this long before an outage still names it (the cable pulled, then the wait)

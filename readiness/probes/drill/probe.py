@@ -24,6 +24,7 @@ from .session import DrillConfig, DrillResult, DrillRunner
 from .targets import expand
 
 PROBE = "drill"
+WORKS_MAX_LOSS_PCT = 50.0     # a test call that lost more of its 2 s of media did not work
 
 
 def drill_config(site: SiteSpec) -> DrillConfig:
@@ -41,8 +42,11 @@ def drill_config(site: SiteSpec) -> DrillConfig:
 
 
 def _works(r: CallRecord) -> bool:
+    """A test call worked: answered, and its media flowed both ways (one answered just before a cut
+    whose media then died did not)."""
     m = r.media
-    return bool(r.answered and m is not None and m.down is not None and m.down.packets_received > 0)
+    return bool(r.answered and m is not None and all(
+        d is not None and d.packets_received > 0 and d.loss_pct < WORKS_MAX_LOSS_PCT for d in (m.up, m.down)))
 
 
 def held_calls(result: DrillResult) -> list[failover.HeldCall]:
@@ -115,7 +119,8 @@ class DrillProbe(Probe):
             if r.role == "held" and r.trace is not None and r.trace.exists() and r.answered:
                 ctx.recorder.artefact(Artefact(ctx.recorder.relative(r.trace), "call-trace", PROBE,
                                                f"held call {r.index + 1}: per-packet media trace"))
-        outcome = failover.summarise(held_calls(result), test_calls(result), [(m.t, m.text) for m in result.marks])
+        held = held_calls(result)
+        outcome = failover.summarise(held, test_calls(result), [(m.t, m.text) for m in result.marks])
         doc = outcome.to_json()
         doc.update(interrupted=result.interrupted, clock_step_ms=result.clock_step_ms, marks=[dataclasses.asdict(m) for m in result.marks],
                    failovers=[f.to_json() for f in result.failovers],
@@ -126,14 +131,15 @@ class DrillProbe(Probe):
                              "failover_timeout_s": cfg.failover_timeout_s, "codec": cfg.load.codec,
                              "ptime_ms": cfg.load.ptime_ms})
         ctx.recorder.detail(Detail(DRILL, doc, PROBE))
-        self._record(ctx, outcome, result, cfg)
+        self._record(ctx, outcome, held, result, cfg)
         if result.interrupted:                   # recorded what it knew; the run ends here, incomplete
             raise asyncio.CancelledError
 
-    def _record(self, ctx: ProbeContext, outcome: failover.DrillOutcome, result: DrillResult, cfg: DrillConfig) -> None:
+    def _record(self, ctx: ProbeContext, outcome: failover.DrillOutcome, held: list[failover.HeldCall],
+                result: DrillResult, cfg: DrillConfig) -> None:
         rec = ctx.recorder
         start, end = result.started, result.ended
-        for c in held_calls(result):
+        for c in held:
             for d in failover.DIRECTIONS:
                 tags = {"call": str(c.call), "direction": d, "path": cfg.load.label}
                 subject = f"call {c.call} {d}"

@@ -59,7 +59,6 @@ class StreamView:
     gaps: list[media_gaps.Gap] = field(default_factory=list)
     first_s: float | None = None
     last_sent_s: float | None = None
-    down_back: bool = True               # replies reached us after its last gap
     moved: list[float] = field(default_factory=list)   # when the responder began a new session for it
 
 
@@ -99,12 +98,10 @@ class DrillRunner(LoadRunner):
         self.first_try: dict[int, float] = {}
         self.windows: dict[str, tuple[float, float]] = {}
         self.phase_summaries: dict[str, PhaseSummary] = {}
-        self.board: MarkBoard | None = None
 
     async def drill_run(self) -> DrillResult:
         offset = time.time() - time.monotonic()
         async with MarkBoard() as board:
-            self.board = board
             result = await self.run()
         step_ms = 1000.0 * ((time.time() - time.monotonic()) - offset)
         return DrillResult(list(result.calls), self.views, self.attempts, self.first_try, board.marks,
@@ -206,7 +203,6 @@ class DrillRunner(LoadRunner):
         if len(rec) == 0:
             start = res.first_send_ns / 1e9 if res.first_send_ns else r.started
             view.gaps = [media_gaps.Gap(start, None, r.index + 1, d) for d in ("up", "down")]
-            view.down_back = False
             return view
         fin_view = ((res.fin_bitmap, res.fin_highest) if res.fin_highest is not None and res.fin_received else None)
         up, down, _, _ = directions.reflected(rec, res.packets_sent, res.ptime_ms, res.fin_replies, fin_view)
@@ -217,7 +213,6 @@ class DrillRunner(LoadRunner):
                 continue
             for a, b in media_gaps.gaps(times, min_gap, last_sent):
                 view.gaps.append(media_gaps.Gap(a, b, r.index + 1, name))
-        view.down_back = not any(g.end is None for g in view.gaps)
         view.moved = _moves(rec)
         return view
 

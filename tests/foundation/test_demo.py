@@ -63,7 +63,10 @@ def test_demo_full_run(tmp_path):
     assert drill["complete"] and drill["verdict"] == "fail" and (runs["drill"] / "report.html").exists()
     d = drill["drill"]
     assert d["calls_held"] == 4 and d["calls_dropped"] == 4 and d["marks"][0]["text"] == "Primär-SBC ausgeschaltet"
-    assert d["failovers"][0]["after"] == d["targets"][1] and d["new_calls"]["failed"] == 0
+    assert d["failovers"][0]["after"] == d["targets"][1]
+    # only test calls already up on the primary when it died failed (their media stopped); none after
+    kill = d["marks"][0]["t"]
+    assert all(c["t"] <= kill for c in d["new_calls"]["calls"] if not c["works"])
     assert 0 < d["recovery_ms"] < 2000 and "Verdict: FAIL" in r.stdout
     for port in lab_ports(r.stderr):
         assert not listening(port)

@@ -38,7 +38,7 @@ from ... import codecs as codec_table
 from ...errors import ReadinessError
 from ...progress import NullProgress, Progress
 from . import phases as phase_mod
-from . import scoring
+from . import scoring, scoring_pool
 from .media.media_process import MediaProcess, StreamHandle
 from .media.stream_types import MediaPlan, MediaStreamResult, ScheduleErrors
 from .sip import Credentials, SipConfig, UserAgent, sdp
@@ -504,33 +504,31 @@ class LoadRunner:
             record.packets_sent = record.media_result.packets_sent
 
     def _score(self, records: list[CallRecord], phases: phase_mod.PhaseReport | None = None) -> None:
-        """Media metrics of every answered call, from its trace (runs after all media stopped);
-        under load also per phase (a call answered by a third-party far end has no phases: its
-        RTCP reports are totals every ~5 s, too coarse to split). With `on_scored`, each call is
-        handed over as soon as it is scored and then keeps its totals only, so memory stays flat
-        however many long calls there were."""
-        for r in records:
-            res = r.media_result
-            if res is None:
-                if self.on_scored is not None:
-                    self.on_scored(r)
-                continue
-            codec = codec_table.get(r.codec)
-            try:
-                if r.reflected:
-                    r.media = scoring.reflected_call(res, codec, self.config.clocks_synced)
-                    if phases is not None:
-                        r.phase_media = scoring.reflected_phases(res, codec, self.config.clocks_synced,
-                                                                 phases.windows)
-                else:
-                    r.media = scoring.peer_call(res, codec, self.config.media_dscp)
-            except Exception as e:     # one call's bad data must not lose the others
-                r.media = scoring.MediaMetrics(None, None, None, None, [], None,
-                                               res.schedule.quantile_ms(0.99), f"analysis failed: {e}")
-            if self.on_scored is not None:
+        """Media metrics of every answered call, from its trace (runs after all media stopped; long
+        loads in worker processes, scoring_pool.py); under load also per phase (a call answered by a
+        third-party far end has no phases: its RTCP reports are totals every ~5 s, too coarse to
+        split). With `on_scored`, each call is handed over as soon as it is scored and then keeps its
+        totals only, so memory stays flat however many long calls there were."""
+        windows = phases.windows if phases is not None else None
+        jobs = [scoring_pool.Job(r.media_result, r.codec, r.reflected, self._windows(r, windows))
+                for r in records if r.media_result is not None]
+        scored = scoring_pool.score_all(jobs, scoring_pool.Options(self.config.clocks_synced, self.config.media_dscp))
+        try:
+            for r in records:
+                if r.media_result is not None:
+                    r.media, r.phase_media = next(scored)
+                if self.on_scored is None:
+                    continue
                 self.on_scored(r)
-                r.media = r.media.without_series()
-                r.phase_media = {k: m.without_series() for k, m in r.phase_media.items()}
+                if r.media is not None:
+                    r.media = r.media.without_series()
+                    r.phase_media = {k: m.without_series() for k, m in r.phase_media.items()}
+        finally:
+            scored.close()
+
+    def _windows(self, r: CallRecord, windows: scoring_pool.Windows | None) -> scoring_pool.Windows | None:
+        """The time slices a call is also scored in: the load's phases (a drill's: before/during/after)."""
+        return windows if r.reflected else None
 
 
 async def run_load(config: LoadConfig, progress: Progress | None = None) -> LoadResult:

@@ -21,13 +21,11 @@ from typing import Callable
 
 import numpy as np
 
-from ... import codecs as codec_table
 from ...analysis import media_gaps
 from ...details.phases import PhaseSummary
 from ...progress import Progress
 from ..calls import directions
 from ..calls import phases as phase_mod
-from ..calls import scoring
 from ..calls.load import HANGUP_TIMEOUT_S, CallRecord, LoadConfig, LoadRunner
 from ..calls.media.media_process import MediaProcess
 from ..calls.media.trace import REPLY_DTYPE, load
@@ -178,11 +176,8 @@ class DrillRunner(LoadRunner):
         per_phase: dict[str, list] = {k: [] for k in self.windows}
 
         def scored(r: CallRecord) -> None:
-            if r.role == "held" and r.media_result is not None and r.reflected and self.windows:
-                ms = scoring.reflected_phases(r.media_result, codec_table.get(r.codec), self.config.clocks_synced,
-                                              self.windows)
-                for k, m in ms.items():
-                    per_phase[k].append(m.without_series())
+            for k, m in r.phase_media.items():
+                per_phase[k].append(m.without_series())
             if user is not None:
                 user(r)
 
@@ -192,6 +187,10 @@ class DrillRunner(LoadRunner):
         finally:
             self.on_scored = user
         self.phase_summaries = {k: phase_mod.summarise(self.windows[k], v) for k, v in per_phase.items()}
+
+    def _windows(self, r: CallRecord, windows: dict[str, tuple[float, float]] | None) -> dict | None:
+        """A held call is also scored before, during and after the outage (test calls are too short)."""
+        return self.windows if r.role == "held" and r.reflected and self.windows else None
 
     def _view(self, r: CallRecord) -> StreamView:
         res = r.media_result

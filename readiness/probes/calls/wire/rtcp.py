@@ -1,4 +1,5 @@
-"""RTCP (RFC 3550 section 6): sender and receiver reports, SDES CNAME and BYE, built and parsed.
+"""RTCP (RFC 3550 section 6): sender and receiver reports, SDES CNAME and BYE, built and parsed;
+RTCP XR (RFC 3611) VoIP Metrics report blocks parsed (and built, for tests and tools).
 
 A third-party far end (a phone, a PBX echo service, baresip) tells us through its receiver reports
 what it saw of our stream (loss, jitter), and the round trip follows from LSR/DLSR (RFC 3550 6.4.1).
@@ -17,6 +18,9 @@ NTP_UNIX_OFFSET = 2_208_988_800                                  # seconds 1900-
 CNAME = 1                                                        # RFC 3550 6.5.1
 MAX_BLOCKS = 31                                                  # RC is 5 bits
 _BLOCK = struct.Struct("!IB3sIIII")
+XR_VOIP_METRICS = 7                                              # RFC 3611 4.7 block type
+_VOIP = struct.Struct("!IBBBBHHHHbbBBBBBBBBHHH")                 # RFC 3611 4.7 after the block header (32 B)
+UNAVAILABLE_127 = 127                                            # RFC 3611 4.7: R factor, MOS, levels, RERL
 
 
 class RtcpError(ValueError):
@@ -73,12 +77,62 @@ class Report:
     blocks: tuple[ReportBlock, ...]
 
 
+@dataclass(frozen=True)
+class VoipMetrics:
+    """RFC 3611 4.7: what the reporter's VoIP end system saw of stream `ssrc`, as sent (raw octets);
+    the properties give the units (rates /256, durations and delays ms, MOS x10, 127 unavailable)."""
+
+    ssrc: int
+    loss_rate: int               # fraction of packets lost, of 256
+    discard_rate: int            # fraction discarded (late or early for the jitter buffer), of 256
+    burst_density: int           # of 256
+    gap_density: int             # of 256
+    burst_duration: int          # ms
+    gap_duration: int            # ms
+    round_trip_delay: int        # ms
+    end_system_delay: int        # ms
+    signal_level: int            # dBm, signed; 127 unavailable
+    noise_level: int             # dBm, signed; 127 unavailable
+    rerl: int                    # dB; 127 unavailable
+    gmin: int
+    r_factor: int                # 0-100; 127 unavailable
+    ext_r_factor: int            # 0-100; 127 unavailable
+    mos_lq: int                  # MOS x10 (10-50); 127 unavailable
+    mos_cq: int
+    rx_config: int               # PLC (2 bits), JB adaptive (2 bits), JB rate (4 bits)
+    jb_nominal: int              # ms
+    jb_maximum: int              # ms
+    jb_abs_max: int              # ms
+
+    @property
+    def plc(self) -> int:
+        return self.rx_config >> 6
+
+    @property
+    def jb_adaptive(self) -> int:
+        return (self.rx_config >> 4) & 3
+
+    @property
+    def jb_rate(self) -> int:
+        return self.rx_config & 0x0F
+
+
+@dataclass(frozen=True)
+class XrReport:
+    """One XR packet (RFC 3611 2): its sender and the blocks we read; other block types are listed."""
+
+    ssrc: int
+    voip: tuple[VoipMetrics, ...]
+    other_blocks: tuple[int, ...]
+
+
 @dataclass
 class Compound:
     reports: list[Report] = field(default_factory=list)
     cnames: dict[int, str] = field(default_factory=dict)
     bye: list[int] = field(default_factory=list)
-    other: list[int] = field(default_factory=list)   # packet types we skip (APP, XR, ...)
+    other: list[int] = field(default_factory=list)   # packet types we skip (APP, RTPFB, PSFB, ...)
+    xr: list[XrReport] = field(default_factory=list)
 
 
 def ntp_from_ns(epoch_ns: int) -> tuple[int, int]:
@@ -132,6 +186,16 @@ def build_bye(ssrc: int) -> bytes:
     return _header(1, BYE, 4) + struct.pack("!I", ssrc & 0xFFFFFFFF)
 
 
+def build_xr_voip(ssrc: int, m: VoipMetrics) -> bytes:
+    """An XR packet with one VoIP Metrics block (RFC 3611 4.7, block length 8 words)."""
+    block = struct.pack("!BBH", XR_VOIP_METRICS, 0, 8) + _VOIP.pack(
+        m.ssrc & 0xFFFFFFFF, m.loss_rate, m.discard_rate, m.burst_density, m.gap_density, m.burst_duration,
+        m.gap_duration, m.round_trip_delay, m.end_system_delay, m.signal_level, m.noise_level, m.rerl, m.gmin,
+        m.r_factor, m.ext_r_factor, m.mos_lq, m.mos_cq, m.rx_config, 0, m.jb_nominal, m.jb_maximum, m.jb_abs_max)
+    body = struct.pack("!I", ssrc & 0xFFFFFFFF) + block
+    return _header(0, XR, len(body)) + body
+
+
 def parse(data: bytes | bytearray | memoryview) -> Compound:
     """Parse a compound RTCP packet (RFC 3550 6.1). Raises RtcpError when it is malformed.
 
@@ -169,6 +233,8 @@ def parse(data: bytes | bytearray | memoryview) -> Compound:
             if len(body) < 4 * count:
                 raise RtcpError("BYE shorter than its source count")
             out.bye.extend(struct.unpack_from(f"!{count}I", body))
+        elif ptype == XR:
+            out.xr.append(_xr(body))
         else:
             out.other.append(ptype)
         pos += size
@@ -187,6 +253,32 @@ def _report(body: bytes, count: int, sender: bool) -> Report:
         lost = int.from_bytes(lost3, "big", signed=True)
         blocks.append(ReportBlock(s, frac, lost, hi, jit, lsr, dlsr))
     return Report(ssrc, info, tuple(blocks))
+
+
+def _xr(body: bytes) -> XrReport:
+    """RFC 3611 2-3: sender SSRC, then blocks of BT, type-specific, length (words - 1, header included)."""
+    if len(body) < 4:
+        raise RtcpError("XR without its sender SSRC")
+    ssrc = struct.unpack_from("!I", body)[0]
+    voip: list[VoipMetrics] = []
+    other: list[int] = []
+    pos = 4
+    while pos < len(body):
+        if pos + 4 > len(body):
+            raise RtcpError("XR block header runs past its packet")
+        bt, _, words = struct.unpack_from("!BBH", body, pos)
+        end = pos + 4 + 4 * words
+        if end > len(body):
+            raise RtcpError("XR block length runs past its packet")
+        if bt == XR_VOIP_METRICS:
+            if words != 8:
+                raise RtcpError(f"XR VoIP Metrics block of {words} words (RFC 3611 4.7: 8)")
+            f = _VOIP.unpack_from(body, pos + 4)
+            voip.append(VoipMetrics(*f[:18], *f[19:]))          # f[18] is the reserved octet
+        else:
+            other.append(bt)
+        pos = end
+    return XrReport(ssrc, tuple(voip), tuple(other))
 
 
 def _sdes(body: bytes, count: int) -> dict[int, str]:

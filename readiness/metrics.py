@@ -52,6 +52,12 @@ _ALL = [
        "media packets that arrived with another DSCP than the site expects", "weighted_mean"),
     _m("rtp.schedule_error_ms", "ms", "calls", "sender's own schedule error (p99)", "max"),
     _m("sip.dscp_received", "dscp", "calls", "DSCP seen on SIP signalling"),
+    # the generator's own fidelity (a run whose generator failed its bound blames no network: evaluate.py)
+    _m("generator.slip_max_ms", "ms", "calls", "our sender's longest slip from its packet schedule, per call", "max"),
+    _m("generator.late_packets", "count", "calls", "packets our sender sent 5 ms or more after their due time", "sum"),
+    _m("generator.hold_max_ms", "ms", "calls",
+       "longest a readiness responder held a reply (its receive to send stamps), per call", "max"),
+    _m("generator.late_replies", "count", "calls", "replies a readiness responder held 5 ms or more", "sum"),
     # --- the path to the provider (probe "path") ------------------------------------------------------
     _m("path.sip_rewritten", "bool", "path",
        "the path rewrote our INVITE's Via, Contact, From or SDP addresses on the way (a SIP ALG)", "max"),
@@ -114,6 +120,8 @@ _ALL = [
 ]
 
 METRICS: dict[str, MetricDef] = {m.name: m for m in _ALL}
+# The test generator's own fidelity: when a criterion on one fails, the run blames no network.
+GENERATOR = frozenset({"rtp.schedule_error_ms"} | {m.name for m in _ALL if m.name.startswith("generator.")})
 
 
 def get(name: str) -> MetricDef:

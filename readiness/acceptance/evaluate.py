@@ -6,7 +6,10 @@ Rules that keep a report honest:
 - a windowed criterion is judged on every sliding window of each subject's time series;
 - the run passes only if every criterion passed (should-criteria may warn); anything not measured
   makes it incomplete. An optional criterion with nothing at all to judge (no SIP in a capture) is
-  not applicable instead, and does not.
+  not applicable instead, and does not;
+- a failed must-criterion on the test generator's own fidelity (metrics.GENERATOR: its sender
+  slipped, its responder held replies) makes the run incomplete, not failed: the network is not
+  blamed for bursts no phone sends.
 """
 
 from __future__ import annotations
@@ -64,11 +67,19 @@ def run_verdict(verdicts: list[Verdict], interrupted: bool = False) -> str:
     """pass, fail or incomplete, as defined in the module docstring."""
     if interrupted or not verdicts:
         return "incomplete"  # nothing judged cannot be signed off as a pass
+    if generator_failed(verdicts):
+        return "incomplete"  # the test generator missed its own bound: its traffic, not the network, is in doubt
     if any(v.outcome == "fail" for v in verdicts):
         return "fail"
     if any(v.outcome in ("not_measured", "error") for v in verdicts):
         return "incomplete"
     return "pass"
+
+
+def generator_failed(verdicts: Iterable[Verdict]) -> list[Verdict]:
+    """Failed criteria on the generator's own fidelity (a sender that slipped, a responder that held
+    replies): the traffic was not what phones send, so the network's results cannot be held against it."""
+    return [v for v in verdicts if v.outcome == "fail" and v.metric in metric_catalog.GENERATOR]
 
 
 def _selected(c: Criterion, tags: dict[str, str], lenient: bool = False) -> bool:

@@ -59,6 +59,10 @@ class CallRow:
     dscp_remarked_pct_up: float | None = None
     dscp_remarked_pct_down: float | None = None
     schedule_error_ms_p99: float | None = None
+    slip_max_ms: float | None = None        # our sender's longest slip from its schedule
+    late_packets: int | None = None         # sent 5 ms or more late
+    hold_max_ms: float | None = None        # the responder's longest hold of a reply
+    late_replies: int | None = None         # held 5 ms or more
     media_note: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -90,6 +94,10 @@ class LoadSummary:
     dscp_remarked_pct_up_max: float | None = None
     dscp_remarked_pct_down_max: float | None = None
     schedule_error_ms_p99: float | None = None
+    slip_max_ms: float | None = None        # the generator's fidelity over every call (see CallRow)
+    late_packets: int | None = None
+    hold_max_ms: float | None = None
+    late_replies: int | None = None
     started: float | None = None
     ended: float | None = None
     far_end_agents: list[str] = field(default_factory=list)   # what the far end said it runs (Server header)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .. import metrics as metric_catalog
 from ..details import drill as drill_details
 from ..results import CriterionResult, RunResults
 from . import measures, reasons
@@ -175,7 +176,7 @@ def management_summary(results: RunResults, lang: Language, profile: str = "") -
                                     "; {k} did not apply, as there was nothing of the kind to measure", k=na) if na else "",
                        prof=lang.pick(" des Profils „{p}“", " of the profile “{p}”", p=profile) if profile else "",
                        how=lang.pick(" ({p})", " ({p})", p=_listing(probes, lang)) if probes else "")
-    out = [tested] + _drill_sentence(results, lang)
+    out = [tested] + _generator_sentence(results, lang) + _drill_sentence(results, lang)
     must = [c for c in results.criteria if c.verdict == "fail"]
     should = [c for c in results.criteria if c.verdict == "warn"]
     kind = acceptance(results)
@@ -208,6 +209,18 @@ def management_summary(results: RunResults, lang: Language, profile: str = "") -
                              r=reasons.localize(results.interrupted_reason, lang).rstrip(".")
                              or lang.pick("keine Angabe", "none given")))
     return out[:5]
+
+
+def _generator_sentence(results: RunResults, lang: Language) -> list[str]:
+    """Why a run whose test generator missed its own bound is incomplete rather than failed."""
+    missed = [c for c in results.criteria if c.verdict == "fail" and c.metric in metric_catalog.GENERATOR]
+    if not missed:
+        return []
+    return [lang.pick("Das Messgerät selbst hielt seinen Takt nicht ein ({t}): Es erzeugte Verkehr, wie ihn kein "
+                      "Telefon sendet, darum werden die Werte des Netzes ihm nicht angelastet und die Messung ist zu "
+                      "wiederholen.", "The test device itself did not keep its timing ({t}): it sent traffic no "
+                      "phone sends, so the network's values are not held against it and the test must be repeated.",
+                      t=_titles(missed, lang))]
 
 
 def _drill_sentence(results: RunResults, lang: Language) -> list[str]:

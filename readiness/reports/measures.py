@@ -32,6 +32,15 @@ class Words:
 
 
 # Shared wordings: several metrics call for the same repair.
+_GENERATOR_DE = ("Messung mit weniger gleichzeitigen Anrufen oder auf einem weniger ausgelasteten Messrechner "
+                 "wiederholen (Energiesparmodus aus, kabelgebunden)")
+_GENERATOR_EN = ("Repeat the test with fewer concurrent calls or on a less loaded test computer (power saving off, "
+                 "wired)")
+_RESPONDER_DE = ("Gegenstelle (readiness responder) auf einem weniger ausgelasteten Rechner betreiben oder die Messung "
+                 "mit weniger gleichzeitigen Anrufen wiederholen")
+_RESPONDER_EN = "Run the far end (readiness responder) on a less loaded computer, or repeat with fewer concurrent calls"
+_UNSURE_DE = "die Messwerte des Netzes sind nicht belastbar, das Netz wird dafür nicht verantwortlich gemacht"
+_UNSURE_EN = "the network's values are not conclusive and are not held against it"
 _LOSS_DE = ("Überlastete oder fehlerhafte Strecke suchen (Schnittstellenfehler, Auslastung am WAN-Übergang); "
             "Sprache (EF) in eine Prioritäts-Warteschlange legen und den Uplink unterhalb seiner Bandbreite shapen")
 _LOSS_EN = ("Find the congested or faulty link (interface errors, utilisation at the WAN edge); put voice (EF) in a "
@@ -155,6 +164,18 @@ MEASURES: dict[str, Words] = {
                                "Messung auf einem weniger ausgelasteten Messrechner wiederholen (Energiesparmodus aus, "
                                "kabelgebunden)", "Repeat the test on a less loaded test computer (power saving off, wired)",
                                "die Messwerte dieser Messung sind unsicher", "this test's values are uncertain"),
+    "generator.slip_max_ms": W("Sendetakt des Messgeräts (größte Abweichung)", "Sending schedule of the test device "
+                               "(largest slip)", "die größte Abweichung vom Sendetakt", "the largest slip",
+                               _GENERATOR_DE, _GENERATOR_EN, _UNSURE_DE, _UNSURE_EN),
+    "generator.late_packets": W("Verspätet gesendete Pakete des Messgeräts", "Packets the test device sent late",
+                                "die Zahl verspäteter Pakete", "the number of late packets",
+                                _GENERATOR_DE, _GENERATOR_EN, _UNSURE_DE, _UNSURE_EN),
+    "generator.hold_max_ms": W("Antwortzeit der Gegenstelle (readiness responder)", "Hold time of the far end "
+                               "(readiness responder)", "die längste Haltezeit", "the longest hold",
+                               _RESPONDER_DE, _RESPONDER_EN, _UNSURE_DE, _UNSURE_EN),
+    "generator.late_replies": W("Verspätete Antworten der Gegenstelle", "Late replies of the far end",
+                                "die Zahl verspäteter Antworten", "the number of late replies",
+                                _RESPONDER_DE, _RESPONDER_EN, _UNSURE_DE, _UNSURE_EN),
     "sip.dscp_received": W("Markierung der Signalisierung (SIP-DSCP)", "Signalling marking (SIP DSCP)",
                            "die SIP-Markierung", "the SIP marking",
                            "SIP am Telefon bzw. an der Telefonanlage als CS3 markieren und auf dem Weg die Markierung "

@@ -28,7 +28,10 @@ PROBE = "calls"
 DIRECTION_METRICS = ("rtp.loss_pct", "rtp.burst_ratio", "rtp.burst_density_pct", "rtp.jitter_ms",
                      "rtp.one_way_delay_ms", "rtp.reorder_pct", "rtp.duplicate_pct", "rtp.dscp_received",
                      "rtp.dscp_remarked_pct", "call.mos", "call.r_factor", "call.mouth_to_ear_ms")
-CALL_METRICS = ("call.setup_ms", "rtp.rtt_ms", "rtp.schedule_error_ms")
+# The generator's own fidelity per call (scoring.with_fidelity): judged so the network is not blamed for it.
+GENERATOR_METRICS = ("generator.slip_max_ms", "generator.late_packets", "generator.hold_max_ms",
+                     "generator.late_replies")
+CALL_METRICS = ("call.setup_ms", "rtp.rtt_ms", "rtp.schedule_error_ms") + GENERATOR_METRICS
 # Judged per phase of calls under load (tag `phase`: alone, loaded, after), and the drop between them.
 PHASE_METRICS = ("call.mos", "rtp.loss_pct", "rtp.jitter_ms", "rtp.one_way_delay_ms", "rtp.rtt_ms")
 
@@ -131,6 +134,7 @@ def _record_call(rec: Recorder, c: CallRecord, path: str, evidence: list[str]) -
     if m.schedule_error_p99_ms is not None:
         rec.measurement(Measurement("rtp.schedule_error_ms", m.schedule_error_p99_ms, "ms", subject, PROBE,
                                     c.started, c.ended, base, evidence))
+    _record_fidelity(rec, c, m, subject, base, evidence)
     if m.rtt_p50_ms is not None:
         rec.measurement(Measurement("rtp.rtt_ms", m.rtt_p50_ms, "ms", subject, PROBE, c.started, c.ended,
                                     dict(base, stat="p50"), evidence))
@@ -146,6 +150,22 @@ def _record_call(rec: Recorder, c: CallRecord, path: str, evidence: list[str]) -
                 rec.not_measured(NotMeasured(metric, m.reason or "not measured", dsubject, PROBE, dtags))
             continue
         _record_direction(rec, d, dsubject, dtags, evidence)
+
+
+def _record_fidelity(rec: Recorder, c: CallRecord, m: Any, subject: str, base: dict[str, str],
+                     evidence: list[str]) -> None:
+    values = {"generator.slip_max_ms": m.slip_max_ms, "generator.late_packets": m.late_packets,
+              "generator.hold_max_ms": m.hold_max_ms, "generator.late_replies": m.late_replies}
+    for metric, value in values.items():
+        if value is not None:
+            rec.measurement(Measurement(metric, value, _unit(metric), subject, PROBE, c.started, c.ended, base,
+                                        evidence))
+        elif metric in ("generator.hold_max_ms", "generator.late_replies") and not c.reflected:
+            rec.not_measured(NotMeasured(metric, "a third-party far end does not stamp how long it held our "
+                                         "packets (a readiness responder does)", subject, PROBE, base, absent=True))
+        else:
+            rec.not_measured(NotMeasured(metric, m.reason or "the sender's schedule was not measured", subject,
+                                         PROBE, base))
 
 
 def _record_sip_dscp(rec: Recorder, c: CallRecord, subject: str, base: dict[str, str], evidence: list[str]) -> None:
@@ -298,6 +318,8 @@ def call_row(c: CallRecord) -> CallRow:
         dscp_remarked_pct_up=_r(up.dscp_remarked_pct) if up else None,
         dscp_remarked_pct_down=_r(down.dscp_remarked_pct) if down else None,
         schedule_error_ms_p99=_r(m.schedule_error_p99_ms) if m else None,
+        slip_max_ms=_r(m.slip_max_ms) if m else None, late_packets=m.late_packets if m else None,
+        hold_max_ms=_r(m.hold_max_ms) if m else None, late_replies=m.late_replies if m else None,
         media_note=(m.reason if m else "") or "; ".join((up.notes if up else []) + (down.notes if down else [])),
     )
 
@@ -333,6 +355,8 @@ def load_summary(result: LoadResult, rows: list[CallRow]) -> LoadSummary:
         dscp_remarked_pct_up_max=most("dscp_remarked_pct_up"),
         dscp_remarked_pct_down_max=most("dscp_remarked_pct_down"),
         schedule_error_ms_p99=_r(result.schedule.quantile_ms(0.99)),
+        slip_max_ms=most("slip_max_ms"), late_packets=sum(values("late_packets")) if values("late_packets") else None,
+        hold_max_ms=most("hold_max_ms"), late_replies=sum(values("late_replies")) if values("late_replies") else None,
         started=result.started, ended=result.ended,
         far_end_agents=sorted({c.far_end_agent for c in result.calls if c.far_end_agent}),
     )

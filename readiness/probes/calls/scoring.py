@@ -36,6 +36,7 @@ SECOND = 1.0
 FEED_CHUNK = 65536
 JITTER_BUFFER_MIN_MS = 20.0       # assumption: a typical phone's smallest adaptive jitter buffer
 JITTER_BUFFER_FACTOR = 2.0        # assumption: buffer settles at twice the jitter it sees
+LATE_NS = 5_000_000               # a packet this late is one no phone sends (issue: generator fidelity)
 
 
 @dataclass
@@ -90,6 +91,12 @@ class MediaMetrics:
     rtt_origin: float | None
     schedule_error_p99_ms: float | None
     reason: str = ""                        # why a direction is missing
+    # the generator's own fidelity: how far our sender slipped from its 20 ms schedule, and how long
+    # the responder held replies (its receive to send stamps); a phone does neither
+    slip_max_ms: float | None = None
+    late_packets: int | None = None         # sent LATE_NS or more after their due time
+    hold_max_ms: float | None = None
+    late_replies: int | None = None         # held LATE_NS or more by the responder
 
     def without_series(self) -> "MediaMetrics":
         """The totals alone, once the series are in the run log (some 5 MiB per half-hour call)."""
@@ -205,6 +212,29 @@ def _reflected_parts(result: MediaStreamResult):
     fin_view = ((result.fin_bitmap, result.fin_highest)     # its highest is 0 when nothing arrived
                 if result.fin_highest is not None and result.fin_received else None)
     return directions.reflected(rec, result.packets_sent, result.ptime_ms, result.fin_replies, fin_view)
+
+
+def responder_hold(result: MediaStreamResult) -> tuple[float | None, int | None]:
+    """(longest, how many at least LATE_NS) of the responder's holds: its send minus its receive stamp
+    of each reply (one clock, the responder's), so the network's delay is not in it."""
+    rec = load(result.trace, REPLY_DTYPE)
+    ok = (rec["rrx_ns"] > 0) & (rec["rtx_ns"] >= rec["rrx_ns"])
+    if not ok.any():
+        return None, None
+    hold = rec["rtx_ns"][ok] - rec["rrx_ns"][ok]
+    return float(hold.max()) / 1e6, int(np.count_nonzero(hold >= LATE_NS))
+
+
+def with_fidelity(m: MediaMetrics, result: MediaStreamResult, reflected: bool) -> MediaMetrics:
+    """The call's metrics with the generator's fidelity: the sender's slips from its schedule and,
+    with a readiness responder, its holds."""
+    try:
+        hold, late_replies = responder_hold(result) if reflected else (None, None)
+    except Exception:            # the hold is an extra: it must never cost the call its metrics
+        hold, late_replies = None, None
+    return dataclasses.replace(m, slip_max_ms=result.schedule.max_ms,
+                               late_packets=result.schedule.late(LATE_NS) if result.schedule.count else None,
+                               hold_max_ms=hold, late_replies=late_replies)
 
 
 def _reflected_metrics(up: DirectionPackets, down: DirectionPackets, rtt: np.ndarray, rtt_t: np.ndarray,

@@ -59,13 +59,13 @@ def score(job: Job, opts: Options) -> Scored:
     try:
         codec = codec_table.get(job.codec)
         if not job.reflected:
-            return scoring.peer_call(res, codec, opts.media_dscp), {}
-        media = scoring.reflected_call(res, codec, opts.clocks_synced)
+            return scoring.with_fidelity(scoring.peer_call(res, codec, opts.media_dscp), res, False), {}
+        media = scoring.with_fidelity(scoring.reflected_call(res, codec, opts.clocks_synced), res, True)
         slices = scoring.reflected_phases(res, codec, opts.clocks_synced, job.windows) if job.windows else {}
         return media, slices
     except Exception as e:
         return scoring.MediaMetrics(None, None, None, None, [], None, res.schedule.quantile_ms(0.99),
-                                    f"analysis failed: {e}"), {}
+                                    f"analysis failed: {e}", res.schedule.max_ms), {}
 
 
 def score_all(jobs: list[Job], opts: Options, small_bytes: int | None = None) -> Iterator[Scored]:

@@ -45,6 +45,11 @@ def print_calls(results: RunResults, out: Console) -> None:
     out.print(f"{s.calls_answered}/{s.calls_attempted} answered, MOS min {number(s.mos_min)} p05 {number(s.mos_p05)} "
               f"median {number(s.mos_median)}, setup p95 {number(s.setup_ms_p95, 1)} ms, sender schedule error p99 "
               f"{number(s.schedule_error_ms_p99, 3)} ms", highlight=False)
+    if s.slip_max_ms is not None:
+        hold = (f"; responder held a reply at most {number(s.hold_max_ms, 1)} ms, {s.late_replies} held 5 ms or more"
+                if s.hold_max_ms is not None else "")
+        out.print(f"generator: sender slipped at most {number(s.slip_max_ms, 1)} ms, {s.late_packets} packets "
+                  f"5 ms or more late{hold}", highlight=False)
     if s.failures_by_cause:
         out.print("failed: " + ", ".join(f"{k} x{v}" for k, v in s.failures_by_cause.items()), highlight=False)
     _print_phases(results, out)

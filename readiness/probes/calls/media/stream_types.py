@@ -51,6 +51,15 @@ class ScheduleErrors:
         self.count += other.count
         self.max_ns = max(self.max_ns, other.max_ns)
 
+    def late(self, threshold_ns: int) -> int:
+        """Packets that left at least `threshold_ns` after their due time (to the bin: 10 us)."""
+        first = -(-threshold_ns // HIST_STEP_NS)
+        return sum(self.bins[first:]) + sum(1 for e in self.over if e >= threshold_ns)
+
+    @property
+    def max_ms(self) -> float | None:
+        return self.max_ns / 1e6 if self.count else None
+
     def quantile_ms(self, q: float) -> float | None:
         """Upper edge of the bin holding quantile q (conservative by at most 10 us)."""
         if not self.count:

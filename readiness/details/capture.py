@@ -1,11 +1,11 @@
 """A capture's details: the file (`capture`), every RTP stream (`rtp_streams`, agreeing with
-Wireshark's RTP analysis), T.38 fax per direction (`fax_streams`, UDPTL), SIP (`sip`,
+Wireshark's RTP analysis, with the far end's RTCP view beside it), T.38 fax per direction (`fax_streams`, UDPTL), SIP (`sip`,
 `sip_calls`), what the switch advertises (`lldp`, `cdp`) and
 the markings against the site's expectations (`markings`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import typed, typed_list
@@ -27,6 +27,71 @@ class CaptureFile:
     # packets the capture point recorded twice (a mirror port): streams affected, of_streams, copies,
     # rtp_packets_captured, copies_pct; the figures elsewhere count each packet once
     copies: dict[str, Any] = field(default_factory=dict)
+    # RTCP packets: packets, parsed, not_parsed, sender_reports, receiver_reports, xr_voip_blocks,
+    # reports_on_unseen_streams, not_parsed_examples (frame, why)
+    rtcp: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RtcpVoip:
+    """The last RTCP XR VoIP Metrics block on a stream (RFC 3611 4.7); None where the reporter says 127."""
+    reports: int = 0
+    loss_rate_pct: float = 0.0
+    discard_rate_pct: float = 0.0
+    burst_density_pct: float = 0.0
+    gap_density_pct: float = 0.0
+    burst_duration_ms: int = 0
+    gap_duration_ms: int = 0
+    round_trip_delay_ms: int = 0
+    end_system_delay_ms: int = 0
+    signal_level_dbm: float | None = None
+    noise_level_dbm: float | None = None
+    rerl_db: float | None = None
+    gmin: int = 0
+    r_factor: float | None = None
+    ext_r_factor: float | None = None
+    mos_lq: float | None = None
+    mos_cq: float | None = None
+    plc: int = 0
+    jb_adaptive: int = 0
+    jb_rate: int = 0
+    jb_nominal_ms: int = 0
+    jb_maximum_ms: int = 0
+    jb_abs_max_ms: int = 0
+
+
+@dataclass(frozen=True)
+class RtcpSender:
+    """The stream's sender's own last SR (RFC 3550 6.4.1 sender info)."""
+    reports: int = 0
+    packets: int = 0
+    octets: int = 0
+    last_sr: float = 0.0              # capture time of the last SR
+    ntp_time: float = 0.0             # the SR's NTP timestamp as Unix time (the sender's clock)
+    rtp_timestamp: int = 0
+    bye: bool = False
+
+
+@dataclass(frozen=True)
+class RtcpView:
+    """What the far end reported on a stream (RFC 3550 6.4.1 report blocks), its RTT from LSR/DLSR, the
+    sender's SRs and the last XR VoIP Metrics; loss and jitter as the receiver saw them, beside ours."""
+    reports: int = 0
+    reporter_ssrc: str | None = None
+    reporter: str | None = None
+    last_report: float | None = None
+    fraction_lost_pct_last: float | None = None
+    fraction_lost_pct_max: float | None = None
+    cumulative_lost: int | None = None
+    highest_seq: int | None = None
+    jitter_last: int | None = None       # RTP timestamp units
+    jitter_ms_last: float | None = None
+    jitter_ms_max: float | None = None
+    rtt_ms: float | None = None
+    rtt_ms_max: float | None = None
+    rtt_samples: int = 0
+    sender: RtcpSender | None = None
+    xr: RtcpVoip | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +121,7 @@ class StreamRow:
     problems: list[str] = field(default_factory=list)
     # per second: start, step_s, packets, expected, lost, loss_pct, jitter_ms, jitter_max_ms, delta_max_ms
     series: dict[str, Any] | None = None
+    rtcp: RtcpView | None = None      # None: no RTCP on this stream in the capture
 
 
 @dataclass(frozen=True)
@@ -165,11 +231,21 @@ def of(details: dict[str, Any]) -> CaptureDetails | None:
                      outcome=c.get("outcome", ""), streams=list(c.get("streams") or []),
                      fax_at=(c.get("t38") or {}).get("switched_at"))
              for c in details.get(SIP_CALLS) or []]
-    return CaptureDetails(file=typed(CaptureFile, details[CAPTURE]), streams=typed_list(StreamRow, details.get(STREAMS)),
+    return CaptureDetails(file=typed(CaptureFile, details[CAPTURE]), streams=[_stream(s) for s in details.get(STREAMS) or []],
                           fax=typed_list(FaxStream, details.get(FAX)),
                           sip_messages=int((details.get(SIP) or {}).get("messages") or 0), calls=calls,
                           lldp=[_lldp(n) for n in details.get(LLDP) or []],
                           cdp=typed_list(CdpNeighbour, details.get(CDP)), markings=_markings(details.get(MARKINGS)))
+
+
+def _stream(s: dict[str, Any]) -> StreamRow:
+    row = typed(StreamRow, s)
+    r = s.get("rtcp")
+    if not r:
+        return replace(row, rtcp=None)
+    view = replace(typed(RtcpView, r), sender=typed(RtcpSender, r["sender"]) if r.get("sender") else None,
+                   xr=typed(RtcpVoip, r["xr"]) if r.get("xr") else None)
+    return replace(row, rtcp=view)
 
 
 def _lldp(n: dict[str, Any]) -> LldpNeighbour:

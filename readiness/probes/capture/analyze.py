@@ -21,6 +21,7 @@ import numpy as np
 from ...config.site import Markings
 from ...errors import ReadinessError
 from . import copies as copy_check, discovery, dissect, fax, markings as marking_checks, sip_payloads
+from .rtcp_reports import RtcpWatch
 from .layers import ETH_CISCO_SNAP, ETH_LLDP, LINKTYPE_NAMES, PID_CDP, decode
 from .pcap import CHUNK_BYTES, CaptureReader
 from .rtp_detect import detect, endpoint_keys, fragmented_sip, sip_candidates
@@ -50,6 +51,7 @@ class Analysis:
     cdp: list[dict[str, Any]] = field(default_factory=list)
     markings: dict[str, Any] = field(default_factory=dict)
     copies: dict[str, Any] = field(default_factory=dict)     # what the capture point recorded twice
+    rtcp: dict[str, Any] = field(default_factory=dict)       # RTCP packets: how many, read or not (rtcp_reports)
 
     def to_json(self) -> dict[str, Any]:
         """The capture's part of the run document (readiness.details.capture types it)."""
@@ -57,7 +59,8 @@ class Analysis:
             "capture": {"file": self.file, "format": self.format, "packets": self.packets,
                         "start": self.first_ns / 1e9 if self.first_ns is not None else None,
                         "end": self.last_ns / 1e9 if self.last_ns is not None else None,
-                        "link_types": self.linktypes, "problems": self.problems, "copies": self.copies},
+                        "link_types": self.linktypes, "problems": self.problems, "copies": self.copies,
+                        "rtcp": self.rtcp},
             "rtp_streams": [s.to_json() for s in self.streams], "fax_streams": self.fax_streams,
             "sip": self.sip, "sip_calls": self.calls,
             "lldp": self.lldp, "cdp": self.cdp, "markings": self.markings,
@@ -78,6 +81,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
     sdp_keys = np.zeros(0, dtype=np.uint64)
     tcp_sip = sip_payloads.TcpSip()
     faxes = fax.FaxWatch()
+    rtcp = RtcpWatch()
     result = Analysis(file=str(path), format=reader.stats.format)
     unsupported: dict[int, int] = {}
     sip_fragments = 0
@@ -116,6 +120,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
         faxes.watch(calls.t38_announced)
         claimed[faxes.claim(batch, lay, claimed)] = True     # UDPTL after a switch to fax is never RTP
         sip_fragments += fragmented_sip(batch, lay)
+        claimed[rtcp.watch(batch, lay, claimed)] = True     # RTCP (SR 200 .. XR 207) is never RTP
 
         rtp = detect(batch, lay, sdp_keys, claimed)
         if len(rtp.rows):
@@ -159,6 +164,9 @@ def analyse(path: str | Path, expected: Markings | None = None,
     result.linktypes = sorted({LINKTYPE_NAMES.get(lt, f"link type {lt}") for lt in reader.stats.linktypes})
     result.streams = [analyse_stream(s) for s in streams]
     _label_ssrc_collisions(result.streams)
+    rtcp.attach(result.streams)
+    result.rtcp = rtcp.summary()
+    result.problems.extend(rtcp.problems())
     result.copies, sentence = copy_check.summary([(s.copies, s.packets) for s in result.streams if s.kind != "not-rtp"])
     if sentence:
         result.problems.append(sentence)

@@ -112,6 +112,7 @@ class StreamResult:
     r_factor: float | None = None
     mos_note: str = ""
     problems: list[str] = field(default_factory=list)
+    rtcp: dict[str, Any] | None = None   # the far end's view from RTCP (rtcp_reports.stream_json), if it sent any
 
     def label(self) -> str:
         k = self.key
@@ -176,7 +177,7 @@ class StreamResult:
             "mos": None if self.mos is None else round(self.mos, 2),
             "r_factor": None if self.r_factor is None else round(self.r_factor, 1),
             "mos_note": self.mos_note or None, "problems": self.problems,
-            "series": series_json(self.series),
+            "series": series_json(self.series), "rtcp": self.rtcp,
         }
 
 

@@ -45,6 +45,9 @@ _FIXED = {
         "die Gegenstelle hat keinen RTCP-Empfängerbericht zu unserem Sprachstrom gesendet",
     "a third-party far end does not report the DSCP it received (only a readiness responder does)":
         "eine fremde Gegenstelle meldet die empfangene DSCP-Markierung nicht (nur ein readiness-Responder tut das)",
+    "a third-party far end does not stamp how long it held our packets (a readiness responder does)":
+        "eine fremde Gegenstelle stempelt nicht, wie lange sie unsere Pakete hielt (ein readiness-Responder tut das)",
+    "the sender's schedule was not measured": "der Sendetakt des Testgeräts wurde nicht gemessen",
     "no delay measured (no RTT from the far end), so no E-model rating":
         "keine Laufzeit gemessen (keine Umlaufzeit von der Gegenstelle), daher keine E-Modell-Bewertung",
     "the final response's DSCP was not read": "die DSCP-Markierung der SIP-Antwort wurde nicht gelesen",

@@ -75,7 +75,7 @@ def test_demo_full_run(tmp_path):
     not_applicable = {"nat-binding-two-minutes"}
     not_passed = [(c["id"], c["verdict"], c["explanation"]) for c in results["criteria"]
                   if c["verdict"] != ("not_applicable" if c["id"] in not_applicable else "pass")]
-    assert len(results["criteria"]) == 31 and not not_passed, not_passed
+    assert len(results["criteria"]) == 33 and not not_passed, not_passed
     assert results["verdict"] == "pass" and r.returncode == 0, r.stderr
     # every probe's detail is in the run document
     assert len(results["calls"]) == 10 and results["summary"]["calls_answered"] == 10
@@ -98,7 +98,7 @@ def test_demo_full_run(tmp_path):
     page = lxml.html.fromstring((run_dir / "report.html").read_text(encoding="utf-8"))
     assert page.get("lang") == "de"
     assert " ".join(page.get_element_by_id("verdict").text_content().split()).startswith("Ergebnis abgenommen")
-    assert len(page.xpath("//*[@id='criteria']//tbody/tr")) == 31
+    assert len(page.xpath("//*[@id='criteria']//tbody/tr")) == 33
     # SIP/UDP, SIP/TCP, MTU, large INVITE, ports, OPTIONS, DNS, TLS
     assert len(page.xpath("//h3[@id='table-path']/following-sibling::table[1]/tbody/tr")) == 8
     assert len(page.xpath("//h3[@id='table-phases']/following-sibling::table[1]/tbody/tr")) == 3
@@ -112,5 +112,5 @@ def test_demo_full_run(tmp_path):
                           check=True).stdout
     assert "abgenommen" in text and "Musterfirma GmbH" in text and "Musterstraße 1, 50667 Köln" in text
     suites = JUnitXml.fromfile(str(run_dir / "report.junit.xml"))
-    assert (suites.tests, suites.failures, suites.errors, suites.skipped) == (31, 0, 0, 1)
+    assert (suites.tests, suites.failures, suites.errors, suites.skipped) == (33, 0, 0, 1)
     assert (run_dir / "report.md").read_text(encoding="utf-8").startswith("# Abnahmeprotokoll")

@@ -85,6 +85,12 @@ def _calls(w: store.RunWriter, calls: int, seconds: int, bad: bool) -> None:
     for i in range(1, calls + 1):
         trace = f"artefacts/calls/call-{i:03d}.trace"
         w.artefact(Artefact(trace, "call-trace", "calls", f"packet trace of call {i}"))
+        gen = lambda metric, v, unit: Measurement(metric, v, unit, f"call {i}", "calls", T0, T0 + seconds,
+                                                  {"call": str(i)}, [trace])
+        w.measurement(gen("generator.slip_max_ms", 0.4, "ms"))
+        w.measurement(gen("generator.late_packets", 0, "count"))
+        w.measurement(gen("generator.hold_max_ms", 0.2, "ms"))
+        w.measurement(gen("generator.late_replies", 0, "count"))
         for d in ("up", "down"):
             worse = bad and i == 3 and d == "down"
             tags = {"direction": d, "call": str(i)}

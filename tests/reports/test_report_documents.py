@@ -109,7 +109,7 @@ def test_browser_shows_the_verdict_findings_and_one_row_per_criterion(dom, crite
     assert text_of(root, "verdict").startswith("Ergebnis nicht abgenommen")
     assert len(root.xpath("//*[@id='findings']//tbody/tr")) == 7
     assert [tr.get("id") for tr in root.xpath("//*[@id='criteria']//tbody/tr")] == [f"c-{i}" for i in criterion_ids]
-    assert len(criterion_ids) == 31
+    assert len(criterion_ids) == 33
     for section in ("cover", "summary", "findings", "not-measured", "criteria", "signatures"):
         assert root.xpath(f"//*[@id='{section}']"), section
     assert root.xpath("//*[@id='incomplete']") == []        # the run finished
@@ -353,7 +353,7 @@ def test_png_logo_is_inlined_on_the_cover(tmp_path):
 
 def test_junit_totals_and_cases_match_the_criteria(mixed, criterion_ids):
     xml = JUnitXml.fromfile(str(mixed[0] / "report.junit.xml"))
-    assert (xml.tests, xml.failures, xml.skipped, xml.errors) == (31, 4, 9, 0)
+    assert (xml.tests, xml.failures, xml.skipped, xml.errors) == (33, 4, 9, 0)
     cases = [case for suite in xml for case in suite]
     assert sorted(c.name for c in cases) == sorted(criterion_ids)
     assert Counter(type(r).__name__ for c in cases for r in c.result) == {"Failure": 4, "Skipped": 9}
@@ -374,9 +374,9 @@ def test_markdown_has_title_findings_and_one_table_row_per_criterion(mixed):
     table = [line for line in lines[start:start + 40] if line.startswith("|")]
     header, rule, rows = table[0], table[1], table[2:]
     assert header.startswith("| Kriterium") and rule.startswith("|---")
-    assert len(rows) == 31 and all(r.startswith("| ") for r in rows)
+    assert len(rows) == 33 and all(r.startswith("| ") for r in rows)
     outcomes = Counter(r.strip("| ").rsplit(" | ", 1)[-1] for r in rows)
-    assert outcomes == {"bestanden": 15, "nicht bestanden": 4, "Warnung": 3, "nicht gemessen": 4,
+    assert outcomes == {"bestanden": 17, "nicht bestanden": 4, "Warnung": 3, "nicht gemessen": 4,
                         "entfällt": 5}
 
 

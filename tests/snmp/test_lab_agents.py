@@ -44,8 +44,9 @@ def _children_argv() -> list[str]:
 def test_snmpd_serves_what_snmpsim_serves():
     need_tool("snmpd")
     texts = {c: text for c, (_, text) in WALKS.items()}
+    before = set(_children_argv())       # e.g. multiprocessing's resource tracker left by an earlier test
     with snmpd_agents(texts) as ports:
-        argv = _children_argv()
+        argv = [a for a in _children_argv() if a not in before]
         from_snmpd = _poll(ports)
     with served(texts) as port:
         from_snmpsim = _poll({c: port for c in WALKS})

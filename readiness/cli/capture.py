@@ -64,7 +64,9 @@ def capture(interface: str, duration: str, bpf: str | None, snaplen: int | None,
 def analyze(file: str, site_file: str | None, profile_name: str | None, out: str, no_keep: bool,
             json_out: str | None, quiet: bool) -> int:
     """Analyse FILE (pcap or pcapng): every RTP stream (found by SIP/SDP, else heuristically) with
-    packets, loss, max delta, jitter, DSCP, VLAN/PCP and MOS; SIP calls with setup time and status;
+    packets, loss, max delta, jitter, DSCP, VLAN/PCP and MOS, beside what the receiver's RTCP reports
+    said (loss, jitter, round trip, XR VoIP metrics); T.38 fax after a re-INVITE; SIP calls with setup
+    time and status;
     LLDP-MED / CDP voice VLAN, priority, DSCP and location; DSCP and 802.1Q histograms and the
     packets that break the expected markings (EF on media, CS3/AF31/CS5 on SIP unless --site says).
 

@@ -171,6 +171,13 @@ def _streams(results: RunResults, lang: Language) -> Table | None:
     headers = [lang.pick("Strom", "Stream"), "SSRC", "Codec", lang.pick("Pakete", "Packets"),
                lang.pick("Verlust", "Loss"), lang.pick("Jitter (max.)", "Jitter (max)"), "DSCP",
                lang.pick("VLAN / PCP", "VLAN / PCP"), "MOS"]
+    if any(s.rtcp and s.rtcp.reports for s in shown):     # the far end's own view beside ours (RFC 3550 6.4)
+        headers.insert(6, lang.pick("Empfänger laut RTCP: Verlust / Jitter (max.)",
+                                    "Receiver per RTCP: loss / jitter (max)"))
+        for row, s in zip(body, shown):
+            r = s.rtcp
+            row.insert(6, "–" if not (r and r.reports) else
+                       f"{lang.value(r.fraction_lost_pct_max, '%')} / {lang.value(r.jitter_ms_max, 'ms')}")
     note = lang.pick("Die ersten {m} von {n} Strömen.", "The first {m} of {n} streams.", m=MAX_ROWS,
                      n=len(streams)) if len(streams) > MAX_ROWS else ""
     return Table("streams", lang.pick("Sprachströme im Mitschnitt", "Voice streams in the capture"), headers, body,

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from readiness import results as results_mod
 from readiness.details import capture as capture_details
 from readiness.probes.calls.wire import rtcp
 from readiness.probes.capture.analyze import analyse
 from readiness.probes.capture.pcap_writer import ethernet, ipv4_udp, rtp, write_pcap
+from readiness.reports import tables
+from readiness.reports.language import Language
 from tests.conftest import need_tool
 
 T0 = 1_700_000_000.0
@@ -269,6 +272,20 @@ def test_details_model_types_the_rtcp_view(crafted):
     assert row.rtcp is not None and row.rtcp.reports == 4 and row.rtcp.rtt_ms == pytest.approx(50.0, abs=0.01)
     assert row.rtcp.xr is not None and row.rtcp.xr.r_factor == 87
     assert d.file.rtcp["not_parsed"] == 3
+
+
+def test_the_report_shows_the_receivers_view_beside_ours(crafted, tmp_path):
+    path = crafted[0]
+    r = subprocess.run(["readiness", "analyze", str(path), "--out", str(tmp_path), "-q"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode in (0, 1), r.stderr
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    (table,) = [t for t in tables.tables(results_mod.load(run_dir), Language("de"))["capture"] if t.key == "streams"]
+    col = table.headers.index("Empfänger laut RTCP: Verlust / Jitter (max.)")
+    rows = {row[1]: row[col] for row in table.rows}
+    ours = _by_ssrc(crafted[1]["rtp_streams"])[SA]["rtcp"]
+    assert rows["0xAAAA0001"] == (f"{ours['fraction_lost_pct_max']:.2f}".replace(".", ",") + "\u00a0% / "
+                                  + f"{ours['jitter_ms_max']:.2f}".replace(".", ",") + "\u00a0ms")
 
 
 @pytest.mark.parametrize("data", [b"\x80\xc8\x00\x06" + b"\0" * 10, b"\x81\xc9\x00\x06" + b"\0" * 24,

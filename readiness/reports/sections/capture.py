@@ -50,6 +50,12 @@ def _streams(out: Console, d: CaptureDetails) -> None:
                   number(s.dscp_name), tag, number(s.mos))
     out.print(t)
     for s in d.streams:
+        r = s.rtcp
+        if r and r.reports:       # what the receiver reported (RFC 3550 6.4 report blocks), beside ours
+            rtt = f", RTT {number(r.rtt_ms, 1)} ms" if r.rtt_ms is not None else ""
+            out.print(f"  {s.ssrc}: RTCP from {r.reporter}: lost up to {number(r.fraction_lost_pct_max, 1)}%, "
+                      f"jitter up to {number(r.jitter_ms_max, 2)} ms{rtt} ({r.reports} reports)", highlight=False)
+    for s in d.streams:
         for note in ([s.clock_note] if s.clock_note else []) + s.problems:
             out.print(f"  [yellow]{s.ssrc}: {note}[/]", highlight=False)
 

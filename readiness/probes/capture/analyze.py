@@ -104,8 +104,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
             payload = batch.buf[lay.pay[i]:lay.pay[i] + lay.paylen[i]].tobytes()
             frame = batch.first + int(i) + 1
             if lay.proto[i] == 6:
-                flow = (int(lay.src_lo[i]), int(lay.sport[i]), int(lay.dst_lo[i]), int(lay.dport[i]))
-                msgs = tcp_sip.feed(flow, payload)
+                msgs = tcp_sip.feed(frame, payload)
             else:
                 msgs = sip_payloads.read(payload)
             for msg in msgs:
@@ -148,7 +147,11 @@ def analyse(path: str | Path, expected: Markings | None = None,
 
     result.problems = list(reader.stats.problems)
     if sip_fragments:
-        calls = _with_fragmented_sip(path, calls, marks, sip_fragments, result.problems)
+        calls = _with_dissected(path, calls, marks, result.problems, dissect.fragmented_sip,
+                                f"{sip_fragments} SIP messages arrived as IP fragments")
+    if tcp_sip.split:
+        calls = _with_dissected(path, calls, marks, result.problems, dissect.segmented_sip,
+                                f"{tcp_sip.split} SIP messages over TCP were split across segments", tcp_sip.unread)
     streams = table.finish(calls.binding)
     result.packets = reader.stats.packets
     for lt, count in sorted(unsupported.items()):
@@ -182,16 +185,17 @@ def analyse(path: str | Path, expected: Markings | None = None,
     return result
 
 
-def _with_fragmented_sip(path: Path, calls: CallTracker, marks: marking_checks.MarkingCounter, fragments: int,
-                         problems: list[str]) -> CallTracker:
-    """SIP that arrived as IP fragments, reassembled by tshark (dissect.py), merged in capture order.
-    A stream whose only SDP was fragmented is bound to its call now; its clock was chosen without
-    that SDP (static payload types are unaffected)."""
+def _with_dissected(path: Path, calls: CallTracker, marks: marking_checks.MarkingCounter, problems: list[str],
+                    dissector: Callable[[Path], list[dissect.Dissected]], what: str,
+                    unread: Callable[[int, sip_payloads.CapturedSip], bool] | None = None) -> CallTracker:
+    """SIP that only reassembly makes whole (IP fragments, TCP segments), read by tshark (dissect.py) and
+    merged in capture order. A stream whose only SDP was in such a message is bound to its call now;
+    its clock was chosen without that SDP (static payload types are unaffected)."""
     try:
-        late = dissect.fragmented_sip(path)
+        late = [d for d in dissector(path) if unread is None or unread(d.frame, d.message)]
     except Exception as e:                       # tshark missing or failing: say what was not read
         why = str(e) if isinstance(e, ReadinessError) else f"{type(e).__name__}: {e}"
-        problems.append(f"{fragments} SIP messages arrived as IP fragments and could not be reassembled ({why})")
+        problems.append(f"{what} and could not be reassembled ({why})")
         return calls
     for d in late:
         marks.signalling(d.dscp, d.vlan, d.pcp, d.frame, d.message)

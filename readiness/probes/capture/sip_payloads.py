@@ -24,7 +24,6 @@ METHODS = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UP
            "SUBSCRIBE", "REFER", "MESSAGE", "PUBLISH")
 # First three bytes of every SIP start line: used to pick candidate packets in bulk.
 PREFIXES = tuple(sorted({m[:3].encode() for m in METHODS} | {b"SIP"}))
-MAX_TCP_PENDING = 65536     # bytes of an unfinished message kept per TCP flow
 
 
 @dataclass(frozen=True)
@@ -43,18 +42,31 @@ def read(payload: bytes) -> list[CapturedSip]:
 
 
 class TcpSip:
-    """SIP over TCP: each flow's candidate segments (those that start like SIP) framed together;
-    several messages in a segment are each read, and what is left of one waits for the next."""
+    """SIP over TCP: each candidate segment (one that starts like SIP) is framed by Content-Length, so
+    several messages in a segment are each read. A message the segment leaves unfinished is counted
+    (`split`) and dropped here: its rest travels in segments that do not start like SIP, which only
+    TCP reassembly (tshark, dissect.py) joins to it; keeping it would glue it to the next message."""
 
     def __init__(self) -> None:
-        self._flows: dict[tuple, StreamFramer] = {}
+        self.split = 0
+        self._read: set[tuple] = set()
 
-    def feed(self, flow: tuple, payload: bytes) -> list[CapturedSip]:
-        framer = self._flows.pop(flow, None) or _framer()
+    def feed(self, frame: int, payload: bytes) -> list[CapturedSip]:
+        framer = _framer()
         out = [_captured(m) for m in framer.messages(payload)]
-        if 0 < framer.pending < MAX_TCP_PENDING:      # more is not a SIP message we can read
-            self._flows[flow] = framer
+        if framer.pending:
+            self.split += 1
+        self._read.update(identity(frame, c) for c in out)
         return out
+
+    def unread(self, frame: int, msg: CapturedSip) -> bool:
+        """Whether a message tshark found in `frame` is not one this pass already read there."""
+        return identity(frame, msg) not in self._read
+
+
+def identity(frame: int, c: CapturedSip) -> tuple:
+    m = c.message
+    return frame, c.method, c.status, m.call_id, m.headers.get("CSeq") or "", len(m.body)
 
 
 def _framer() -> StreamFramer:

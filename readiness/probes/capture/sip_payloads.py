@@ -5,8 +5,8 @@ capture reports what others sent rather than refuse it, and anything whose start
 simply not SIP. What is here: the cheap pre-filter for bulk candidate selection (PREFIXES) and the
 framing of what a capture holds. A UDP datagram (or a message tshark reassembled from IP fragments)
 is framed like a stream, so several messages in one are each read, as this analysis always did
-(tshark reads the first only; RFC 3261 18.3 sends one per datagram); TCP segments of one flow are
-framed by Content-Length across segments.
+(tshark reads the first only; RFC 3261 18.3 sends one per datagram); a TCP segment is framed by
+Content-Length, and what runs past it is left to TCP reassembly (dissect.py).
 """
 
 from __future__ import annotations

@@ -89,7 +89,9 @@ def test_the_section_says_what_the_drill_found_in_german(drill_run):
 def test_the_tables_show_the_outage_drops_failover_and_mark(drill_run):
     _, drill = section(drill_run[0])
     titles = [words(h) for h in drill.xpath(".//h3")]
-    assert titles == ["Unterbrechungen", "Abgebrochene Gespräche", "Markierungen und Umschaltungen", "Absenderadressen"]
+    # a test call begun just before the stop whose media then died failed: timing, listed when it happens
+    assert [t for t in titles if t != "Gescheiterte Testanrufe"] == [
+        "Unterbrechungen", "Abgebrochene Gespräche", "Markierungen und Umschaltungen", "Absenderadressen"]
     heads = [words(th) for th in drill.xpath(".//h3[@id='table-drill-outages']/following-sibling::table[1]//th")]
     assert heads == ["#", "Beginn – Ende", "Richtung", "Längste", "Median", "Gespräche", "nicht zurück",
                      "Neue Anrufe wieder nach", "Markierung"]

@@ -14,11 +14,33 @@ from typing import Any, Iterator, Sequence
 Value = float | int | bool | str | None
 
 
+_LEAVES = (str, int, float, bool, type(None))
+
+
+def plain(value: Any) -> Any:
+    """dataclasses.asdict without its deep copy of every leaf: records, dicts, lists and tuples are
+    rebuilt, everything else is shared. A capture's details (every stream's per-second series) made
+    asdict take 1.2 s of a 5 s `readiness analyze` of a million packets."""
+    t = type(value)
+    if t in _LEAVES:
+        return value
+    if t is list:
+        return list(value) if all(type(v) in _LEAVES for v in value) else [plain(v) for v in value]
+    if t is dict:
+        return {k: v if type(v) in _LEAVES else plain(v) for k, v in value.items()}
+    if hasattr(t, "__dataclass_fields__"):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple):
+        items = [plain(v) for v in value]
+        return t(*items) if hasattr(value, "_fields") else t(items)
+    return value
+
+
 class _Record:
-    """JSON round trip shared by the records: asdict out, known fields back in."""
+    """JSON round trip shared by the records: plain dicts out, known fields back in."""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        return plain(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Any:

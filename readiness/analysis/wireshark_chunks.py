@@ -19,17 +19,35 @@ FILTER_GAIN = 0.0625          # RFC 3550 6.4.1: J += (|D| - J) / 16
 FILTER_KEEP = 1.0 - FILTER_GAIN
 
 
+# smooth_jitter works in blocks: inside a block the recurrence is a lower-triangular matrix product,
+# between blocks one scalar carries. This replaces scipy.signal.lfilter, whose import alone took
+# 0.7-1.1 s of a `readiness analyze` meant to take about one second for a million packets.
+_BLOCK = 128
+_AGE = np.subtract.outer(np.arange(_BLOCK), np.arange(_BLOCK))
+_SPREAD = np.where(_AGE >= 0, FILTER_GAIN * FILTER_KEEP ** np.maximum(_AGE, 0), 0.0).T   # diff i -> J k
+_DECAY = FILTER_KEEP ** np.arange(1, _BLOCK + 1)                                      # j0 -> J k
+_DECAY_BLOCK = float(FILTER_KEEP ** _BLOCK)
+
+
 def smooth_jitter(diff: np.ndarray, j0: float) -> np.ndarray:
-    """J_k = 15/16 J_(k-1) + diff_k / 16 from J_(-1) = j0, for every k, without a Python loop.
+    """J_k = 15/16 J_(k-1) + diff_k / 16 from J_(-1) = j0, for every k, without a per-packet loop.
 
-    lfilter runs exactly the recurrence `WiresharkRtp.add` runs, so chunked and per-packet agree to
-    the last bit or so.
+    The same recurrence `WiresharkRtp.add` runs, summed in another order: chunked and per-packet
+    agree to the last bits (about 1e-15 ms, as lfilter did).
     """
-    if len(diff) == 0:
+    n = len(diff)
+    if n == 0:
         return np.zeros(0)
-    from scipy.signal import lfilter       # imported on first use: scipy.signal costs ~1 s at start-up
-
-    return lfilter([FILTER_GAIN], [1.0, -FILTER_KEEP], diff, zi=[FILTER_KEEP * j0])[0]
+    blocks = -(-n // _BLOCK)
+    padded = np.zeros(blocks * _BLOCK)
+    padded[:n] = diff
+    zero_start = padded.reshape(blocks, _BLOCK) @ _SPREAD      # each block as if J before it were 0
+    carry = np.empty(blocks)
+    state = float(j0)
+    for b, last in enumerate(zero_start[:, -1].tolist()):
+        carry[b] = state
+        state = last + _DECAY_BLOCK * state
+    return (zero_start + np.outer(carry, _DECAY)).ravel()[:n]
 
 
 def _compose_mean(mean0: float, x: np.ndarray, n: np.ndarray) -> float:

@@ -16,7 +16,7 @@ from readiness.analysis.loss_bursts import BurstCounter, bursts_from_positions
 from readiness.analysis.rtp_bulk import analyse_arrays, analyse_streams
 from readiness.analysis.rtp_chunks import RtpChunks
 from readiness.analysis.rtp_stats import RtpStreamAnalyser
-from readiness.analysis.wireshark_chunks import WiresharkChunks
+from readiness.analysis.wireshark_chunks import WiresharkChunks, smooth_jitter
 
 from .streams import make_stream
 
@@ -171,6 +171,18 @@ def test_rfc3550_jitter_against_integer_reference():
     s = analyse_arrays(np.arange(n) & 0xFFFF, ts, 1000.0 + arrival_ticks / 8000.0, clock_rate=8000)
     assert abs(s.jitter_ms * 8 - ref_ticks) <= 1.0
     assert s.jitter_rtcp == pytest.approx(ref_ticks, abs=1)
+
+
+@pytest.mark.parametrize("n", [1, 127, 128, 129, 5000])
+def test_block_jitter_filter_is_the_recurrence(n):
+    """The blocked 1/16 filter gives what J += (|D| - J) / 16 gives packet by packet."""
+    rng = np.random.default_rng(n)
+    diff, j0 = np.abs(rng.normal(0, 3, n)), 2.5
+    expected, j = [], j0
+    for d in diff.tolist():
+        j += (d - j) / 16
+        expected.append(j)
+    assert np.max(np.abs(smooth_jitter(diff, j0) - np.array(expected))) < 1e-12
 
 
 def test_jitter_steady_state():

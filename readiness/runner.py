@@ -30,7 +30,7 @@ from .config.profile import Profile
 from .config.site import SiteSpec
 from .errors import ReadinessError
 from .model import Artefact, Criterion, Detail, Measurement, NotMeasured, RunInfo, Series, Verdict
-from .probes import Probe, ProbeContext, load_all
+from .probes import REGISTRY, Probe, ProbeContext, entry_name, load_all
 from .progress import NullProgress, Progress
 
 BACKGROUND_STOP_TIMEOUT_S = 60.0
@@ -165,7 +165,8 @@ async def _run_probes(site: SiteSpec, writer: store.RunWriter, criteria: list[Cr
                       profile_criteria: list[Criterion], progress: Progress, only: set[str] | None,
                       debug: bool) -> None:
     wanted = {c.metric for c in criteria}
-    probes, broken = load_all()
+    # the probes of the metrics judged: a probe measuring none of them would be skipped below anyway
+    probes, broken = load_all({metric_catalog.METRICS[m].probe for m in wanted if m in metric_catalog.METRICS})
 
     def judge(measurements: list[Measurement], series: list[Series], missing: list[NotMeasured],
               probe: str) -> list[Verdict]:
@@ -175,11 +176,11 @@ async def _run_probes(site: SiteSpec, writer: store.RunWriter, criteria: list[Cr
     phases = {str(c.select["phase"]) for c in criteria if "phase" in c.select}
     ctx = ProbeContext(site=site, recorder=writer, progress=progress, wanted=wanted, wanted_phases=phases,
                        judge=judge)
-    registered = {p.name for p in probes} | {_entry_name(e) for e, _ in broken}
+    registered = {entry_name(e) for e in REGISTRY}
 
     for entry, error in broken:
-        _not_measured(writer, wanted, _entry_name(entry), f"the {_entry_name(entry)} probe could not load: {error}")
-        progress.say(f"[yellow]{_entry_name(entry)}: could not load: {error}[/]")
+        _not_measured(writer, wanted, entry_name(entry), f"the {entry_name(entry)} probe could not load: {error}")
+        progress.say(f"[yellow]{entry_name(entry)}: could not load: {error}[/]")
     for name in sorted({metric_catalog.METRICS[m].probe for m in wanted if m in metric_catalog.METRICS} - registered):
         _not_measured(writer, wanted, name, f"this version of readiness has no '{name}' probe yet")
 
@@ -251,13 +252,6 @@ async def _guarded(probe: Probe, ctx: ProbeContext, writer: store.RunWriter, pro
         writer.probe_finished(probe.name, "error", message)
         return
     writer.probe_finished(probe.name, "ok")
-
-
-def _entry_name(entry: str) -> str:
-    """'readiness.probes.snmp.probe:SnmpProbe' -> 'snmp' (the package under readiness.probes)."""
-    module = entry.partition(":")[0]
-    parts = module.split(".")
-    return parts[2] if len(parts) > 2 and parts[:2] == ["readiness", "probes"] else parts[-1]
 
 
 def _not_measured(writer: store.RunWriter, wanted: set[str], probe: str, reason: str) -> None:

@@ -9,7 +9,7 @@ import signal
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
@@ -17,10 +17,11 @@ from ..config import profile as profile_mod
 from ..config.profile import Profile
 from ..errors import ReadinessError
 from ..progress import NullProgress, Progress, RichProgress
-from ..reports.console import print_run
 from ..reports.document import DEFAULT_FORMATS, render, write_json
-from ..reports.protocol import Options
 from ..results import exit_status
+
+if TYPE_CHECKING:
+    from ..reports.protocol import Options
 
 DEFAULT_OUT = Path("reports")
 SECRET_HELP = "env:VARIABLE or file:PATH (never the secret itself)"
@@ -130,6 +131,8 @@ def finish(run_dir: Path, json_out: str | None, quiet: bool, keep: bool = True,
     if json_out:
         write_json(results, json_out)
     if not quiet and json_out != "-":
+        from ..reports.console import print_run      # rich and the section printers: only to print
+
         print_run(results)
         if keep:
             names = ", ".join(p.name for p in rendering.written)

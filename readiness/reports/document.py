@@ -9,15 +9,17 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import results as results_mod
 from .. import store
 from ..errors import ReadinessError
 from ..results import RunResults
-from . import html, markdown
-from .protocol import Options, Protocol, build
 
-FILES = {"json": store.RESULTS, "html": html.REPORT, "pdf": "report.pdf", "junit": "report.junit.xml",
+if TYPE_CHECKING:
+    from .protocol import Options, Protocol
+
+FILES = {"json": store.RESULTS, "html": "report.html", "pdf": "report.pdf", "junit": "report.junit.xml",
          "md": "report.md"}
 FORMATS = tuple(FILES)
 DEFAULT_FORMATS = ("json", "html")
@@ -44,6 +46,10 @@ def render(run_dir: Path, formats: tuple[str, ...] = DEFAULT_FORMATS, options: O
     wanted = [f for f in FORMATS if f in formats and f != "json"]
     if not wanted:
         return out
+    # the report modules (matplotlib, jinja2) load only for a document: results.json alone needs none
+    from . import html, markdown
+    from .protocol import build
+
     try:
         protocol = build(results, options)
     except Exception as e:   # noqa: BLE001 - a rendering bug must not cost the run its results.json

@@ -12,7 +12,6 @@ from markupsafe import Markup
 from . import fonts
 from .protocol import Protocol
 
-REPORT = "report.html"
 
 _env = Environment(loader=PackageLoader("readiness.reports", "templates"),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)

@@ -13,16 +13,24 @@ Public API (what the call load and the responder use):
 - `Timers` (T1/T2/T4) for the RFC 3261 retransmission timers.
 """
 
-from . import sdp
-from .digest import Credentials
-from .endpoint import RequestFailed, SipConfig
-from .sdp import MediaInfo, SessionDescription
-from .in_dialog import Session
-from .transaction import Timers
-from .flow import DEFAULT_SIGNALLING_DSCP, TransportStats
-from .transport import TransportLimits
-from .uac import Call, CallOutcome, RequestOutcome, UserAgent, cause_for_status
-from .uas import Accept, IncomingCall, Reject, UasLimits, UasStats, UserAgentServer
+# Loaded on first use (PEP 562): a capture analysis reads SIP with `message` alone and need not load
+# the user agent's transports and transactions.
+_WHERE = {"sdp": "", "Credentials": "digest", "RequestFailed": "endpoint", "SipConfig": "endpoint",
+          "MediaInfo": "sdp", "SessionDescription": "sdp", "Session": "in_dialog", "Timers": "transaction",
+          "DEFAULT_SIGNALLING_DSCP": "flow", "TransportStats": "flow", "TransportLimits": "transport",
+          "Call": "uac", "CallOutcome": "uac", "RequestOutcome": "uac", "UserAgent": "uac",
+          "cause_for_status": "uac", "Accept": "uas", "IncomingCall": "uas", "Reject": "uas", "UasLimits": "uas",
+          "UasStats": "uas", "UserAgentServer": "uas"}
+
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_WHERE[name] or name}")
+    return module if not _WHERE[name] else getattr(module, name)
+
 
 __all__ = ["sdp", "Credentials", "RequestFailed", "SipConfig", "MediaInfo", "SessionDescription", "Session",
            "Timers", "DEFAULT_SIGNALLING_DSCP", "TransportLimits", "TransportStats", "Call", "CallOutcome",

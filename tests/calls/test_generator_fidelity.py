@@ -1,5 +1,5 @@
 """The generator reports its own fidelity, checked against stalls the test makes itself: the caller's
-media process and the responder are each stopped (SIGSTOP) for a known time mid-call. The sender's
+media process and the responder's reflector process are each stopped (SIGSTOP) for a known time mid-call. The sender's
 largest slip and its late packets, and the responder's longest hold and its late replies (its own
 receive and send stamps), must show those stalls, and the run must then be incomplete (exit 2),
 not failed: the network is not blamed for bursts the generator made."""
@@ -20,13 +20,13 @@ STALL_S = 0.120
 CLI = [sys.executable, "-m", "readiness"]
 
 
-def _media_process(parent: int, deadline: float) -> int:
+def _child(parent: int, name: bytes, deadline: float) -> int:
     while time.monotonic() < deadline:
         for kid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
-            if b"media_process" in Path(f"/proc/{kid}/cmdline").read_bytes():
+            if name in Path(f"/proc/{kid}/cmdline").read_bytes():
                 return int(kid)
         time.sleep(0.05)
-    raise AssertionError("the calls command started no media process")
+    raise AssertionError(f"process {parent} started no {name.decode()}")
 
 
 def _stall(pid: int) -> None:
@@ -41,11 +41,12 @@ def test_stalls_of_sender_and_responder_are_reported_and_blame_no_network(tmp_pa
         proc = subprocess.Popen(CLI + ["calls", f"sip:test@127.0.0.1:{port}", "--calls", "2", "--cps", "10",
                                        "--duration", "6", "--key-file", str(key), "--json", str(out), "-q",
                                        "--no-keep"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        media = _media_process(proc.pid, time.monotonic() + 20)
+        media = _child(proc.pid, b"media_process", time.monotonic() + 20)
+        reflector = _child(responder.pid, b"reflector_process", time.monotonic() + 20)
         time.sleep(2.5)                       # both calls up (media flows from the answer on)
         _stall(media)
         time.sleep(1.5)
-        _stall(responder.pid)
+        _stall(reflector)
         _, err = proc.communicate(timeout=90)
     assert proc.returncode == 2, err            # incomplete: the generator missed its bound
     doc = json.loads(out.read_text())

@@ -85,15 +85,20 @@ class ReflectorStats:
 
 
 class Reflector:
-    """One UDP socket on host:port; `start()` runs the loop in a thread, `stop()` ends it."""
+    """One UDP socket on host:port; `start()` runs the loop in a thread, `stop()` ends it.
 
-    def __init__(self, host: str, port: int, key: bytes, limits: ReflectorLimits | None = None):
+    `sock`: serve this bound socket instead of opening one. `serve_main=False`: leave the socket to
+    another process (reflector_process.py) and serve the SRTP legs only."""
+
+    def __init__(self, host: str, port: int, key: bytes, limits: ReflectorLimits | None = None,
+                 sock: socket.socket | None = None, serve_main: bool = True):
         self.signer = stamps.Signer(key)
         self._marks: dict[int, bytes] = {}     # DSCP -> the cmsg marking a reply with it
         self._batch = mmsg.DatagramBatch(BATCH)
         self.limits = limits or ReflectorLimits()
-        self.sock = open_udp(host, port)
+        self.sock = sock or open_udp(host, port)
         grow_buffers(self.sock, BUFFER_BYTES)
+        self.serve_main = serve_main
         self.family = self.sock.family
         self.address = self.sock.getsockname()[:2]
         self._sessions: dict[tuple, _Session] = {}
@@ -103,11 +108,12 @@ class Reflector:
         self._thread: threading.Thread | None = None
         self.realtime = False
         self._poller = select.epoll()
-        self._poller.register(self.sock.fileno(), select.EPOLLIN)
+        if serve_main:
+            self._poller.register(self.sock.fileno(), select.EPOLLIN)
         self.srtp = SrtpLegs(host, self._poller)
         # the C loop when built (io/media_loops.py); the Python one below otherwise, and as its reference
         self._fast = (CReflectorSessions(key, self.family, self._batch, self.limits, _source_ip)
-                      if media_loops.available() else None)
+                      if serve_main and media_loops.available() else None)
 
     @property
     def port(self) -> int:
@@ -124,6 +130,10 @@ class Reflector:
 
     def close_srtp(self, port: int) -> None:
         self.srtp.close(port)
+
+    def halt(self) -> None:
+        """Ask `serve` to return (from another thread), without closing anything."""
+        self._stop.set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -163,7 +173,7 @@ class Reflector:
                 events = poll(0) if len(legs) else ()
             else:
                 events = poll(0.2)
-            got = self._drain()
+            got = self._drain() if self.serve_main else 0
             for fd, _ in events:
                 leg = legs.by_fd.get(fd) if fd != main else None
                 if leg is not None:

@@ -42,7 +42,8 @@ from ..sip.transport import local_address_for
 from ..wire import calltoken, seen, srtp_call, stamps
 from .nat_call_back import NatCallBacks
 from .port_echo import PortEcho
-from .reflector import Reflector, ReflectorLimits, ReflectorStats
+from .reflector import ReflectorLimits, ReflectorStats
+from .reflector_process import SeparateReflector
 
 DEFAULT_SIP_PORT = 5060
 
@@ -110,7 +111,7 @@ class CallResponder:
             raise ReadinessError("the responder key is shorter than 16 bytes: use a longer random key "
                                  "(e.g. head -c 32 /dev/urandom | base64 > key)")
         self.config = config
-        self.reflector: Reflector | None = None
+        self.reflector: SeparateReflector | None = None
         self.uas: UserAgentServer | None = None
         self.call_backs: NatCallBacks | None = None
         self.port_echo: PortEcho | None = None
@@ -125,7 +126,8 @@ class CallResponder:
     async def start(self) -> "CallResponder":
         cfg = self.config
         _lift_fd_limit()
-        self.reflector = Reflector(cfg.host, cfg.media_port, cfg.key or b"", cfg.limits).start()
+        # the media in a process of its own: SIP and its garbage collection never hold a reply back
+        self.reflector = SeparateReflector(cfg.host, cfg.media_port, cfg.key or b"", cfg.limits).start()
         self.uas = UserAgentServer(self._decide, SipConfig(dscp=cfg.sip_dscp, tls_server=_tls_context(cfg)),
                                    cfg.uas_limits, on_call_ended=self._call_ended)
         if self._tokens is not None:

@@ -145,6 +145,11 @@ class CSharedPort(SharedPort):
     def sent(self, s: "MediaStream") -> int:
         return int(self.rows["seq"][s._row])
 
+    def end_due(self, s: "MediaStream") -> int:
+        """When the packet after the stream's last would be due (monotonic ns): its fin's place."""
+        row = self.rows[s._row]
+        return int(row["next_due"]) + max(int(row["stop_at"]) - int(row["seq"]), 0) * int(row["period"])
+
     def tick(self, now: int, wall_offset: int) -> None:
         rmsg, riov, data, _ = self._out_ptrs
         more = ctypes.c_int(1)

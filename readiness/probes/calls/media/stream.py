@@ -165,9 +165,16 @@ class MediaStream:
         if state == "send":
             port = self._port
             if port is not None and port.schedules:     # the port sends on schedule; we watch
+                # the fin takes the place of the packet after the last, as a phone's stream ends on
+                # its 20 ms grid: the watch comes back by then, and after a hang-up waits for it
+                end = port.end_due(self)
                 if port.sending(self):
-                    return now_mono + WATCH_NS
+                    return min(now_mono + WATCH_NS, end)
                 self._seq = port.sent(self)
+                end = port.end_due(self)
+                if self.plan.reflect and end > now_mono:
+                    self._state = "fin"
+                    return end
                 return self._begin_end(now_mono, wall_offset)
             if self._stop_now or self._seq >= self._stop_at:
                 return self._begin_end(now_mono, wall_offset)

@@ -133,8 +133,8 @@ class MediaStreamResult:
 
 class MediaPort(Protocol):
     """What a reflected stream uses of the engine's shared port (shared_port.SharedPort, or its
-    C-backed subclass in shared_port_c). `sending` and `sent` only where `schedules` is True: that
-    port sends on the stream's schedule itself, the stream only watches."""
+    C-backed subclass in shared_port_c). `sending`, `sent` and `end_due` only where `schedules` is
+    True: that port sends on the stream's schedule itself, the stream only watches."""
 
     schedules: bool
 
@@ -146,3 +146,4 @@ class MediaPort(Protocol):
     def send_one(self, buf: bytes | bytearray, stream: Any) -> None: ...
     def sending(self, stream: Any) -> bool: ...
     def sent(self, stream: Any) -> int: ...
+    def end_due(self, stream: Any) -> int: ...

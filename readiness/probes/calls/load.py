@@ -277,7 +277,7 @@ class LoadRunner:
             tmp = tempfile.TemporaryDirectory(prefix="readiness-calls-")
             trace_dir = Path(tmp.name)
         trace_dir.mkdir(parents=True, exist_ok=True)
-        media = await MediaProcess.start()
+        media = await MediaProcess.start(cfg.calls)
         tls_client = ssl.create_default_context(cafile=cfg.tls_ca_file) if cfg.tls_ca_file else None
         ua = UserAgent(SipConfig(transport=cfg.transport, dscp=cfg.sip_dscp, tls_client=tls_client), cfg.credentials)
         started = time.time()

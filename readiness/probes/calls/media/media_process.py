@@ -7,7 +7,7 @@ When the system allows it (root or CAP_SYS_NICE), the engine thread runs with a 
 (SCHED_FIFO) so other programs on a busy machine cannot delay a packet; the kernel's RT throttling
 still leaves 5 % of that core to everything else.
 
-Parent side:   mp = await MediaProcess.start()
+Parent side:   mp = await MediaProcess.start(expected_streams)
                h = await mp.open(local_ip, dscp, key, trace_path)    # sockets bound, h.port for SDP
                mp.begin(h.id, plan, duration_s, start_mono); result = await mp.finished(h.id)
                mp.stop(h.id) / mp.discard(h.id);  await mp.close()
@@ -78,7 +78,9 @@ class MediaProcess:
         self._task = asyncio.ensure_future(self._read_all())
 
     @classmethod
-    async def start(cls) -> "MediaProcess":
+    async def start(cls, expected_streams: int = 0) -> "MediaProcess":
+        """`expected_streams`: how many calls the load holds at once; the engine's tables are made
+        that large at once (growing one under load copies megabytes while packets are due)."""
         parent, child = socket.socketpair()
         try:
             proc = tools.start([sys.executable, "-m", "readiness.probes.calls.media.media_process", str(child.fileno())],
@@ -88,7 +90,7 @@ class MediaProcess:
         reader, writer = await asyncio.open_unix_connection(sock=parent, limit=MAX_MESSAGE)
         mp = cls(proc, reader, writer)
         try:
-            mp.realtime = await mp._request(("hello",), START_TIMEOUT_S)
+            mp.realtime = await mp._request(("hello", expected_streams), START_TIMEOUT_S)
         except BaseException:
             await mp.close()
             raise
@@ -277,6 +279,7 @@ def _child(fd: int) -> None:
             kind, rid = msg[0], msg[1]
             try:
                 if kind == "hello":
+                    engine.expected_streams = int(msg[2]) if len(msg) > 2 else 0
                     send(("hello", rid, rt[0]))
                 elif kind == "open":
                     local_host, dscp, key, trace = msg[2:]

@@ -57,6 +57,7 @@ class MediaEngine:
         self._queued: list[SharedPort] = []       # ports the wheel queues packets on (Python)
         self._ep = select.epoll()
         self._inbox: deque = deque()
+        self.expected_streams = 0                 # a shared port's table is made this large at once
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._done: dict[int, concurrent.futures.Future] = {}
@@ -164,7 +165,7 @@ class MediaEngine:
                 if key is not None:
                     port = self._ports.get(key)
                     if port is None:
-                        port = _new_port(*key)
+                        port = _new_port(*key, capacity=self.expected_streams)
                         self._ports[key] = port
                         self.ports.append(port)
                         (self._timed if port.schedules else self._queued).append(port)
@@ -214,9 +215,9 @@ class MediaEngine:
                 fut.set_result(stream)
 
 
-def _new_port(host: str, dscp: int, key: bytes, srtp: bool) -> SharedPort:
+def _new_port(host: str, dscp: int, key: bytes, srtp: bool, capacity: int = 0) -> SharedPort:
     """The shared port for streams with this key: C when built, but SRTP always in Python (the C
     loops do not link libsrtp; srtp_port.py)."""
     if srtp:
         return SrtpSharedPort(host, dscp)
-    return CSharedPort(host, dscp, key) if media_loops.available() else SharedPort(host, dscp)
+    return CSharedPort(host, dscp, key, capacity) if media_loops.available() else SharedPort(host, dscp)

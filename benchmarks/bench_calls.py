@@ -91,25 +91,23 @@ def family(pid: int) -> list[int]:
     return out
 
 
-def family_cpu(pid: int) -> float:
-    """CPU of a process and its living children, seconds (both live through a whole benchmark)."""
+def _family_sum(pid: int, of) -> float:
+    """`of(p)` summed over a process and its living children (both live through a whole benchmark)."""
     total = 0.0
     for p in family(pid):
         try:
-            total += cpu_of(p)
+            total += of(p)
         except OSError:
             pass
     return total
+
+
+def family_cpu(pid: int) -> float:
+    return _family_sum(pid, cpu_of)
 
 
 def family_rss_mb(pid: int) -> float:
-    total = 0.0
-    for p in family(pid):
-        try:
-            total += rss_mb(p)
-        except OSError:
-            pass
-    return total
+    return _family_sum(pid, rss_mb)
 
 
 def machine_load() -> str:

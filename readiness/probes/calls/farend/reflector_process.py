@@ -40,6 +40,7 @@ class SeparateReflector:
         self._reader: threading.Thread | None = None
         self._latest = ReflectorStats()
         self._ready = threading.Event()
+        self._stopping = False
 
     @property
     def port(self) -> int:
@@ -48,6 +49,11 @@ class SeparateReflector:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    @property
+    def alive(self) -> bool:
+        """False once the child has ended (a crash, or killed): nothing answers media any more."""
+        return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> "SeparateReflector":
         self.legs.start()
@@ -73,6 +79,9 @@ class SeparateReflector:
             except (ValueError, TypeError):
                 continue
             self._ready.set()
+        if not self._stopping:
+            print("readiness responder: the media reflector process ended: calls are refused (503) from now on",
+                  file=sys.stderr, flush=True)
 
     def stats(self) -> ReflectorStats:
         """The child's counters (at most REPORT_S old) plus the SRTP legs'."""
@@ -92,6 +101,7 @@ class SeparateReflector:
         self.legs.close_srtp(port)
 
     def stop(self) -> None:
+        self._stopping = True
         proc = self._proc
         if proc is not None:
             try:

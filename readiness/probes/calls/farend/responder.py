@@ -219,6 +219,10 @@ class CallResponder:
         if call.offer is None:
             self.calls_refused += 1
             return Reject(488, "Not Acceptable Here", {"Warning": '399 readiness "an INVITE without SDP offer"'})
+        if self.reflector is not None and not self.reflector.alive:
+            # no media would come back: a call answered now would blame the network for 100 % loss
+            self.calls_refused += 1
+            return Reject(503, "Service Unavailable", {"Warning": '399 readiness "the media reflector has stopped"'})
         host, port = self.config.media_advertise or (self.config.host, self.media_port)
         if host in ("0.0.0.0", "::", ""):
             host = local_address_for(call.source.host)

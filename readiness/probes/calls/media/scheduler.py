@@ -166,6 +166,9 @@ class MediaEngine:
                     port = self._ports.get(key)
                     if port is None:
                         port = _new_port(*key, capacity=self.expected_streams)
+                        # a port's table is written through when made (milliseconds for 2,000 calls):
+                        # its first stream starts after that, not late by it
+                        tick = max(tick, time.monotonic_ns() // self.tick_ns + 1)
                         self._ports[key] = port
                         self.ports.append(port)
                         (self._timed if port.schedules else self._queued).append(port)

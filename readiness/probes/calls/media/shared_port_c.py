@@ -136,6 +136,7 @@ class CSharedPort(SharedPort):
         row = self.rows[s._row]
         row["seq"], row["next_due"], row["period"], row["stop_at"] = 0, first_due, s._period, s._stop_at
         row["sending"] = 1
+        s.planned_end = first_due + s._stop_at * s._period     # C keeps next_due on this grid
         return first_due + WATCH_NS
 
     def sending(self, s: "MediaStream") -> bool:

@@ -68,6 +68,7 @@ class MediaStream:
         self.trace = TraceWriter(trace_path)
         self.result = MediaStreamResult(True, Path(trace_path), self.ssrc, self.session_id, dscp)
         self._stop_at = 0
+        self.planned_end = 1 << 62              # mono ns the packet after the last is due (a C port sets it)
         self._stop_now = False
         self._state = "new"
         self._seq = 0
@@ -167,9 +168,8 @@ class MediaStream:
             if port is not None and port.schedules:     # the port sends on schedule; we watch
                 # the fin takes the place of the packet after the last, as a phone's stream ends on
                 # its 20 ms grid: the watch comes back by then, and after a hang-up waits for it
-                end = port.end_due(self)
                 if port.sending(self):
-                    return min(now_mono + WATCH_NS, end)
+                    return min(now_mono + WATCH_NS, self.planned_end)
                 self._seq = port.sent(self)
                 end = port.end_due(self)
                 if self.plan.reflect and end > now_mono:

@@ -124,10 +124,6 @@ def analyse(path: str | Path, expected: Markings | None = None,
         rtp = detect(batch, lay, sdp_keys, claimed)
         if len(rtp.rows):
             rows = rtp.rows
-            announced = np.zeros(len(rows), dtype=bool)
-            if len(sdp_keys):
-                announced = (np.isin(endpoint_keys(lay.dst_hi[rows], lay.dst_lo[rows], lay.dport[rows]), sdp_keys) |
-                             np.isin(endpoint_keys(lay.src_hi[rows], lay.src_lo[rows], lay.sport[rows]), sdp_keys))
             cols = {"frame": rows.astype(np.int64) + batch.first + 1, "seq": rtp.seq, "ts": rtp.ts, "marker": rtp.marker,
                     "pt": rtp.pt, "arrival_ns": batch.ts_ns[rows], "dscp": lay.dscp[rows].astype(np.int64),
                     "vlan": lay.vlan[rows].astype(np.int64), "pcp": lay.pcp[rows].astype(np.int64),
@@ -135,7 +131,7 @@ def analyse(path: str | Path, expected: Markings | None = None,
             keys = {"ver": lay.ipver[rows], "src_hi": lay.src_hi[rows], "src_lo": lay.src_lo[rows],
                     "dst_hi": lay.dst_hi[rows], "dst_lo": lay.dst_lo[rows], "sport": lay.sport[rows],
                     "dport": lay.dport[rows]}
-            table.add(rtp, cols, keys, calls.binding, announced, copy_check.Identity(batch, lay))
+            table.add(rtp, cols, keys, calls.binding, rtp.announced, copy_check.Identity(batch, lay))
             claimed[rows] = True
 
         for i in np.flatnonzero((lay.ethertype == ETH_LLDP) | (lay.ethertype == ETH_CISCO_SNAP + PID_CDP)):

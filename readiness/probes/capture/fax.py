@@ -24,7 +24,7 @@ import numpy as np
 
 from .layers import Layers
 from .pcap import Batch
-from .rtp_detect import endpoint_keys
+from .rtp_detect import endpoint_keys, near_endpoints
 from .streams import address_text
 
 MAX_TRACKED_MISSING = 65536     # sequence numbers remembered as missing per direction (one seq space)
@@ -185,8 +185,7 @@ class FaxWatch:
         rows = np.flatnonzero((lay.proto == 17) & (lay.pay >= 0) & (lay.paylen >= 4) & ~exclude)
         if not len(rows):
             return rows
-        near = (np.isin(endpoint_keys(lay.dst_hi[rows], lay.dst_lo[rows], lay.dport[rows]), self._keys) |
-                np.isin(endpoint_keys(lay.src_hi[rows], lay.src_lo[rows], lay.sport[rows]), self._keys))
+        near = near_endpoints(self._keys, lay, rows)
         out = []
         for i in rows[near].tolist():
             frame = batch.first + i + 1

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import decoder_c
 from .pcap import Batch
 
 ETHERNET, NULL, RAW, RAW_12, RAW_14, C_HDLC, LOOP, SLL, IPV4, IPV6, SLL2 = (
@@ -100,6 +101,8 @@ class _Reader:
 
 
 def decode(batch: Batch) -> Layers:
+    if decoder_c.available():
+        return Layers(n=len(batch), **decoder_c.layers(batch.buf, batch.off, batch.caplen, batch.linktype))
     r = _Reader(batch.buf)
     n = len(batch)
     base, end = batch.off, batch.off + batch.caplen
@@ -108,36 +111,36 @@ def decode(batch: Batch) -> Layers:
     ethertype, l2 = i64(-1), i64(-1)
     mac_src = np.zeros(n, dtype=np.uint64)
 
-    eth = lt == ETHERNET
+    eth = (lt == ETHERNET) & (base + 14 <= end)      # a link header cut short decodes as nothing
     if eth.any():
         w = r.be(base[eth] + 6, 8)                   # source MAC (6 bytes) + EtherType in one read
         ethertype[eth] = (w & np.uint64(0xFFFF)).astype(np.int64)
         mac_src[eth] = w >> np.uint64(16)
         l2[eth] = base[eth] + 14
         _snap(r, eth & (ethertype >= 0) & (ethertype <= 1500), ethertype, l2, end)
-    sll = lt == SLL
+    sll = (lt == SLL) & (base + 16 <= end)
     if sll.any():
         ethertype[sll] = r.u16(base[sll] + 14)
         l2[sll] = base[sll] + 16
         mac_src[sll] = r.be(base[sll] + 6, 6)
-    sll2 = lt == SLL2
+    sll2 = (lt == SLL2) & (base + 20 <= end)
     if sll2.any():
         ethertype[sll2] = r.u16(base[sll2])
         l2[sll2] = base[sll2] + 20
         mac_src[sll2] = r.be(base[sll2] + 12, 6)
-    hdlc = lt == C_HDLC
+    hdlc = (lt == C_HDLC) & (base + 4 <= end)
     if hdlc.any():
         proto = r.u16(base[hdlc] + 2)
         ethertype[hdlc] = np.where(proto == PID_CDP, ETH_CISCO_SNAP + PID_CDP, proto)
         l2[hdlc] = base[hdlc] + 4
-    loop = (lt == NULL) | (lt == LOOP)
+    loop = ((lt == NULL) | (lt == LOOP)) & (base + 4 <= end)
     if loop.any():
         fam_be = r.be(base[loop], 4).astype(np.int64)
         fam_le = r.be(base[loop], 4).astype(np.uint32).byteswap().astype(np.int64)
         fam = np.where(lt[loop] == LOOP, fam_be, np.where(fam_be > 0xFFFF, fam_le, fam_be))
         ethertype[loop] = np.where(fam == 2, ETH_IPV4, np.where(np.isin(fam, NULL_INET6), ETH_IPV6, -1))
         l2[loop] = base[loop] + 4
-    raw = np.isin(lt, (RAW, RAW_12, RAW_14, IPV4, IPV6))
+    raw = np.isin(lt, (RAW, RAW_12, RAW_14, IPV4, IPV6)) & (base + 1 <= end)
     if raw.any():
         ver = r.u8(base[raw]) >> 4
         ethertype[raw] = np.where(ver == 4, ETH_IPV4, np.where(ver == 6, ETH_IPV6, -1))
@@ -230,9 +233,9 @@ def _ipv6(r: _Reader, out: Layers, m: np.ndarray, l2: np.ndarray, end: np.ndarra
     nh = r.u8(h + 6)
     out.src_hi[idx], out.src_lo[idx] = r.be(h + 8, 8), r.be(h + 16, 8)
     out.dst_hi[idx], out.dst_lo[idx] = r.be(h + 24, 8), r.be(h + 32, 8)
-    pos = h + 40
-    for _ in range(3):                                # skip a few extension headers
-        ext = np.isin(nh, IPV6_EXT)
+    pos, stop = h + 40, end[idx]
+    for _ in range(3):                                # skip a few extension headers (whole ones)
+        ext = np.isin(nh, IPV6_EXT) & (pos + 2 <= stop)
         if not ext.any():
             break
         nh = np.where(ext, r.u8(pos), nh)
@@ -240,7 +243,7 @@ def _ipv6(r: _Reader, out: Layers, m: np.ndarray, l2: np.ndarray, end: np.ndarra
     frag = nh == IPV6_FRAG
     out.fragment[idx] = frag
     if frag.any():                                    # RFC 8200 4.5: next header, offset (13 bits) << 3
-        first = frag & ((r.u16(pos + 2) & 0xFFF8) == 0)
+        first = frag & (pos + 4 <= stop) & ((r.u16(pos + 2) & 0xFFF8) == 0)
         out.frag_l4[idx[first]] = pos[first] + 8
         nh = np.where(first, r.u8(pos), nh)
     out.proto[idx] = nh

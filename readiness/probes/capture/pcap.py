@@ -2,8 +2,9 @@
 chunk becomes a `Batch` of numpy arrays (where each packet starts, its lengths, its time, its link
 type), so memory stays constant however long the capture is.
 
-Walking the records is the only per-packet Python work (record lengths chain one to the next);
-everything after it (layers.py, streams.py) works on whole arrays.
+Walking the records is the only per-packet work (record lengths chain one to the next): in C when
+the module is built (decoder_c.py), else here in Python with runs of equal-sized records checked in
+bulk; everything after it (layers.py, streams.py) works on whole arrays.
 
 Formats: pcap (libpcap, microsecond and nanosecond, both byte orders) and pcapng (SHB/IDB/EPB/SPB/
 OPB blocks, per-interface link type and if_tsresol/if_tsoffset). A file that ends in the middle of a
@@ -21,6 +22,7 @@ from typing import BinaryIO, Iterator
 import numpy as np
 
 from ...errors import ReadinessError
+from . import decoder_c
 
 # Largest packet a sane capture holds: Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD (262144).
 MAX_PACKET = 262144
@@ -160,6 +162,13 @@ class CaptureReader:
         caplen_at = struct.Struct(order + "I").unpack_from
 
         def walk(buf: bytes, arr: np.ndarray):
+            if decoder_c.available():
+                (rec, caplen, origlen, ts), off, bad = decoder_c.pcap_records(arr, 0, order == ">", limit, ns_per_unit)
+                corrupt = f"packet at byte {self.stats.bytes + bad} claims {caplen_at(buf, bad + 8)[0]} bytes" \
+                    if bad >= 0 else ""
+                if not len(rec):
+                    return None, off, corrupt
+                return (rec, caplen, origlen, ts, np.full(len(rec), linktype, dtype=np.int32)), off, corrupt
             runs = _Runs()
             end, off = len(buf), 0
             corrupt = ""
@@ -194,13 +203,14 @@ class CaptureReader:
         def walk(buf: bytes, arr: np.ndarray):
             order, ifaces = state["order"], state["ifaces"]
             runs = _Runs()                        # offsets of Enhanced Packet Blocks
+            fast: list[list[np.ndarray]] = []      # EPB columns the C walk read (decoder_c.epb_run)
             other: list[tuple[int, int, int, int, int]] = []   # SPB / OPB rows, decoded one by one
             end, off = len(buf), 0
             corrupt = ""
             while off + 12 <= end:
                 btype = struct.unpack_from(order + "I", buf, off)[0]
                 if btype == PCAPNG_SHB:      # 0a 0d 0d 0a reads the same in both byte orders
-                    if runs.any() or other:
+                    if runs.any() or other or fast:
                         break                # a new section: finish this batch with the old one's interfaces
                     bom = buf[off + 8:off + 12]
                     if bom == b"\x4d\x3c\x2b\x1a":
@@ -216,6 +226,12 @@ class CaptureReader:
                     break
                 if off + blen > end:
                     break
+                if btype == 6 and decoder_c.available():
+                    cols, nxt = decoder_c.epb_run(arr, off, order == ">", len(ifaces), MAX_PACKET + 65536)
+                    if len(cols[0]):
+                        fast.append(cols)
+                        off = nxt
+                        continue
                 if btype == 6:
                     iface, caplen = struct.unpack_from(order + "I", buf, off + 8)[0], \
                         struct.unpack_from(order + "I", buf, off + 20)[0]
@@ -254,7 +270,9 @@ class CaptureReader:
                         other.append((off + 12, min(origlen, snap or origlen, blen - 16), origlen, -1, lt))
                 off += blen
             state["order"], state["ifaces"] = order, ifaces
-            return _ng_columns(arr, runs.offsets(), other, ifaces, order), off, corrupt
+            blocks = runs.offsets()
+            parts = fast + ([_epb_fields(arr, blocks, order)] if blocks is not None else [])
+            return _ng_columns(parts, other, ifaces), off, corrupt
 
         yield from self._read(self._head, walk)
 
@@ -321,21 +339,25 @@ def _u32(arr: np.ndarray, pos: np.ndarray, order: str) -> np.ndarray:
     return view[pos]
 
 
-def _ng_columns(arr: np.ndarray, blocks: np.ndarray | None, other: list[tuple[int, int, int, int, int]],
-                ifaces: list[tuple[int, int, int, int]], order: str):
-    if blocks is None and not other:
-        return None
-    blocks = blocks if blocks is not None else np.zeros(0, dtype=np.int64)
-    iface = _u32(arr, blocks + 8, order).astype(np.int64)
+def _epb_fields(arr: np.ndarray, blocks: np.ndarray, order: str) -> list[np.ndarray]:
+    """(data offset, caplen, origlen, interface, raw time stamp) of Enhanced Packet Blocks at `blocks`."""
     raw = (_u32(arr, blocks + 12, order).astype(np.uint64) << np.uint64(32)) | _u32(arr, blocks + 16, order)
+    return [blocks + 28, _u32(arr, blocks + 20, order).astype(np.int64), _u32(arr, blocks + 24, order).astype(np.int64),
+            _u32(arr, blocks + 8, order).astype(np.int64), raw.astype(np.int64)]
+
+
+def _ng_columns(parts: list[list[np.ndarray]], other: list[tuple[int, int, int, int, int]],
+                ifaces: list[tuple[int, int, int, int]]):
+    if not parts and not other:
+        return None
+    data, caplen, origlen, iface, raw = (np.concatenate([p[k] for p in parts]) if parts else
+                                         np.zeros(0, dtype=np.int64) for k in range(5))
     lt = np.array([i[0] for i in ifaces] or [0], dtype=np.int32)[iface]
     units = np.array([i[2] for i in ifaces] or [1], dtype=np.int64)[iface]
     tsoff = np.array([i[3] for i in ifaces] or [0], dtype=np.int64)[iface]
-    raw = raw.astype(np.int64)
     # nanoseconds without overflow: whole seconds and the remainder separately
     ts = (raw // units + tsoff) * 1_000_000_000 + (raw % units) * 1_000_000_000 // units
-    cols = [blocks + 28, _u32(arr, blocks + 20, order).astype(np.int64), _u32(arr, blocks + 24, order).astype(np.int64),
-            ts, lt]
+    cols = [data, caplen, origlen, ts, lt]
     if other:
         o = np.asarray(other, dtype=np.int64).reshape(-1, 5)
         cols = [np.concatenate((c, o[:, i].astype(c.dtype))) for i, c in enumerate(cols)]

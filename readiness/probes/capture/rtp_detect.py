@@ -54,6 +54,7 @@ class RtpFields:
     pt: np.ndarray         # int16
     marker: np.ndarray     # bool
     header_len: np.ndarray  # int64
+    announced: np.ndarray  # bool: to or from an SDP-announced endpoint
 
 
 def sip_candidates(batch: Batch, lay: Layers) -> np.ndarray:
@@ -87,6 +88,18 @@ def endpoint_keys(hi: np.ndarray, lo: np.ndarray, port: np.ndarray) -> np.ndarra
         port.astype(np.uint64)
 
 
+def near_endpoints(keys: np.ndarray, lay: Layers, rows: np.ndarray) -> np.ndarray:
+    """Rows sent to or from one of the endpoints `keys` (endpoint_keys(), sorted and unique).
+    A binary search per row: np.isin would sort the rows' keys with them, per batch."""
+    if not len(keys) or not len(rows):
+        return np.zeros(len(rows), dtype=bool)
+    hit = np.zeros(len(rows), dtype=bool)
+    for hi, lo, port in ((lay.dst_hi, lay.dst_lo, lay.dport), (lay.src_hi, lay.src_lo, lay.sport)):
+        k = endpoint_keys(hi[rows], lo[rows], port[rows])
+        hit |= keys[np.minimum(np.searchsorted(keys, k), len(keys) - 1)] == k
+    return hit
+
+
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: spreads bits so XOR-combined keys rarely collide."""
     x = np.asarray(x, dtype=np.uint64)
@@ -97,7 +110,7 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def detect(batch: Batch, lay: Layers, sdp_keys: np.ndarray, exclude: np.ndarray) -> RtpFields:
-    """RTP rows of the batch. `sdp_keys`: endpoint_keys() of SDP-announced media endpoints;
+    """RTP rows of the batch. `sdp_keys`: endpoint_keys() of SDP-announced media endpoints (sorted);
     `exclude`: rows already claimed (SIP)."""
     r = _Reader(batch.buf)
     udp = (lay.proto == 17) & (lay.pay >= 0) & (lay.paylen >= 12) & (lay.paylen_wire >= 12) & ~exclude
@@ -105,13 +118,11 @@ def detect(batch: Batch, lay: Layers, sdp_keys: np.ndarray, exclude: np.ndarray)
     if not len(rows):
         return _empty()
     sport, dport = lay.sport[rows], lay.dport[rows]
-    announced = np.zeros(len(rows), dtype=bool)
-    if len(sdp_keys):
-        announced = (np.isin(endpoint_keys(lay.dst_hi[rows], lay.dst_lo[rows], dport), sdp_keys) |
-                     np.isin(endpoint_keys(lay.src_hi[rows], lay.src_lo[rows], sport), sdp_keys))
+    announced = near_endpoints(sdp_keys, lay, rows)
     other = ((np.minimum(sport, dport) < 1024) | np.isin(sport, tuple(OTHER_PROTOCOL_PORTS)) |
              np.isin(dport, tuple(OTHER_PROTOCOL_PORTS)))
-    rows = rows[announced | ~other]
+    keep = announced | ~other
+    rows, announced = rows[keep], announced[keep]
     if not len(rows):
         return _empty()
     p = lay.pay[rows]
@@ -133,13 +144,13 @@ def detect(batch: Batch, lay: Layers, sdp_keys: np.ndarray, exclude: np.ndarray)
         full = cap == wire
         pad = r.u8(p + wire - 1)
         ok &= ~(padded & full) | ((pad > 0) & (wire - hlen >= pad))
-    rows, p, b1, pt, hlen, w = rows[ok], p[ok], b1[ok], pt[ok], hlen[ok], w[ok]
+    rows, p, b1, pt, hlen, w, announced = rows[ok], p[ok], b1[ok], pt[ok], hlen[ok], w[ok], announced[ok]
     return RtpFields(rows=rows, ssrc=r.be(p + 8, 4).astype(np.int64),
                      seq=((w >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int64),
                      ts=(w & np.uint64(0xFFFFFFFF)).astype(np.int64), pt=pt.astype(np.int16),
-                     marker=(b1 & 0x80) != 0, header_len=hlen)
+                     marker=(b1 & 0x80) != 0, header_len=hlen, announced=announced)
 
 
 def _empty() -> RtpFields:
     z = np.zeros(0, dtype=np.int64)
-    return RtpFields(z, z, z, z, z.astype(np.int16), z.astype(bool), z)
+    return RtpFields(z, z, z, z, z.astype(np.int16), z.astype(bool), z, z.astype(bool))

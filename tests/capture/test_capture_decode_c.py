@@ -1,5 +1,5 @@
-"""The C walk and header decoding (csrc/capture_decode.c) give the same columns as the numpy reference
-(pcap.py, layers.py): on every corpus capture, as pcap and as pcapng (editcap), in small chunks so that
+"""The C walk, header decoding and RTP detection (csrc/capture_decode.c) give the same columns as the
+numpy reference (pcap.py, layers.py, rtp_detect.py): on every corpus capture, as pcap and as pcapng (editcap), in small chunks so that
 records straddle chunk ends; and on crafted frames of every link type cut at every length.
 """
 
@@ -16,6 +16,7 @@ from readiness.probes.capture import decoder_c
 from readiness.probes.capture.layers import decode
 from readiness.probes.capture.pcap import CaptureReader
 from readiness.probes.capture.pcap_writer import ethernet, ipv4_udp, pcap_header, rtp
+from readiness.probes.capture.rtp_detect import detect, endpoint_keys
 from tests.conftest import need_tool
 
 pytestmark = pytest.mark.skipif(not decoder_c.available(), reason="the C module _capture_decode is not built")
@@ -33,14 +34,21 @@ def _read(path, chunk: int, python: bool):
         out = []
         for b in reader.batches():
             lay = decode(b)
+            # some endpoints announced (every 7th packet's destination), some rows claimed (every 5th)
+            at = b.first + np.arange(len(b))
+            some = np.flatnonzero(at % 7 == 0)
+            keys = np.unique(endpoint_keys(lay.dst_hi[some], lay.dst_lo[some], lay.dport[some]))
+            found = detect(b, lay, keys, at % 5 == 0)
             out.append(({k: getattr(b, k) for k in BATCH} | {"first": b.first},
-                        {k: getattr(lay, k) for k in decoder_c.FIELDS}))
+                        {k: getattr(lay, k) for k in decoder_c.FIELDS} |
+                        {f"rtp.{k}": getattr(found, k) for k in decoder_c.RTP_FIELDS}))
         return reader.stats, out
     finally:
         decoder_c._lib = saved
 
 
-def _same(path, chunk: int = 1 << 16) -> int:
+def _same(path, chunk: int = 1 << 16) -> tuple[int, int]:
+    """(packets, RTP packets found), once both paths agreed on everything."""
     c_stats, c_out = _read(path, chunk, python=False)
     p_stats, p_out = _read(path, chunk, python=True)
     assert (c_stats.packets, c_stats.bytes, c_stats.problems, c_stats.truncated_packets) == \
@@ -50,10 +58,10 @@ def _same(path, chunk: int = 1 << 16) -> int:
         assert cb["first"] == pb["first"]
         for k in BATCH:
             np.testing.assert_array_equal(cb[k], pb[k], err_msg=f"{path.name}: {k}")
-        for k in decoder_c.FIELDS:
+        for k in cl:
             assert cl[k].dtype == pl[k].dtype, (path.name, k)
             np.testing.assert_array_equal(cl[k], pl[k], err_msg=f"{path.name}: {k}")
-    return c_stats.packets
+    return c_stats.packets, sum(len(cl["rtp.rows"]) for _, cl in c_out)
 
 
 @pytest.mark.corpus
@@ -61,13 +69,14 @@ def test_corpus_captures_decode_the_same_in_c_and_numpy(corpus, tmp_path):
     editcap = need_tool("editcap")
     files = sorted(corpus.glob("pcaps/*/*.pcap*"))
     assert files
-    packets = 0
+    packets = rtp_packets = 0
     for path in files:
-        packets += _same(path)
+        n, r = _same(path)
+        packets, rtp_packets = packets + n, rtp_packets + r
         ng = tmp_path / (path.stem + ".pcapng")
         subprocess.run([editcap, "-F", "pcapng", str(path), str(ng)], check=True, capture_output=True, timeout=60)
-        assert _same(ng) == _same(path, 1 << 20)
-    assert packets > 1000
+        assert _same(ng) == _same(path, 1 << 20) == (n, r)
+    assert packets > 1000 and rtp_packets > 1000
 
 
 def _frames() -> list[tuple[int, bytes]]:
@@ -111,7 +120,7 @@ def test_frames_of_every_link_type_cut_at_every_length_decode_the_same(tmp_path)
                     g = bytearray(frame)
                     g[rng.randrange(len(g))] = rng.randrange(256)
                     f.write(struct.pack("<IIII", 1_700_000_000, 0, len(g), len(g)) + bytes(g))
-        assert _same(path, 1 << 16) > 0
+        assert _same(path, 1 << 16)[0] > 0
 
 
 def test_damaged_files_stop_at_the_same_place_with_the_same_words(tmp_path):
@@ -119,4 +128,4 @@ def test_damaged_files_stop_at_the_same_place_with_the_same_words(tmp_path):
     for name, tail in (("cut", good[:40]), ("huge", struct.pack("<IIII", 1, 0, 1 << 30, 60) + bytes(64))):
         path = tmp_path / f"{name}.pcap"
         path.write_bytes(pcap_header() + good * 1000 + tail)
-        assert _same(path, 1 << 16) == 1000
+        assert _same(path, 1 << 16)[0] == 1000

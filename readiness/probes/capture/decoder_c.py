@@ -41,6 +41,8 @@ def _load() -> None:
     lib.cd_epb.restype = i64
     lib.cd_layers.argtypes = [p, i64, i64, p, p, p, p]
     lib.cd_layers.restype = None
+    lib.cd_rtp.argtypes = [p, i64, p, p, p, i64, p, p]
+    lib.cd_rtp.restype = i64
     _lib = lib
 
 
@@ -84,6 +86,23 @@ def layers(buf: np.ndarray, off: np.ndarray, caplen: np.ndarray, linktype: np.nd
     linktype = np.ascontiguousarray(linktype, dtype=np.int32)
     _lib.cd_layers(_addr(buf), len(buf), n, _addr(off), _addr(caplen), _addr(linktype), ptrs)
     return dict(zip(FIELDS, cols))
+
+
+RTP_FIELDS = ("rows", "ssrc", "seq", "ts", "pt", "marker", "header_len", "announced")
+RTP_DTYPES = (np.int64, np.int64, np.int64, np.int64, np.int16, np.bool_, np.int64, np.bool_)
+
+
+def rtp(buf: np.ndarray, lay, exclude: np.ndarray, keys: np.ndarray, other_port: np.ndarray) -> dict[str, np.ndarray]:
+    """rtp_detect.detect()'s fields of the batch whose Layers are `lay`."""
+    n = lay.n
+    cols = [getattr(lay, f) for f in FIELDS]
+    ptrs = (ctypes.c_void_p * len(cols))(*map(_addr, cols))
+    out = [np.empty(n, dtype=t) for t in RTP_DTYPES]
+    optrs = (ctypes.c_void_p * len(out))(*map(_addr, out))
+    exclude = np.ascontiguousarray(exclude, dtype=np.bool_)
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
+    m = _lib.cd_rtp(_addr(buf), n, ptrs, _addr(exclude), _addr(keys), len(keys), _addr(other_port), optrs)
+    return {k: c[:m] for k, c in zip(RTP_FIELDS, out)}
 
 
 _load()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import decoder_c
 from .layers import Layers, _Reader
 from .pcap import Batch
 from .sip_payloads import PREFIXES
@@ -43,6 +44,9 @@ OTHER_PROTOCOL_PORTS = frozenset({
     5355,        # LLMNR
     5201,        # iperf3
 })
+
+_OTHER_PORT = np.zeros(65536, dtype=np.uint8)
+_OTHER_PORT[list(OTHER_PROTOCOL_PORTS)] = 1
 
 
 @dataclass
@@ -112,6 +116,8 @@ def _mix(x: np.ndarray) -> np.ndarray:
 def detect(batch: Batch, lay: Layers, sdp_keys: np.ndarray, exclude: np.ndarray) -> RtpFields:
     """RTP rows of the batch. `sdp_keys`: endpoint_keys() of SDP-announced media endpoints (sorted);
     `exclude`: rows already claimed (SIP)."""
+    if decoder_c.available() and all(getattr(lay, f).flags.c_contiguous for f in decoder_c.FIELDS):
+        return RtpFields(**decoder_c.rtp(batch.buf, lay, exclude, sdp_keys, _OTHER_PORT))
     r = _Reader(batch.buf)
     udp = (lay.proto == 17) & (lay.pay >= 0) & (lay.paylen >= 12) & (lay.paylen_wire >= 12) & ~exclude
     rows = np.flatnonzero(udp)

@@ -203,6 +203,68 @@ void cd_layers(const uint8_t *buf, int64_t buflen, int64_t n, const int64_t *off
     }
 }
 
+/* splitmix64 finaliser and rtp_detect.endpoint_keys(): one uint64 per (address, port). */
+static inline uint64_t mix(uint64_t x) {
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+static inline uint64_t endpoint_key(uint64_t hi, uint64_t lo, int64_t port) {
+    return mix(mix(hi ^ 0x9E3779B97F4A7C15ULL) ^ lo) ^ (uint64_t)port;
+}
+static inline int member(const uint64_t *keys, int64_t n, uint64_t k) {
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (keys[mid] < k) lo = mid + 1; else hi = mid;
+    }
+    return lo < n && keys[lo] == k;
+}
+
+enum { RTP_ROWS, RTP_SSRC, RTP_SEQ, RTP_TS, RTP_PT, RTP_MARKER, RTP_HLEN, RTP_ANNOUNCED, RTP_COUNT };
+
+/* rtp_detect.detect(): the rows of a batch that are RTP and their header fields. `col` holds the
+ * batch's Layers columns (COL_* order), `exclude` the rows already claimed, `keys` the sorted
+ * endpoint keys SDP announced, `other_port` a 65536-entry table of ports another protocol owns. */
+int64_t cd_rtp(const uint8_t *buf, int64_t n, void **col, const uint8_t *exclude, const uint64_t *keys,
+               int64_t n_keys, const uint8_t *other_port, void **out) {
+    const int16_t *proto = col[COL_PROTO];
+    const int32_t *sport = col[COL_SPORT], *dport = col[COL_DPORT];
+    const int64_t *pay = col[COL_PAY], *paylen = col[COL_PAYLEN], *paylen_wire = col[COL_PAYLEN_WIRE];
+    const uint64_t *src_hi = col[COL_SRC_HI], *src_lo = col[COL_SRC_LO];
+    const uint64_t *dst_hi = col[COL_DST_HI], *dst_lo = col[COL_DST_LO];
+    int64_t *rows = out[RTP_ROWS], *ssrc = out[RTP_SSRC], *seq = out[RTP_SEQ], *ts = out[RTP_TS];
+    int64_t *hlen_out = out[RTP_HLEN];
+    int16_t *pt_out = out[RTP_PT];
+    uint8_t *marker = out[RTP_MARKER], *announced_out = out[RTP_ANNOUNCED];
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (proto[i] != 17 || pay[i] < 0 || paylen[i] < 12 || paylen_wire[i] < 12 || exclude[i]) continue;
+        int announced = n_keys && (member(keys, n_keys, endpoint_key(dst_hi[i], dst_lo[i], dport[i])) ||
+                                   member(keys, n_keys, endpoint_key(src_hi[i], src_lo[i], sport[i])));
+        int32_t sp = sport[i], dp = dport[i];
+        if (!announced && ((sp < dp ? sp : dp) < 1024 || other_port[sp] || other_port[dp])) continue;
+        const uint8_t *p = buf + pay[i];
+        int b0 = p[0], b1 = p[1], pt = b1 & 0x7F;
+        int64_t cap = paylen[i], wire = paylen_wire[i], hlen = 12 + 4 * (b0 & 0x0F);
+        if ((b0 >> 6) != 2 || (pt >= 72 && pt <= 76)) continue;   /* RFC 5761 4: RTCP 200-204 */
+        if (b0 & 0x10) {                                          /* header extension */
+            if (cap < hlen + 4) continue;
+            hlen += 4 + 4 * (int64_t)be16(p + hlen + 2);
+        }
+        if (wire < hlen) continue;
+        if ((b0 & 0x20) && cap == wire) {                         /* padding count in the last byte */
+            int pad = p[wire - 1];
+            if (pad == 0 || wire - hlen < pad) continue;
+        }
+        rows[m] = i; ssrc[m] = be32(p + 8); seq[m] = be16(p + 2); ts[m] = be32(p + 4);
+        pt_out[m] = (int16_t)pt; marker[m] = (b1 & 0x80) != 0; hlen_out[m] = hlen;
+        announced_out[m] = (uint8_t)announced;
+        m++;
+    }
+    return m;
+}
+
 int cd_fields(void) { return COL_COUNT; }
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_capture_decode",

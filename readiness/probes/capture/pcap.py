@@ -122,14 +122,18 @@ class CaptureReader:
 
     # --- chunked reading -------------------------------------------------------------------------
     def _read(self, start: bytes, walk) -> Iterator[Batch]:
-        """Feed chunks to `walk(buf, arr) -> (columns | None, consumed, corrupt)`; carry the tail."""
-        tail, first = start, 0
+        """Feed chunks to `walk(buf, arr) -> (columns | None, consumed, corrupt)` (buf: a memoryview of
+        arr, for struct); carry the tail."""
+        tail, first = memoryview(start), 0
         while True:
-            data = self._f.read(self.chunk_bytes)
-            buf = tail + data if tail else data
-            if not buf:
+            # read into one new array behind the carried tail: no concatenation, pages first touched once
+            arr = np.empty(len(tail) + self.chunk_bytes, dtype=np.uint8)
+            arr[:len(tail)] = np.frombuffer(tail, dtype=np.uint8)
+            got = self._f.readinto(memoryview(arr)[len(tail):])
+            arr = arr[:len(tail) + got]
+            if not len(arr):
                 return
-            arr = np.frombuffer(buf, dtype=np.uint8)
+            buf = memoryview(arr)
             cols, consumed, corrupt = walk(buf, arr)
             if cols is not None and len(cols[0]):
                 off, caplen, origlen, ts, lt = cols
@@ -142,8 +146,8 @@ class CaptureReader:
                 self._stop_corrupt(corrupt, first)
                 return
             tail = buf[consumed:]
-            if not data:               # end of file: whatever is left is a cut-off packet
-                if tail:
+            if not got:                # end of file: whatever is left is a cut-off packet
+                if len(tail):
                     self._stop_truncated(first, len(tail))
                 return
 
@@ -161,7 +165,7 @@ class CaptureReader:
         limit = MAX_PACKET if snaplen <= MAX_PACKET or snaplen >= (1 << 24) else snaplen
         caplen_at = struct.Struct(order + "I").unpack_from
 
-        def walk(buf: bytes, arr: np.ndarray):
+        def walk(buf: memoryview, arr: np.ndarray):
             if decoder_c.available():
                 (rec, caplen, origlen, ts), off, bad = decoder_c.pcap_records(arr, 0, order == ">", limit, ns_per_unit)
                 corrupt = f"packet at byte {self.stats.bytes + bad} claims {caplen_at(buf, bad + 8)[0]} bytes" \
@@ -200,7 +204,7 @@ class CaptureReader:
     def _pcapng(self) -> Iterator[Batch]:
         state = {"order": "<", "ifaces": []}   # ifaces: (linktype, snaplen, ts units per second, ts offset s)
 
-        def walk(buf: bytes, arr: np.ndarray):
+        def walk(buf: memoryview, arr: np.ndarray):
             order, ifaces = state["order"], state["ifaces"]
             runs = _Runs()                        # offsets of Enhanced Packet Blocks
             fast: list[list[np.ndarray]] = []      # EPB columns the C walk read (decoder_c.epb_run)
@@ -366,7 +370,7 @@ def _ng_columns(parts: list[list[np.ndarray]], other: list[tuple[int, int, int, 
     return tuple(cols)
 
 
-def _idb(buf: bytes, off: int, blen: int, order: str) -> tuple[int, int, int, int]:
+def _idb(buf: memoryview, off: int, blen: int, order: str) -> tuple[int, int, int, int]:
     linktype, _, snaplen = struct.unpack_from(order + "HHI", buf, off + 8)
     units, tsoff = 1_000_000, 0          # default if_tsresol is 6: microseconds (pcapng spec 4.2)
     p, end = off + 16, off + blen - 4

@@ -58,9 +58,9 @@ def rss_mb(pid: int | None = None) -> float:
     return 0.0
 
 
-def children_rss_mb() -> float:
-    """RSS of our child processes (the media engine process; the responder is measured on its own)."""
-    me, total = os.getpid(), 0.0
+def media_pids() -> list[int]:
+    """Our media engine process (a child; the responder is measured on its own)."""
+    me, out = os.getpid(), []
     for p in Path("/proc").iterdir():
         if not p.name.isdigit():
             continue
@@ -70,8 +70,12 @@ def children_rss_mb() -> float:
         except OSError:
             continue
         if int(stat[1]) == me and b"media_process" in cmd:
-            total += rss_mb(int(p.name))
-    return total
+            out.append(int(p.name))
+    return out
+
+
+def children_rss_mb() -> float:
+    return sum(rss_mb(p) for p in media_pids())
 
 
 def generator_rss_mb() -> float:
@@ -124,12 +128,18 @@ def run_level(port: int, key: Path, calls: int, duration: float, cps: float, rpi
     gc.collect()
     rss0 = rss_mb()                           # the media process starts with the load: its RSS is all load
     peak = [rss0, rss0, 0.0, family_rss_mb(rpid)]        # generator, SIP side, media process, responder
+    media_cpu_seen: dict[int, float] = {}                 # the media process's CPU, sampled (it exits first)
     stop = threading.Event()
 
     def sample() -> None:
-        while not stop.wait(0.5):
+        while not stop.wait(0.2):
             sip, media = rss_mb(), children_rss_mb()
             peak[:] = [max(peak[0], sip + media), max(peak[1], sip), max(peak[2], media), max(peak[3], family_rss_mb(rpid))]
+            for pid in media_pids():
+                try:
+                    media_cpu_seen[pid] = cpu_of(pid)
+                except (OSError, IndexError):
+                    pass
 
     t = threading.Thread(target=sample, daemon=True)
     t.start()
@@ -154,7 +164,11 @@ def run_level(port: int, key: Path, calls: int, duration: float, cps: float, rpi
     slip = [c.get("slip_max_ms") for c in answered]
     hold = [c.get("hold_max_ms") for c in answered]
     sip_cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
-    media_cpu = (m1.ru_utime + m1.ru_stime) - (m0.ru_utime + m0.ru_stime)
+    children_cpu = (m1.ru_utime + m1.ru_stime) - (m0.ru_utime + m0.ru_stime)
+    # the media process and the scoring workers are both waited-for children: the media process's own
+    # share as last sampled (up to 0.2 s before it ended), the rest is scoring
+    media_cpu = min(sum(media_cpu_seen.values()), children_cpu)
+    score_cpu = children_cpu - media_cpu
     return {
         "calls": calls, "answered": len(answered), "packets_up": sent, "lost": lost,
         "sched_p99_ms": result.schedule.quantile_ms(0.99) or 0.0,
@@ -162,6 +176,7 @@ def run_level(port: int, key: Path, calls: int, duration: float, cps: float, rpi
         "jitter_max_ms": max(jitter) if jitter else None,
         "jitter_p50_ms": sorted(jitter)[len(jitter) // 2] if jitter else None,
         "media_cpu_per_1k": 1000 * media_cpu / max(sent, 1), "sip_cpu_per_1k": 1000 * sip_cpu / max(sent, 1),
+        "score_cpu_per_1k": 1000 * score_cpu / max(sent, 1),
         "resp_cpu_per_1k": 1000 * (c1 - c0) / max(sent, 1),
         "peak_rss_mb": peak[0], "sip_rss_mb": peak[1], "media_rss_mb": peak[2], "resp_rss_mb": peak[3],
         "engine_busy_pct": result.engine_busy_pct,
@@ -188,7 +203,7 @@ def wire_line(row: dict) -> str:
     return (f"       wire ({w.packets:,} packets captured{', ' + w.dropped if w.dropped else ''}): "
             + "; ".join(parts) + f"\n       own: sender slip max {_ms(row['slip_max_ms'])} ms, responder hold max "
             f"{_ms(row['hold_max_ms'])} ms; CPU per 1,000 packets, caller + responder "
-            f"{row['media_cpu_per_1k'] + row['sip_cpu_per_1k'] + row['resp_cpu_per_1k']:.3f} s; peak RSS SIP side "
+            f"{row['media_cpu_per_1k'] + row['sip_cpu_per_1k'] + row['score_cpu_per_1k'] + row['resp_cpu_per_1k']:.3f} s; peak RSS SIP side "
             f"{row['sip_rss_mb']:.0f} MiB, media process {row['media_rss_mb']:.0f} MiB, responder "
             f"{row['resp_rss_mb']:.0f} MiB")
 
@@ -221,9 +236,9 @@ def main() -> None:
             return
         rows = []
         print("CPU seconds per 1,000 packets sent (each is reflected): media = the generator's media process,")
-        print("SIP+score = its SIP side and the scoring after the calls, responder = SIP + reflector process.")
+        print("SIP = its SIP side, score = the scoring workers after the calls, responder = SIP + reflector process.")
         print(f"{'calls':>6} {'answered':>8} {'lost':>6} {'sched p50/p99':>14} {'jitter p50/max':>15} "
-              f"{'media':>7} {'SIP+score':>9} {'responder':>9} {'gen RSS':>8} {'engine busy':>11} {'load':>5}")
+              f"{'media':>7} {'SIP':>6} {'score':>6} {'responder':>9} {'gen RSS':>8} {'engine busy':>11} {'load':>5}")
         for n in [int(x) for x in args.levels.split(",")]:
             wire_dir = args.keep_wire or Path(tmp)
             wire_dir.mkdir(parents=True, exist_ok=True)
@@ -233,7 +248,8 @@ def main() -> None:
             print(f"{row['calls']:>6} {row['answered']:>8} {row['lost']:>6} "
                   f"{row['sched_p50_ms']:>5.2f}/{row['sched_p99_ms']:<5.2f}ms "
                   f"{row['jitter_p50_ms'] or 0:>6.3f}/{row['jitter_max_ms'] or 0:<6.3f}ms "
-                  f"{row['media_cpu_per_1k']:>6.3f}s {row['sip_cpu_per_1k']:>8.3f}s {row['resp_cpu_per_1k']:>8.3f}s "
+                  f"{row['media_cpu_per_1k']:>6.3f}s {row['sip_cpu_per_1k']:>5.3f}s {row['score_cpu_per_1k']:>5.3f}s "
+                  f"{row['resp_cpu_per_1k']:>8.3f}s "
                   f"{row['peak_rss_mb']:>5.0f} MiB "
                   f"{row['engine_busy_pct']:>10.1f}% {row['load']:>5.2f}", flush=True)
             if row["wire"] is not None:

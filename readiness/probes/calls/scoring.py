@@ -23,6 +23,7 @@ import numpy as np
 
 from ...analysis.call_rating import CallRating, rate_call
 from ...analysis.intervals import IntervalStats
+from ...analysis.rtp_chunks import RtpChunks
 from ...analysis.rtp_stats import RtpStreamAnalyser, StreamStats
 from ...codecs import Codec
 from ...errors import ReadinessError
@@ -105,13 +106,13 @@ class MediaMetrics:
 
 
 def _analyse(p: DirectionPackets, origin: float) -> tuple[StreamStats, IntervalStats | None]:
-    """Feed one direction to the live analyser (200 ms intervals from `origin`)."""
+    """Feed one direction to the live analyser (200 ms intervals from `origin`), in numpy chunks
+    (rtp_chunks: the analyser's own numbers; per packet only where RFC 3550 A.1's jump rules apply)."""
     a = RtpStreamAnalyser(p.clock_rate, interval_s=LOSS_STEP_S, origin=origin)
-    add = a.add
-    for i in range(0, len(p), FEED_CHUNK):     # in chunks: an hours-long call never becomes one big list
+    chunks = RtpChunks(a)
+    for i in range(0, len(p), FEED_CHUNK):     # in chunks: an hours-long call never becomes one big array
         part = slice(i, i + FEED_CHUNK)
-        for s, t, arr in zip(p.seq16[part].tolist(), p.ts[part].tolist(), p.arrival_s[part].tolist()):
-            add(s, t, arr)
+        chunks.feed(p.seq16[part], p.ts[part], p.arrival_s[part])
     st = a.result()
     return st, st.intervals
 
@@ -147,13 +148,17 @@ def _per_second(values: np.ndarray, times_s: np.ndarray, origin: float, n: int) 
         return out
     k = np.floor((times_s - origin)).astype(np.int64)
     ok = (k >= 0) & (k < n)
-    k, v = k[ok], values[ok]
-    order = np.argsort(k, kind="stable")
+    k, v = k[ok], np.asarray(values[ok], dtype=np.float64)
+    if not len(k):
+        return out
+    order = np.lexsort((v, k))                 # by second, sorted within it: the middle is the median
     k, v = k[order], v[order]
-    bounds = np.flatnonzero(np.diff(k)) + 1
-    for chunk_k, chunk_v in zip(np.split(k, bounds), np.split(v, bounds)):
-        if len(chunk_k):
-            out[int(chunk_k[0])] = float(np.median(chunk_v))
+    starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
+    size = np.diff(np.concatenate((starts, [len(k)])))
+    med = (v[starts + (size - 1) // 2] + v[starts + size // 2]) / 2   # np.median's value, odd or even
+    med[np.add.reduceat(np.isnan(v), starts) > 0] = np.nan              # as np.median: NaN in, NaN out
+    for second, m in zip(k[starts].tolist(), med.tolist()):
+        out[second] = m
     return out
 
 

@@ -24,6 +24,7 @@ import numpy as np
 TIMING_CLOCK = 1_000_000        # "RTP clock" of send times given in microseconds
 UNKNOWN_DSCP = 0xFF
 BITMAP_CHUNK = 8192
+MARK_LIMIT = 1 << 24        # sequence numbers marked in an array up to this (93 hours of 20 ms packets)
 
 
 @dataclass
@@ -70,13 +71,21 @@ def _arrived_by_bitmap(rec: np.ndarray, fin_view: tuple[int, int] | None = None)
     if len(highest) == 0:
         return np.zeros(0, dtype=np.int64)
     bits = np.arange(32, dtype=np.int64)
+    top = int(highest.max())
+    seen = np.zeros(top + 1, dtype=bool) if top < MARK_LIMIT else None   # else sets (a corrupt highest)
     found = [highest]
+    if seen is not None:
+        seen[highest] = True
     for i in range(0, len(highest), BITMAP_CHUNK):     # 32 values a reply: in chunks, or hours of calls
         b, h = bitmap[i:i + BITMAP_CHUNK], highest[i:i + BITMAP_CHUNK]   # would take gigabytes
         present = ((b[:, None] >> bits) & 1).astype(bool)
         seqs = h[:, None] - 1 - bits
-        found.append(np.unique(seqs[present & (seqs >= 0)]))
-    return np.unique(np.concatenate(found))
+        arrived = seqs[present & (seqs >= 0)]
+        if seen is not None:
+            seen[arrived] = True
+        else:
+            found.append(np.unique(arrived))
+    return np.flatnonzero(seen) if seen is not None else np.unique(np.concatenate(found))
 
 
 def reflected(rec: np.ndarray, packets_sent: int, ptime_ms: int, fin_replies: int | None,

@@ -29,7 +29,7 @@ from .media.stream_types import MediaStreamResult
 
 SMALL_TRACE_BYTES = 24 << 20       # ~6 half-hour calls: their fragments are not worth a worker
 BATCH_TRACE_BYTES = 32 << 20       # a batch's series come back at once: some 4 one-hour calls
-BATCH_CALLS = 1000                 # many short calls: a few batches (a worker start costs ~0.4 s CPU)
+BATCH_CALLS = 500                  # many short calls: a few batches (a worker start costs ~0.4 s CPU)
 WORKERS = 2
 
 Windows = dict[str, tuple[float, float]]

@@ -150,23 +150,31 @@ class RtpChunks:
         cum_expected = a._prior_expected + runmax - a._min_ext + 1
         cum_late = a.reordered + np.cumsum(is_first & late)
         cum_dups = a.duplicates + np.cumsum(~is_first)      # stale packets are neither (rtp_stats)
+        # per interval closed in this chunk (it closes at packet i, the next one's first): the totals
+        # after packet i - 1, and the jitter maximum over its packets here (one reduceat for all)
+        opened = opens.tolist()
+        last = np.maximum(opens - 1, 0)
+        snaps = np.stack([cum_packets[last], cum_received[last], cum_expected[last], cum_late[last],
+                          cum_dups[last]], axis=1).tolist() if len(opens) else []
+        bounds = np.concatenate(([0], opens))
+        seg_max: list[float | None] = [None] * len(opens)
+        if jit is not None and len(opens):
+            peaks = np.maximum.reduceat(jit, bounds).tolist()     # [bounds[n], bounds[n + 1]); last: the rest
+            for n in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+                seg_max[n] = peaks[n]
+        j_last = jit[last].tolist() if jit is not None and len(opens) else []
+        k_list = k.tolist() if len(opens) else []
         prev = 0
-        for i in opens.tolist():
-            if i == 0:
-                snap = (a.packets, a.received, a._expected(), a.reordered, a.duplicates)
-            else:
-                j = i - 1
-                snap = (int(cum_packets[j]), int(cum_received[j]), int(cum_expected[j]), int(cum_late[j]),
-                        int(cum_dups[j]))
+        for n, i in enumerate(opened):
+            snap = (a.packets, a.received, a._expected(), a.reordered, a.duplicates) if i == 0 else tuple(snaps[n])
             bin_max = a._bin_jmax
-            if jit is not None and i > prev:
-                seg_max = float(jit[prev:i].max())
-                bin_max = seg_max if bin_max is None else max(bin_max, seg_max)
-            j_now = a._jitter if (jit is None or i == 0) else float(jit[i - 1])
+            if seg_max[n] is not None:
+                bin_max = seg_max[n] if bin_max is None else max(bin_max, seg_max[n])
+            j_now = a._jitter if (jit is None or i == 0) else j_last[n]
             jitter = (j_now * 1000.0, bin_max * 1000.0) if bin_max is not None else (None, None)
             a._cum.append(snap + jitter)
             empty = snap + (None, None)
-            for _ in range(int(k[i]) - (a._bin if i == 0 else int(k[i - 1])) - 1):
+            for _ in range(k_list[i] - (a._bin if i == 0 else k_list[i - 1]) - 1):
                 a._cum.append(empty)
             a._bin_jmax = None
             prev = i

@@ -17,6 +17,9 @@ apt-get install -y -q --no-install-recommends \
 
 python3 -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 python3 -m pip install -q -e '.[test]'
+# An editable install leaves the byte code to the first import, which writes none where
+# PYTHONDONTWRITEBYTECODE is set: every command would then compile the package again (~0.1 s).
+python3 -m compileall -q readiness >/dev/null
 # pyenv installs console scripts behind shims; refresh them so `readiness` is on PATH.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 command -v readiness >/dev/null || { echo "setup: readiness is not on PATH" >&2; exit 1; }

@@ -129,7 +129,7 @@ def finish(run_dir: Path, json_out: str | None, quiet: bool, keep: bool = True,
     rendering = render(run_dir, formats, options)
     results = rendering.results
     if json_out:
-        write_json(results, json_out)
+        write_json(results, json_out, rendering.json_text)
     if not quiet and json_out != "-":
         from ..reports.console import print_run      # rich and the section printers: only to print
 

@@ -30,6 +30,7 @@ class Rendering:
     results: RunResults
     written: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)     # one line per format that could not be written
+    json_text: str | None = None                           # results.json as written (for --json OUT)
 
 
 def render(run_dir: Path, formats: tuple[str, ...] = DEFAULT_FORMATS, options: Options | None = None) -> Rendering:
@@ -42,7 +43,11 @@ def render(run_dir: Path, formats: tuple[str, ...] = DEFAULT_FORMATS, options: O
         raise ReadinessError(str(e)) from None
     out = Rendering(results)
     # results.json first: it is the run's record, whatever happens to the documents made from it
-    _write(out, "json", lambda p: store.write_json(p, results.to_json()), run_dir)
+    def write_results(path: Path) -> None:
+        out.json_text = store.json_line(results.to_json())
+        store.write_text(path, out.json_text)
+
+    _write(out, "json", write_results, run_dir)
     wanted = [f for f in FORMATS if f in formats and f != "json"]
     if not wanted:
         return out
@@ -102,9 +107,9 @@ def _junit(protocol: Protocol) -> str:
     return junit.render(protocol)
 
 
-def write_json(results: RunResults, out: str) -> None:
+def write_json(results: RunResults, out: str, text: str | None = None) -> None:
     """The run document to OUT; '-' is standard output, indented for a person, a file in one line
-    (json.dumps without indent is the C encoder, several times faster)."""
+    (json.dumps without indent is the C encoder, several times faster; `text`: that line, made already)."""
     if out == "-":
         sys.stdout.write(json.dumps(results.to_json(), indent=2, default=str) + "\n")
         sys.stdout.flush()
@@ -112,6 +117,6 @@ def write_json(results: RunResults, out: str) -> None:
     try:
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results.to_json(), separators=(",", ":"), default=str) + "\n", encoding="utf-8")
+        path.write_text((text or store.json_line(results.to_json())) + "\n", encoding="utf-8")
     except OSError as e:
         raise ReadinessError(f"cannot write {out}: {e.strerror or e}") from None

@@ -21,7 +21,7 @@ from ...errors import ReadinessError
 from ...analysis.wireshark_chunks import WiresharkChunks
 from ...analysis.wireshark_rtp import WiresharkSummary
 from . import copies as copy_check
-from .streams import Stream, StreamKey
+from .streams import PACKET, Stream, StreamKey
 
 INTERVAL_S = 1.0
 FLUSH_PACKETS = 8192        # packets a stream buffers before one vectorised analysis step (16 B each)
@@ -47,23 +47,21 @@ class CaptureAnalyser:
         # per-second jitter, arrival gaps and loss by when packets were due: the stream over time
         self.seconds = PacketSeries(INTERVAL_S, MAX_SPAN_S)
         self._t0_ns: int | None = None
-        self._buf: list[dict[str, np.ndarray]] = []
+        self._buf: list[np.ndarray] = []
         self._n = 0
 
-    def feed(self, cols: dict[str, np.ndarray]) -> None:
-        # compact copies: a slice of the batch would keep the whole batch's arrays alive
-        self._buf.append({"seq": cols["seq"].astype(np.uint16), "ts": cols["ts"].astype(np.uint32),
-                          "arrival_ns": cols["arrival_ns"].copy(), "marker": cols["marker"].copy(),
-                          "pt": cols["pt"].astype(np.uint8)})
-        self._n += len(cols["seq"])
+    def feed(self, packets: np.ndarray) -> None:
+        """PACKET records (streams.py) of the stream, owned by the analyser."""
+        self._buf.append(packets)
+        self._n += len(packets)
         if self._n >= FLUSH_PACKETS:
             self.flush()
 
     def flush(self) -> None:
         if not self._buf:
             return
-        cols = {k: np.concatenate([c[k] for c in self._buf]).astype(np.int64 if k != "marker" else bool)
-                for k in ("seq", "ts", "arrival_ns", "marker", "pt")}
+        packets = np.concatenate(self._buf) if len(self._buf) > 1 else self._buf[0]
+        cols = {k: packets[k].astype(np.int64 if k != "marker" else bool) for k in PACKET.names}
         self._buf, self._n = [], 0
         if self._t0_ns is None:
             self._t0_ns = int(cols["arrival_ns"][0])

@@ -66,6 +66,9 @@ REJECTED_FLOWS_NAMED = 10     # rejected flows named one per line; the rest are 
 # not-rtp) so that strays can be looked at; more are other UDP traffic (DNS-like request/response, games,
 # VPNs with random ports) and are counted in one line instead of making a stream each.
 SHORT_FLOWS_LISTED = 64
+# What a stream hands its analysis per packet (16 bytes): one record copy per stream and batch, which
+# keeps none of the batch's arrays alive.
+PACKET = np.dtype([("seq", "<u2"), ("ts", "<u4"), ("arrival_ns", "<i8"), ("marker", "?"), ("pt", "u1")])
 
 
 @dataclass(frozen=True)
@@ -124,58 +127,50 @@ class Stream:
     clock_source: str = ""
     clock_note: str = ""
     analyser: Any = None
-    _pending: list[dict[str, np.ndarray]] = field(default_factory=list)
+    _pending: list[np.ndarray] = field(default_factory=list)     # PACKET records
     _pending_n: int = 0
     _last_seq: int = -1
 
-    # --- feeding ---------------------------------------------------------------------------------
-    def add(self, cols: dict[str, np.ndarray], start_analysis: Callable[["Stream"], None]) -> None:
-        n = len(cols["seq"])
-        if not self.packets:
-            self.first_ns = int(cols["arrival_ns"][0])
-        self.last_ns = int(cols["arrival_ns"][-1])
-        self.packets += n
-        frames = cols["frame"]
-        for pt, c, _ in _counts(cols["pt"]):
-            self.pt_counts[pt] = self.pt_counts.get(pt, 0) + c
-        for d, c, i in _counts(cols["dscp"]):
-            if d >= 0:
-                self.dscp_counts[d] += c
-                self.dscp_first.setdefault(d, int(frames[i]))
-        vlan = cols["vlan"]
-        tag = vlan * 8 + np.maximum(cols["pcp"], 0) if vlan[0] >= 0 or vlan.max() >= 0 else vlan
-        for v, c, i in _counts(tag):
-            key = (v >> 3, v & 7) if v >= 0 else (-1, -1)
-            self.tag_counts[key] = self.tag_counts.get(key, 0) + c
-            self.tag_first.setdefault(key, int(frames[i]))
-        self._steps(cols)
-        if self.analyser is None:
-            self._pending.append({k: v.copy() for k, v in cols.items()})   # not views: they pin the batch
-            self._pending_n += n
-            span = (self.last_ns - self.first_ns) / 1e9
-            if self._pending_n >= CLOCK_CHECK_PACKETS and span >= CLOCK_CHECK_SECONDS:
-                start_analysis(self)
-        else:
-            self.analyser.feed(cols)
+    # --- feeding (StreamTable.add computes the batch's per-stream figures; the rare mixed groups here) ---
+    def count_mixed(self, pt: np.ndarray, dscp: np.ndarray, tag: np.ndarray, frames: np.ndarray, which: int) -> None:
+        """Payload types (1), DSCPs (2), 802.1Q tags (4) of rows that are not all alike (`which`: flags)."""
+        if which & 1:
+            for v, c, _ in _counts(pt):
+                self.pt_counts[v] = self.pt_counts.get(v, 0) + c
+        if which & 2:
+            for d, c, i in _counts(dscp):
+                if d >= 0:
+                    self.dscp_counts[d] += c
+                    self.dscp_first.setdefault(d, int(frames[i]))
+        if which & 4:
+            for v, c, i in _counts(tag):
+                self.count_tag(v, c, int(frames[i]))
 
-    def _steps(self, cols: dict[str, np.ndarray]) -> None:
-        seq = cols["seq"]
-        prev = np.concatenate(([self._last_seq], seq[:-1])) if self._last_seq >= 0 else seq[:-1]
-        cur = seq if self._last_seq >= 0 else seq[1:]
-        step = (cur - prev) % 65536
-        self.steps += len(step)
-        self.good_steps += int(np.count_nonzero((step >= 1) & (step <= MAX_SEQ_STEP)))
-        self.big_jumps += int(np.count_nonzero((step > 3000) & (step < 65536 - 100)))
-        self._last_seq = int(seq[-1])
-        if sum(self.payload_bytes.values()) < 200:     # sizes and timestamp steps of the first packets
-            for v, c, _ in _counts(cols["paylen"]):
-                self.payload_bytes[v] = self.payload_bytes.get(v, 0) + c
-            ts = cols["ts"]
-            if len(ts) > 1:
-                for v, c, _ in _counts((ts[1:] - ts[:-1]) % (1 << 32)):
-                    self.ts_step[v] = self.ts_step.get(v, 0) + c
+    def count_tag(self, v: int, c: int, frame: int) -> None:
+        key = (v >> 3, v & 7) if v >= 0 else (-1, -1)
+        self.tag_counts[key] = self.tag_counts.get(key, 0) + c
+        self.tag_first.setdefault(key, frame)
 
-    def take_pending(self) -> list[dict[str, np.ndarray]]:
+    def first_packets(self, paylen: np.ndarray, ts: np.ndarray) -> None:
+        """Payload sizes and timestamp steps of a stream's first packets (srtp_by_size, ptime)."""
+        for v, c, _ in _counts(paylen):
+            self.payload_bytes[v] = self.payload_bytes.get(v, 0) + c
+        if len(ts) > 1:
+            for v, c, _ in _counts((ts[1:] - ts[:-1]) % (1 << 32)):
+                self.ts_step[v] = self.ts_step.get(v, 0) + c
+
+    def take(self, packets: np.ndarray, start_analysis: Callable[["Stream"], None]) -> None:
+        """The stream's next packets (PACKET records, owned): buffered until its clock is chosen."""
+        if self.analyser is not None:
+            self.analyser.feed(packets)
+            return
+        self._pending.append(packets)
+        self._pending_n += len(packets)
+        span = (self.last_ns - self.first_ns) / 1e9
+        if self._pending_n >= CLOCK_CHECK_PACKETS and span >= CLOCK_CHECK_SECONDS:
+            start_analysis(self)
+
+    def take_pending(self) -> list[np.ndarray]:
         out, self._pending, self._pending_n = self._pending, [], 0
         return out
 
@@ -217,8 +212,8 @@ class Stream:
     def _estimate(self) -> clock_rate.ClockEstimate | None:
         if not self._pending:
             return None
-        ts = np.concatenate([c["ts"] for c in self._pending])
-        t = np.concatenate([c["arrival_ns"] for c in self._pending])
+        pending = np.concatenate(self._pending)
+        ts, t = pending["ts"].astype(np.int64), pending["arrival_ns"]
         if len(ts) < 10 or (t[-1] - t[0]) / 1e9 < CLOCK_CHECK_SECONDS / 2:
             return None
         return clock_rate.infer_clock_rate(ts, (t - t[0]) / 1e9)
@@ -293,91 +288,148 @@ class StreamTable:
     def add(self, f: RtpFields, cols: dict[str, np.ndarray], lay_keys: dict[str, np.ndarray],
             sdp_lookup: Callable[[Stream], SdpBinding | None], announced: np.ndarray,
             identity: copy_check.Identity) -> None:
+        """One batch's RTP rows: split by stream, copies taken out, each stream's counters moved on.
+        The per-stream figures are computed for all of the batch's streams at once (reduceat over the
+        rows sorted by stream); only rows of one stream that differ in PT, DSCP or tag are counted singly."""
         if not len(f.rows):
             return
-        ver, shi, slo, dhi, dlo, sp, dp = (lay_keys[k] for k in ("ver", "src_hi", "src_lo", "dst_hi", "dst_lo",
-                                                                  "sport", "dport"))
+        fields = [lay_keys[k] for k in ("ver", "src_hi", "src_lo", "dst_hi", "dst_lo", "sport", "dport")] + [f.ssrc]
+        ver, shi, slo, dhi, dlo, sp, dp, ssrc = fields
         with np.errstate(over="ignore"):
             h = _mix(shi) ^ _mix(slo + np.uint64(1)) * np.uint64(3) ^ _mix(dhi + np.uint64(2)) * np.uint64(5) ^ \
                 _mix(dlo + np.uint64(3)) * np.uint64(7) ^ _mix(sp.astype(np.uint64) << np.uint64(16) |
                                                               dp.astype(np.uint64)) * np.uint64(11) ^ \
-                _mix(f.ssrc.astype(np.uint64) + (ver.astype(np.uint64) << np.uint64(40)))
+                _mix(ssrc.astype(np.uint64) + (ver.astype(np.uint64) << np.uint64(40)))
         order = np.argsort(h, kind="stable")      # stable: arrival order kept inside each stream
-        hs = h[order]
-        cut = np.flatnonzero(np.diff(hs)) + 1
-        starts = np.concatenate(([0], cut)).tolist()
-        ends = np.concatenate((cut, [len(hs)])).tolist()
-        fields = [a[order] for a in (ver, shi, slo, dhi, dlo, sp, dp, f.ssrc)]
+        group = h[order]
+        fields = [a[order] for a in fields]
+        starts = np.concatenate(([0], np.flatnonzero(group[1:] != group[:-1]) + 1))
+        # a row whose full key differs from its group's first row: a hash collision; then by the full key
+        head = np.repeat(starts, np.diff(np.append(starts, len(group))))
+        if any((a != a[head]).any() for a in fields):
+            again = np.lexsort(fields[::-1])      # stable as well
+            order, fields = order[again], [a[again] for a in fields]
+            change = np.zeros(len(order), dtype=bool)
+            for a in fields:
+                change[1:] |= a[1:] != a[:-1]
+            starts = np.concatenate(([0], np.flatnonzero(change[1:]) + 1))
+            group = np.cumsum(change)
         cols = {k: v[order] for k, v in cols.items()}
-        cols["row"] = f.rows[order]
-        cols["copy"] = copy_check.within(hs, fields, cols["seq"], cols["ts"], cols["arrival_ns"], cols["row"],
-                                         identity)
-        announced = announced[order]
-        self._identity = identity
-        # rows whose full key differs from their group's first row: a hash collision (checked in bulk)
-        head = np.repeat(np.asarray(starts), np.asarray(ends) - np.asarray(starts))
-        clash = np.zeros(len(hs), dtype=bool)
-        for a in fields:
-            clash |= a != a[head]
-        clashing = set(np.unique(head[clash]).tolist()) if clash.any() else set()
-        for s, e in zip(starts, ends):
-            if s in clashing:
-                self._add_exact(s, e, fields, cols, sdp_lookup, announced)   # split by the full key
+        rows, announced = f.rows[order], announced[order]
+        copy = copy_check.within(group, fields, cols["seq"], cols["ts"], cols["arrival_ns"], rows, identity)
+        ends = np.append(starts[1:], len(order))
+        streams = self._resolve(zip(*(a[starts].tolist() for a in fields)), starts, ends, cols["frame"][starts],
+                                np.logical_or.reduceat(announced, starts), sdp_lookup)
+        live = np.array([s is not None for s in streams])
+        if not live.any():
+            return
+        self._tails(streams, starts, ends, cols, rows, copy, identity)
+        keep = np.repeat(live, ends - starts) & ~copy
+        copies = np.add.reduceat(copy, starts).tolist()
+        kept = np.add.reduceat(keep, starts)
+        for stream, c in zip(streams, copies):
+            if stream is not None and c:
+                stream.copies += c
+        idx = np.flatnonzero(keep)
+        if len(idx):
+            self._count([s for s, k in zip(streams, kept.tolist()) if k], kept[kept > 0],
+                        {k: v[idx] for k, v in cols.items()})
+
+    def _resolve(self, keys, starts: np.ndarray, ends: np.ndarray, frames: np.ndarray, announced: np.ndarray,
+                 sdp_lookup: Callable[[Stream], SdpBinding | None]) -> list[Stream | None]:
+        """The stream of each group (made when new), or None for rows not analysed (counted where they go)."""
+        out: list[Stream | None] = []
+        for full, n, frame, ann in zip(keys, (ends - starts).tolist(), frames.tolist(), announced.tolist()):
+            stream = self.streams.get(full)
+            if stream is None:
+                stream = self._new(full, n, frame, ann, sdp_lookup)
+            elif stream.heuristic and ann:
+                stream.heuristic = False
+            out.append(stream)
+        return out
+
+    def _new(self, full: tuple, n: int, frame: int, announced: bool,
+             sdp_lookup: Callable[[Stream], SdpBinding | None]) -> Stream | None:
+        flow = full[:7]
+        if flow in self.rejected_flows:
+            self.rejected_flows[flow] += n
+            return None
+        if not announced:
+            count = self._flow_ssrcs[flow] = self._flow_ssrcs.get(flow, 0) + 1
+            if count > FLOW_SSRC_LIMIT:
+                self.rejected_flows[flow] = n
+                return None
+        if len(self.streams) >= self.max_streams:
+            self.dropped_packets += n
+            return None
+        ver, shi, slo, dhi, dlo, sp, dp, ssrc = full
+        key = StreamKey(address_text(ver, shi, slo), sp, address_text(ver, dhi, dlo), dp, ssrc)
+        stream = Stream(key=key, first_frame=frame, heuristic=not announced)
+        stream.sdp = sdp_lookup(stream)
+        self.streams[full] = stream
+        return stream
+
+    @staticmethod
+    def _tails(streams: list[Stream | None], starts: np.ndarray, ends: np.ndarray, cols: dict[str, np.ndarray],
+               rows: np.ndarray, copy: np.ndarray, identity: copy_check.Identity) -> None:
+        """A stream's first row of the batch may copy its last of the batch before (copies.continues)."""
+        seq, ts, arrival = cols["seq"], cols["ts"], cols["arrival_ns"]
+        firsts = zip(seq[starts].tolist(), ts[starts].tolist(), arrival[starts].tolist(), rows[starts].tolist())
+        last = ends - 1
+        lasts = zip(seq[last].tolist(), ts[last].tolist(), arrival[last].tolist(), rows[last].tolist())
+        for stream, at, first, (s, t, a, r) in zip(streams, starts.tolist(), firsts, lasts):
+            if stream is None:
                 continue
-            self._add_group(tuple(int(a[s]) for a in fields), s, e, cols, sdp_lookup, announced)
-        self._identity = None          # the batch's bytes are not kept past it
+            if stream.tail is not None and copy_check.continues(stream.tail, *first, identity):
+                copy[at] = True
+            stream.tail = copy_check.Tail(s, t, a, identity.key(r))
 
-    def _add_exact(self, s: int, e: int, fields, cols, sdp_lookup, announced) -> None:
-        groups: dict[tuple, list[int]] = {}
-        for i in range(s, e):
-            groups.setdefault(tuple(int(a[i]) for a in fields), []).append(i)
-        for full, members in groups.items():
-            idx = np.asarray(members)
-            self._add_group(full, 0, len(idx), {k: v[idx] for k, v in cols.items()}, sdp_lookup, announced[idx])
-
-    def _add_group(self, full: tuple, s: int, e: int, cols, sdp_lookup, announced) -> None:
-        stream = self.streams.get(full)
-        if stream is None:
-            flow = full[:7]
-            if flow in self.rejected_flows:
-                self.rejected_flows[flow] += e - s
-                return
-            if not announced[s:e].any():
-                n = self._flow_ssrcs[flow] = self._flow_ssrcs.get(flow, 0) + 1
-                if n > FLOW_SSRC_LIMIT:
-                    self.rejected_flows[flow] = e - s
-                    return
-            if len(self.streams) >= self.max_streams:
-                self.dropped_packets += e - s
-                return
-            ver, shi, slo, dhi, dlo, sp, dp, ssrc = full
-            key = StreamKey(address_text(ver, shi, slo), sp, address_text(ver, dhi, dlo), dp, ssrc)
-            stream = Stream(key=key, first_frame=int(cols["frame"][s]))
-            stream.heuristic = not bool(announced[s:e].any())
-            stream.sdp = sdp_lookup(stream)
-            self.streams[full] = stream
-        elif stream.heuristic and announced[s:e].any():
-            stream.heuristic = False
-        g = {k: v[s:e] for k, v in cols.items()}
-        self._drop_copies(stream, g)
-        if len(g["seq"]):
-            stream.add(g, self._start)
-
-    def _drop_copies(self, stream: Stream, g: dict[str, np.ndarray]) -> None:
-        """Take the capture point's copies (copies.py) out of a stream's rows of this batch."""
-        rows, copy, ident = g.pop("row"), g.pop("copy"), self._identity
-        seq, ts, arrival = g["seq"], g["ts"], g["arrival_ns"]
-        if stream.tail is not None and copy_check.continues(stream.tail, int(seq[0]), int(ts[0]), int(arrival[0]),
-                                                            int(rows[0]), ident):
-            copy = copy.copy()
-            copy[0] = True
-        last = len(seq) - 1
-        stream.tail = copy_check.Tail(int(seq[last]), int(ts[last]), int(arrival[last]), ident.key(int(rows[last])))
-        if copy.any():
-            stream.copies += int(np.count_nonzero(copy))
-            keep = ~copy
-            for k in g:
-                g[k] = g[k][keep]
+    def _count(self, streams: list[Stream], n: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+        """Counters of each stream from its rows (`n` each, in order, copies out) and its packets handed on."""
+        starts = np.cumsum(n) - n
+        last = starts + n - 1
+        seq, arrival, frames = cols["seq"].astype(np.int64), cols["arrival_ns"], cols["frame"]
+        pt, dscp = cols["pt"], cols["dscp"]
+        tag = np.where(cols["vlan"] >= 0, cols["vlan"] * 8 + np.maximum(cols["pcp"], 0), -1)
+        mixed = np.zeros(len(n), dtype=np.int64)
+        for bit, a in ((1, pt), (2, dscp), (4, tag)):
+            mixed |= np.where(np.minimum.reduceat(a, starts) != np.maximum.reduceat(a, starts), bit, 0)
+        # sequence steps (looks_like_rtp), the first row's from the stream's last before this batch
+        prev = np.empty(len(seq), dtype=np.int64)
+        prev[1:] = seq[:-1]
+        prev[starts] = [s._last_seq for s in streams]
+        step = (seq - prev) % 65536
+        valid = prev >= 0
+        good = np.add.reduceat(valid & (step >= 1) & (step <= MAX_SEQ_STEP), starts).tolist()
+        big = np.add.reduceat(valid & (step > 3000) & (step < 65536 - 100), starts).tolist()
+        packets = np.empty(len(seq), dtype=PACKET)
+        for k in PACKET.names:
+            packets[k] = cols[k]
+        firsts = (arrival[starts].tolist(), pt[starts].tolist(), dscp[starts].tolist(), tag[starts].tolist(),
+                  frames[starts].tolist())
+        for i, (stream, s, e, c) in enumerate(zip(streams, starts.tolist(), (last + 1).tolist(), n.tolist())):
+            if not stream.packets:
+                stream.first_ns = firsts[0][i]
+            stream.last_ns = int(arrival[e - 1])
+            stream.packets += c
+            stream.steps += c if stream._last_seq >= 0 else c - 1
+            stream.good_steps += good[i]
+            stream.big_jumps += big[i]
+            stream._last_seq = int(seq[e - 1])
+            which = int(mixed[i])
+            if which != 7:
+                if not which & 1:
+                    stream.pt_counts[firsts[1][i]] = stream.pt_counts.get(firsts[1][i], 0) + c
+                if not which & 2 and firsts[2][i] >= 0:
+                    stream.dscp_counts[firsts[2][i]] += c
+                    stream.dscp_first.setdefault(firsts[2][i], firsts[4][i])
+                if not which & 4:
+                    stream.count_tag(firsts[3][i], c, firsts[4][i])
+            if which:
+                stream.count_mixed(pt[s:e], dscp[s:e], tag[s:e], frames[s:e], which)
+            if sum(stream.payload_bytes.values()) < 200:
+                stream.first_packets(cols["paylen"][s:e], cols["ts"][s:e])
+            stream.take(packets[s:e].copy(), self._start)
 
     def _start(self, stream: Stream) -> None:
         stream.choose_clock()

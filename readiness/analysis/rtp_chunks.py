@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import compiled
 from .rtp_stats import MAX_DROPOUT, MAX_MISORDER, WINDOW, RtpStreamAnalyser
 from .wireshark_chunks import smooth_jitter
 
@@ -62,6 +63,8 @@ class RtpChunks:
         ts = np.asarray(ts, dtype=np.int64)
         arrival_s = np.asarray(arrival_s, dtype=np.float64)
         self._guard_span(arrival_s)
+        if compiled.available() and compiled.rfc3550_feed(a, seq, ts, arrival_s):   # a.add itself, in C
+            return
         if len(seq) and a.packets == 0:
             a.add(int(seq[0]), int(ts[0]), float(arrival_s[0]))
             seq, ts, arrival_s = seq[1:], ts[1:], arrival_s[1:]

@@ -13,7 +13,7 @@ from typing import Mapping, NamedTuple
 
 import numpy as np
 
-from . import wireshark_c
+from . import compiled
 from .wireshark_rtp import CN_PAYLOAD_TYPES, WiresharkRtp, WiresharkSummary, _last_index, _rate_of
 
 FILTER_GAIN = 0.0625          # RFC 3550 6.4.1: J += (|D| - J) / 16
@@ -96,8 +96,8 @@ class WiresharkChunks:
         m = len(seq)
         marker = np.zeros(m, dtype=bool) if marker is None else np.asarray(marker, dtype=bool)
         pt = np.full(m, -1, dtype=np.int64) if pt is None else np.asarray(pt, dtype=np.int64)
-        if wireshark_c.available():        # WiresharkRtp.add itself, in C
-            values = wireshark_c.feed(w, self._ticks, self._ticks_none, seq, ts, t_ms, marker, pt)
+        if compiled.available():        # WiresharkRtp.add itself, in C
+            values = compiled.wireshark_feed(w, self._ticks, self._ticks_none, seq, ts, t_ms, marker, pt)
             return PacketValues(*values) if per_packet else None
         out = PacketValues(np.zeros(m), np.zeros(m, dtype=bool), np.zeros(m), np.zeros(m, dtype=bool),
                            np.zeros(m, dtype=bool))

@@ -3,10 +3,9 @@
  * same IEEE double arithmetic, so the per-packet values and the totals are bit for bit Python's.
  *
  * wireshark_rtp.py documents the rules; wireshark_chunks.py keeps the numpy version for installs
- * without a C compiler. Reached through ctypes (wireshark_c.py), which releases the GIL. Build with
+ * without a C compiler. Reached through ctypes (compiled.py), which releases the GIL. Build with
  * -ffp-contract=off: a fused multiply-add would round differently from Python.
  */
-#include <Python.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -102,6 +101,3 @@ void ws_feed(int64_t *st, double *sd, int64_t n, const int64_t *seq, const int64
         o_counted[i] = (uint8_t)(regular && tpm > 0);
     }
 }
-
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_wireshark_rtp", NULL, -1, NULL};
-PyMODINIT_FUNC PyInit__wireshark_rtp(void) { return PyModule_Create(&module); }

@@ -1,7 +1,9 @@
-"""Wireshark's RTP rules in C (readiness/analysis/csrc/wireshark_rtp.c) are `WiresharkRtp.add` to the last
-bit: the same per-packet values and totals on random streams (loss, reordering, duplicates, wrap,
-jumps, comfort noise, markers, payload-type clocks, timestamps before the first), in any chunking;
-the numpy path agrees to rounding; every corpus capture gives the same streams either way."""
+"""The per-stream rules in C (readiness/analysis/csrc/) are the per-packet classes to the last bit:
+Wireshark's (`WiresharkRtp.add`) and RFC 3550's (`RtpStreamAnalyser.add`, with loss bursts and
+per-second snapshots): the same per-packet values and totals on random streams (loss, reordering,
+duplicates, wrap, A.1 jumps and restarts, stale packets, comfort noise, markers, payload-type clocks,
+timestamps before the first), in any chunking; the numpy paths agree to rounding; every corpus
+capture gives the same streams either way."""
 
 from __future__ import annotations
 
@@ -11,14 +13,16 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from readiness.analysis import wireshark_c
+from readiness.analysis import compiled
+from readiness.analysis.rtp_chunks import RtpChunks
+from readiness.analysis.rtp_stats import RtpStreamAnalyser
 from readiness.analysis.wireshark_chunks import WiresharkChunks
 from readiness.analysis.wireshark_rtp import WiresharkRtp
 from readiness.probes.capture.analyze import analyse
 
 from .test_chunked_analysis import _chunks, _same, _stream
 
-pytestmark = pytest.mark.skipif(not wireshark_c.available(), reason="the C module _wireshark_rtp is not built")
+pytestmark = pytest.mark.skipif(not compiled.available(), reason="the C module _stream_rules is not built")
 
 CLOCKS = (8000, {0: 8000, 13: 8000}, {0: 8000, 8: 16000}, {8: 11025}, None, 90000)
 
@@ -26,10 +30,10 @@ CLOCKS = (8000, {0: 8000, 13: 8000}, {0: 8000, 8: 16000}, {8: 11025}, None, 9000
 def _numpy():
     class Numpy:
         def __enter__(self):
-            self.saved, wireshark_c._lib = wireshark_c._lib, None
+            self.saved, compiled._lib = compiled._lib, None
 
         def __exit__(self, *exc):
-            wireshark_c._lib = self.saved
+            compiled._lib = self.saved
     return Numpy()
 
 
@@ -68,6 +72,38 @@ def test_c_is_the_per_packet_rules_bit_for_bit(seed):
                 n.feed(seq[a:b], ts[a:b], t_ms[a:b], marker[a:b], pt[a:b])
         for f, v in asdict(want).items():
             _same(v, getattr(n.summary(), f), f"numpy seed {seed} trial {trial} {f}")
+
+
+def _state(a: RtpStreamAnalyser) -> dict:
+    out = {k: v for k, v in vars(a).items() if k not in ("add", "_bursts", "_ws")}
+    b = a._bursts
+    return out | {"bursts": (asdict(b.totals), b._first, b._last, b._n), "result": asdict(a.result())}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_c_is_the_rfc3550_analyser_bit_for_bit(seed):
+    rng = np.random.default_rng(900 + seed)
+    for trial in range(30):
+        seq, ts, t, marker, pt = _stream(rng, int(rng.integers(1, 2500)), jumps=trial % 3 == 0)
+        if trial % 4 == 1 and len(seq) > 40:                          # a sender restart: A.1 resynchronises
+            k = len(seq) // 2
+            seq[k:] = (seq[k:] + 20000) % 65536
+        if trial % 5 == 2 and len(t) > 10:
+            t[len(t) // 3:] += 3.5                                    # an outage: empty seconds
+        if trial % 6 == 3 and len(seq) > 400:                         # 150 in a row lost: wider than the window
+            keep = np.ones(len(seq), dtype=bool)
+            keep[200:350] = False
+            seq, ts, t = seq[keep], ts[keep], t[keep]
+        clock = (8000, None, 16000)[trial % 3]
+        interval = (1.0, None, 0.1)[trial % 3] if trial % 2 else 1.0
+        want = RtpStreamAnalyser(clock, interval_s=interval)
+        for row in zip(seq.tolist(), ts.tolist(), t.tolist()):
+            want.add(*row)
+        got = RtpStreamAnalyser(clock, interval_s=interval)
+        feeder = RtpChunks(got)
+        for a, b in _chunks(rng, len(seq)):
+            feeder.feed(seq[a:b], ts[a:b], t[a:b])
+        assert _state(got) == _state(want), f"seed {seed} trial {trial}"
 
 
 def test_the_regular_flags_are_the_numpy_paths():

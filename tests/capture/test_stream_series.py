@@ -217,3 +217,17 @@ def test_the_outage_in_json_series_records_and_the_report(outage_capture, tmp_pa
         (plot,) = [x for x in plots(results, lang) if x.key == "capture-streams"]
         assert plot.section == "capture" and words in plot.title and "RFC 3550" in plot.caption
         assert plot.svg.startswith("<svg ")
+
+
+def test_series_values_rounded_exactly_as_python_rounds():
+    """The run document's series are rounded in one numpy pass; each value must be what round(v, 3)
+    gives, also at the halves where rint(v * 1000) is off by its rounding error."""
+    from readiness.probes.capture.stream_stats import rounded
+    rng = np.random.default_rng(7)
+    halves = (rng.integers(-10**7, 10**7, 50_000) + 0.5) / 1000
+    values = np.concatenate([rng.random(50_000) * 40, halves, rng.integers(0, 10**5, 20_000) / 2000,
+                             [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e300, -1e-300, 5e-324, 2.0 ** 60 + 1, 0.0005]])
+    values = np.concatenate([values, -values])
+    for v, got in zip(values.tolist(), rounded(values, 3).tolist()):
+        want = round(v, 3) if v == v else v
+        assert (got == want and math.copysign(1, got) == math.copysign(1, want)) or (got != got and want != want), v

@@ -123,16 +123,8 @@ def analyse(path: str | Path, expected: Markings | None = None,
 
         rtp = detect(batch, lay, sdp_keys, claimed)
         if len(rtp.rows):
-            rows = rtp.rows
-            cols = {"frame": rows.astype(np.int64) + batch.first + 1, "seq": rtp.seq, "ts": rtp.ts, "marker": rtp.marker,
-                    "pt": rtp.pt, "arrival_ns": batch.ts_ns[rows], "dscp": lay.dscp[rows].astype(np.int64),
-                    "vlan": lay.vlan[rows].astype(np.int64), "pcp": lay.pcp[rows].astype(np.int64),
-                    "paylen": lay.paylen_wire[rows] - rtp.header_len}
-            keys = {"ver": lay.ipver[rows], "src_hi": lay.src_hi[rows], "src_lo": lay.src_lo[rows],
-                    "dst_hi": lay.dst_hi[rows], "dst_lo": lay.dst_lo[rows], "sport": lay.sport[rows],
-                    "dport": lay.dport[rows]}
-            table.add(rtp, cols, keys, calls.binding, rtp.announced, copy_check.Identity(batch, lay))
-            claimed[rows] = True
+            table.add(rtp, batch, lay, calls.binding, copy_check.Identity(batch, lay))
+            claimed[rtp.rows] = True
 
         for i in np.flatnonzero((lay.ethertype == ETH_LLDP) | (lay.ethertype == ETH_CISCO_SNAP + PID_CDP)):
             l2.add(int(lay.ethertype[i]), batch.buf[lay.l2[i]:batch.off[i] + batch.caplen[i]].tobytes(),

@@ -85,12 +85,10 @@ class Identity:
         return ip_id + int(lay.paylen_wire[row]).to_bytes(4, "big") + buf[p:p + n].tobytes()
 
 
-def within(group: np.ndarray, keys: list[np.ndarray], seq: np.ndarray, ts: np.ndarray, arrival_ns: np.ndarray,
-           rows: np.ndarray, identity: Identity) -> np.ndarray:
-    """Copies among rows sorted by stream (`group` equal within a stream, arrival order inside it).
-
-    `keys`: the stream key fields in the same order, compared as well so that a hash collision never
-    pairs two streams. Returns a bool mask: True where the row copies an earlier one."""
+def within(group: np.ndarray, seq: np.ndarray, ts: np.ndarray, arrival_ns: np.ndarray, rows: np.ndarray,
+           identity: Identity) -> np.ndarray:
+    """Copies among rows sorted by stream (`group` equal exactly within a stream and only there, arrival
+    order inside it). Returns a bool mask: True where the row copies an earlier one."""
     n = len(seq)
     copy = np.zeros(n, dtype=bool)
     for lag in range(1, min(LAGS, n - 1) + 1):
@@ -100,8 +98,6 @@ def within(group: np.ndarray, keys: list[np.ndarray], seq: np.ndarray, ts: np.nd
         j = i - lag
         dt = arrival_ns[i] - arrival_ns[j]
         ok = (group[i] == group[j]) & (ts[i] == ts[j]) & (dt >= 0) & (dt <= COPY_WINDOW_NS)
-        for k in keys:
-            ok &= k[i] == k[j]
         i, j = i[ok], j[ok]
         if len(i):
             copy[i[identity.same(rows[i], rows[j])]] = True

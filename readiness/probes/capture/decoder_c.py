@@ -43,6 +43,8 @@ def _load() -> None:
     lib.cd_layers.restype = None
     lib.cd_rtp.argtypes = [p, i64, p, p, p, i64, p, p]
     lib.cd_rtp.restype = i64
+    lib.cd_streams.argtypes = [i64, p, p, p, p, p, p]
+    lib.cd_streams.restype = i64
     _lib = lib
 
 
@@ -103,6 +105,22 @@ def rtp(buf: np.ndarray, lay, exclude: np.ndarray, keys: np.ndarray, other_port:
     keys = np.ascontiguousarray(keys, dtype=np.uint64)
     m = _lib.cd_rtp(_addr(buf), n, ptrs, _addr(exclude), _addr(keys), len(keys), _addr(other_port), optrs)
     return {k: c[:m] for k, c in zip(RTP_FIELDS, out)}
+
+
+def streams(lay, rows: np.ndarray, ssrc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """RTP rows split by stream key as streams.StreamTable splits them: (order: positions into `rows`
+    sorted by stream, arrival order kept; group: stream number of each sorted row; starts of each
+    stream). None where the C side had no memory (the numpy path then splits)."""
+    m = len(rows)
+    cols = [getattr(lay, f) for f in FIELDS]
+    ptrs = (ctypes.c_void_p * len(cols))(*map(_addr, cols))
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    ssrc = np.ascontiguousarray(ssrc, dtype=np.int64)
+    order, group, starts = (np.empty(max(m, 1), dtype=np.int64) for _ in range(3))
+    g = _lib.cd_streams(m, _addr(rows), ptrs, _addr(ssrc), _addr(order), _addr(group), _addr(starts))
+    if g < 0:
+        return None
+    return order[:m], group[:m], starts[:g]
 
 
 _load()

@@ -185,11 +185,28 @@ def series_json(d: DueSeries | None) -> dict[str, Any] | None:
         return None
 
     def col(a: np.ndarray) -> list[float | None]:
-        return [None if v != v else round(v, 3) for v in a.tolist()]
+        return [None if v != v else v for v in rounded(a, 3).tolist()]
 
     return {"start": d.origin, "step_s": d.step_s, "packets": d.packets.tolist(), "expected": d.expected.tolist(),
             "lost": d.lost.tolist(), "loss_pct": col(d.loss_pct()), "jitter_ms": col(d.jitter_ms),
             "jitter_max_ms": col(d.jitter_max_ms), "delta_max_ms": col(d.delta_max_ms)}
+
+
+def rounded(a: np.ndarray, digits: int) -> np.ndarray:
+    """`round(v, digits)` of each value, as Python rounds (the nearest double to the correctly rounded
+    decimal), in one pass: rint(v * 10**digits) / 10**digits is that value except where v * 10**digits
+    lies within its rounding error of a half, and those few go through round() itself."""
+    a = np.asarray(a, dtype=np.float64)
+    scale = 10.0 ** digits
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = a * scale
+        out = np.rint(s) / scale
+        frac = np.abs(s - np.trunc(s))
+        risky = np.flatnonzero(~(np.abs(frac - 0.5) > np.abs(s) * 1e-15 + 1e-300) | ~(np.abs(s) < 2.0 ** 50))
+    for i in risky.tolist():
+        v = float(a[i])
+        out[i] = round(v, digits) if v == v else v
+    return out
 
 
 def analyse_stream(s: Stream) -> StreamResult:

@@ -28,7 +28,9 @@ import numpy as np
 
 from ... import codecs as codec_facts
 from ...analysis import clock_rate
-from . import copies as copy_check
+from . import copies as copy_check, decoder_c
+from .layers import Layers
+from .pcap import Batch
 from .rtp_detect import RtpFields, _mix
 
 if TYPE_CHECKING:
@@ -261,6 +263,40 @@ class Stream:
         return "unknown"
 
 
+def _split(f: RtpFields, lay: Layers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order, group, starts): positions into f.rows sorted by stream key, arrival order kept inside each
+    stream; a value per sorted row equal exactly within a stream; where each stream starts. Streams in
+    the order of a 64-bit hash of their key (checked for collisions, then by the full key)."""
+    if decoder_c.available():                 # then decode() made `lay` there too
+        split = decoder_c.streams(lay, f.rows, f.ssrc)
+        if split is not None:
+            return split
+    rows = f.rows
+    fields = [a[rows] for a in (lay.ipver, lay.src_hi, lay.src_lo, lay.dst_hi, lay.dst_lo, lay.sport, lay.dport)]
+    fields.append(f.ssrc)
+    ver, shi, slo, dhi, dlo, sp, dp, ssrc = fields
+    with np.errstate(over="ignore"):
+        h = _mix(shi) ^ _mix(slo + np.uint64(1)) * np.uint64(3) ^ _mix(dhi + np.uint64(2)) * np.uint64(5) ^ \
+            _mix(dlo + np.uint64(3)) * np.uint64(7) ^ _mix(sp.astype(np.uint64) << np.uint64(16) |
+                                                          dp.astype(np.uint64)) * np.uint64(11) ^ \
+            _mix(ssrc.astype(np.uint64) + (ver.astype(np.uint64) << np.uint64(40)))
+    order = np.argsort(h, kind="stable")      # stable: arrival order kept inside each stream
+    group = h[order]
+    fields = [a[order] for a in fields]
+    starts = np.concatenate(([0], np.flatnonzero(group[1:] != group[:-1]) + 1))
+    # a row whose full key differs from its group's first row: a hash collision; then by the full key
+    head = np.repeat(starts, np.diff(np.append(starts, len(group))))
+    if any((a != a[head]).any() for a in fields):
+        again = np.lexsort(fields[::-1])      # stable as well
+        order, fields = order[again], [a[again] for a in fields]
+        change = np.zeros(len(order), dtype=bool)
+        for a in fields:
+            change[1:] |= a[1:] != a[:-1]
+        starts = np.concatenate(([0], np.flatnonzero(change[1:]) + 1))
+        group = np.cumsum(change)
+    return order, group, starts
+
+
 def _counts(a: np.ndarray) -> list[tuple[int, int, int]]:
     """(value, count, index of first occurrence) of each value; one comparison when all are equal."""
     if len(a) == 0:
@@ -285,41 +321,25 @@ class StreamTable:
         self.short_flows = (0, 0)                    # (streams, packets) left out by finish(): too short
         self._identity: copy_check.Identity | None = None   # the batch being added
 
-    def add(self, f: RtpFields, cols: dict[str, np.ndarray], lay_keys: dict[str, np.ndarray],
-            sdp_lookup: Callable[[Stream], SdpBinding | None], announced: np.ndarray,
+    def add(self, f: RtpFields, batch: Batch, lay: Layers, sdp_lookup: Callable[[Stream], SdpBinding | None],
             identity: copy_check.Identity) -> None:
         """One batch's RTP rows: split by stream, copies taken out, each stream's counters moved on.
         The per-stream figures are computed for all of the batch's streams at once (reduceat over the
         rows sorted by stream); only rows of one stream that differ in PT, DSCP or tag are counted singly."""
         if not len(f.rows):
             return
-        fields = [lay_keys[k] for k in ("ver", "src_hi", "src_lo", "dst_hi", "dst_lo", "sport", "dport")] + [f.ssrc]
-        ver, shi, slo, dhi, dlo, sp, dp, ssrc = fields
-        with np.errstate(over="ignore"):
-            h = _mix(shi) ^ _mix(slo + np.uint64(1)) * np.uint64(3) ^ _mix(dhi + np.uint64(2)) * np.uint64(5) ^ \
-                _mix(dlo + np.uint64(3)) * np.uint64(7) ^ _mix(sp.astype(np.uint64) << np.uint64(16) |
-                                                              dp.astype(np.uint64)) * np.uint64(11) ^ \
-                _mix(ssrc.astype(np.uint64) + (ver.astype(np.uint64) << np.uint64(40)))
-        order = np.argsort(h, kind="stable")      # stable: arrival order kept inside each stream
-        group = h[order]
-        fields = [a[order] for a in fields]
-        starts = np.concatenate(([0], np.flatnonzero(group[1:] != group[:-1]) + 1))
-        # a row whose full key differs from its group's first row: a hash collision; then by the full key
-        head = np.repeat(starts, np.diff(np.append(starts, len(group))))
-        if any((a != a[head]).any() for a in fields):
-            again = np.lexsort(fields[::-1])      # stable as well
-            order, fields = order[again], [a[again] for a in fields]
-            change = np.zeros(len(order), dtype=bool)
-            for a in fields:
-                change[1:] |= a[1:] != a[:-1]
-            starts = np.concatenate(([0], np.flatnonzero(change[1:]) + 1))
-            group = np.cumsum(change)
-        cols = {k: v[order] for k, v in cols.items()}
-        rows, announced = f.rows[order], announced[order]
-        copy = copy_check.within(group, fields, cols["seq"], cols["ts"], cols["arrival_ns"], rows, identity)
+        order, group, starts = _split(f, lay)
+        rows = f.rows[order]                       # batch rows, sorted by stream, arrival order in each
+        first = rows[starts]
+        keys = zip(*(a[first].tolist() for a in (lay.ipver, lay.src_hi, lay.src_lo, lay.dst_hi, lay.dst_lo,
+                                                   lay.sport, lay.dport)), f.ssrc[order[starts]].tolist())
+        cols = {"frame": rows + (batch.first + 1), "seq": f.seq[order], "ts": f.ts[order], "marker": f.marker[order],
+                "pt": f.pt[order], "arrival_ns": batch.ts_ns[rows], "dscp": lay.dscp[rows], "vlan": lay.vlan[rows],
+                "pcp": lay.pcp[rows], "paylen": lay.paylen_wire[rows] - f.header_len[order]}
+        copy = copy_check.within(group, cols["seq"], cols["ts"], cols["arrival_ns"], rows, identity)
         ends = np.append(starts[1:], len(order))
-        streams = self._resolve(zip(*(a[starts].tolist() for a in fields)), starts, ends, cols["frame"][starts],
-                                np.logical_or.reduceat(announced, starts), sdp_lookup)
+        streams = self._resolve(keys, starts, ends, cols["frame"][starts],
+                                np.logical_or.reduceat(f.announced[order], starts), sdp_lookup)
         live = np.array([s is not None for s in streams])
         if not live.any():
             return
@@ -330,10 +350,12 @@ class StreamTable:
         for stream, c in zip(streams, copies):
             if stream is not None and c:
                 stream.copies += c
-        idx = np.flatnonzero(keep)
-        if len(idx):
-            self._count([s for s, k in zip(streams, kept.tolist()) if k], kept[kept > 0],
-                        {k: v[idx] for k, v in cols.items()})
+        if not keep.all():                        # rows of streams not analysed, or copies: taken out
+            idx = np.flatnonzero(keep)
+            if not len(idx):
+                return
+            cols = {k: v[idx] for k, v in cols.items()}
+        self._count([s for s, k in zip(streams, kept.tolist()) if k], kept[kept > 0], cols)
 
     def _resolve(self, keys, starts: np.ndarray, ends: np.ndarray, frames: np.ndarray, announced: np.ndarray,
                  sdp_lookup: Callable[[Stream], SdpBinding | None]) -> list[Stream | None]:

@@ -7,6 +7,8 @@
  */
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* A chunk (16 MiB) is larger than the caches hold after it was read: ask for the packets a few rows ahead,
  * so the loops wait on memory bandwidth, not on each packet's latency. */
@@ -274,6 +276,69 @@ int64_t cd_rtp(const uint8_t *buf, int64_t n, void **col, const uint8_t *exclude
         m++;
     }
     return m;
+}
+
+/* streams.StreamTable's split of a batch's RTP rows by stream key (IP version, addresses, ports, SSRC).
+ * A hash table on the full key gives each row its stream; the streams are ordered by the hash that
+ * streams.py's numpy path sorts by (ties, which that path never meets without a collision, by key),
+ * and the rows sorted by stream keeping arrival order inside each (a counting sort).
+ * Out: order[m] (positions into rows, sorted by stream), group[m] (stream number of each sorted row),
+ * starts[groups] (first sorted position of each stream). Returns the number of streams, -1 without memory. */
+typedef struct { uint64_t h, shi, slo, dhi, dlo; int64_t ssrc; int32_t sp, dp; int8_t ver; int64_t n, at; } skey;
+
+static int skey_cmp(const void *a, const void *b) {
+    const skey *x = a, *y = b;
+#define CMP(f) if (x->f != y->f) return x->f < y->f ? -1 : 1
+    CMP(h); CMP(ver); CMP(shi); CMP(slo); CMP(dhi); CMP(dlo); CMP(sp); CMP(dp); CMP(ssrc);
+#undef CMP
+    return 0;
+}
+
+int64_t cd_streams(int64_t m, const int64_t *rows, void **col, const int64_t *ssrc, int64_t *order, int64_t *group,
+                   int64_t *starts) {
+    const int8_t *ver = col[COL_IPVER];
+    const uint64_t *shi = col[COL_SRC_HI], *slo = col[COL_SRC_LO], *dhi = col[COL_DST_HI], *dlo = col[COL_DST_LO];
+    const int32_t *sport = col[COL_SPORT], *dport = col[COL_DPORT];
+    int64_t cap = 16;
+    while (cap < 2 * m) cap <<= 1;
+    int64_t *slot = malloc(cap * sizeof(int64_t)), *gid = malloc((m + 1) * sizeof(int64_t));
+    skey *keys = malloc((m + 1) * sizeof(skey));
+    int64_t *rank = malloc((m + 1) * sizeof(int64_t));
+    int64_t g = -1;
+    if (!slot || !gid || !keys || !rank) goto out;
+    memset(slot, 0xFF, cap * sizeof(int64_t));
+    g = 0;
+    for (int64_t i = 0; i < m; i++) {
+        int64_t r = rows[i];
+        skey k = {0, shi[r], slo[r], dhi[r], dlo[r], ssrc[i], sport[r], dport[r], ver[r], 0, 0};
+        k.h = mix(k.shi) ^ mix(k.slo + 1) * 3 ^ mix(k.dhi + 2) * 5 ^ mix(k.dlo + 3) * 7 ^
+              mix((uint64_t)(int64_t)k.sp << 16 | (uint64_t)(int64_t)k.dp) * 11 ^
+              mix((uint64_t)k.ssrc + ((uint64_t)(int64_t)k.ver << 40));
+        int64_t s = (int64_t)(k.h & (uint64_t)(cap - 1));
+        for (;; s = (s + 1) & (cap - 1)) {
+            int64_t e = slot[s];
+            if (e < 0) {
+                k.at = g; slot[s] = g; keys[g++] = k;
+                gid[i] = k.at;
+                break;
+            }
+            if (keys[e].h == k.h && skey_cmp(&keys[e], &k) == 0) { gid[i] = e; break; }
+        }
+        keys[gid[i]].n++;
+    }
+    qsort(keys, g, sizeof(skey), skey_cmp);    /* `at` keeps each stream's number of first appearance */
+    int64_t pos = 0;
+    for (int64_t j = 0; j < g; j++) {
+        rank[keys[j].at] = j;
+        starts[j] = pos;
+        for (int64_t c = 0; c < keys[j].n; c++) group[pos + c] = j;
+        pos += keys[j].n;
+    }
+    for (int64_t j = 0; j < g; j++) slot[j] = starts[j];        /* next free position of each stream */
+    for (int64_t i = 0; i < m; i++) order[slot[rank[gid[i]]]++] = i;
+out:
+    free(slot); free(gid); free(keys); free(rank);
+    return g;
 }
 
 int cd_fields(void) { return COL_COUNT; }

@@ -1,5 +1,5 @@
-"""The C walk, header decoding and RTP detection (csrc/capture_decode.c) give the same columns as the
-numpy reference (pcap.py, layers.py, rtp_detect.py): on every corpus capture, as pcap and as pcapng (editcap), in small chunks so that
+"""The C walk, header decoding, RTP detection and the split by stream (csrc/capture_decode.c) give the
+same columns as the numpy reference (pcap.py, layers.py, rtp_detect.py, streams.py): on every corpus capture, as pcap and as pcapng (editcap), in small chunks so that
 records straddle chunk ends; and on crafted frames of every link type cut at every length.
 """
 
@@ -17,6 +17,7 @@ from readiness.probes.capture.layers import decode
 from readiness.probes.capture.pcap import CaptureReader
 from readiness.probes.capture.pcap_writer import ethernet, ipv4_udp, pcap_header, rtp
 from readiness.probes.capture.rtp_detect import detect, endpoint_keys
+from readiness.probes.capture.streams import _split
 from tests.conftest import need_tool
 
 pytestmark = pytest.mark.skipif(not decoder_c.available(), reason="the C module _capture_decode is not built")
@@ -39,9 +40,12 @@ def _read(path, chunk: int, python: bool):
             some = np.flatnonzero(at % 7 == 0)
             keys = np.unique(endpoint_keys(lay.dst_hi[some], lay.dst_lo[some], lay.dport[some]))
             found = detect(b, lay, keys, at % 5 == 0)
+            order, group, starts = _split(found, lay)           # the rows split by stream (StreamTable.add)
+            split = {"split.order": order, "split.starts": starts,
+                     "split.stream": np.unique(group, return_inverse=True)[1].astype(np.int64)}
             out.append(({k: getattr(b, k) for k in BATCH} | {"first": b.first},
                         {k: getattr(lay, k) for k in decoder_c.FIELDS} |
-                        {f"rtp.{k}": getattr(found, k) for k in decoder_c.RTP_FIELDS}))
+                        {f"rtp.{k}": getattr(found, k) for k in decoder_c.RTP_FIELDS} | split))
         return reader.stats, out
     finally:
         decoder_c._lib = saved
@@ -129,3 +133,32 @@ def test_damaged_files_stop_at_the_same_place_with_the_same_words(tmp_path):
         path = tmp_path / f"{name}.pcap"
         path.write_bytes(pcap_header() + good * 1000 + tail)
         assert _same(path, 1 << 16)[0] == 1000
+
+
+def test_many_streams_in_one_batch_split_the_same(monkeypatch):
+    """Thousands of streams, keys differing in one field only, rows interleaved: the C split's hash table
+    probes and its ordering agree with the numpy path's (order, starts and which rows share a stream)."""
+    from types import SimpleNamespace
+    from readiness.probes.capture.rtp_detect import RtpFields
+    rng = np.random.default_rng(3)
+    n, m = 60_000, 50_000
+    cols = {f: np.zeros(n, dtype=t) for f, t in zip(decoder_c.FIELDS, decoder_c.DTYPES)}
+    base = rng.integers(0, 3000, n)                # stream number of each packet; fields derived from it
+    cols["ipver"][:] = np.where(base % 5 == 0, 6, 4)
+    cols["src_hi"][:] = np.where(base % 5 == 0, base.astype(np.uint64) << np.uint64(40), 0)
+    cols["src_lo"][:] = np.uint64(0x0A000001) + (base % 7).astype(np.uint64)
+    cols["dst_lo"][:] = np.uint64(0x0A000002)
+    cols["sport"][:] = 40000 + base % 11
+    cols["dport"][:] = 50000 + (base // 11) % 13
+    lay = SimpleNamespace(**cols)
+    rows = np.sort(rng.choice(n, m, replace=False)).astype(np.int64)
+    z = np.zeros(m, dtype=np.int64)
+    f = RtpFields(rows=rows, ssrc=(base[rows] // 143).astype(np.int64), seq=z, ts=z, pt=z.astype(np.int16),
+                  marker=z.astype(bool), header_len=z, announced=z.astype(bool))
+    c_order, c_group, c_starts = _split(f, lay)
+    monkeypatch.setattr(decoder_c, "_lib", None)
+    p_order, p_group, p_starts = _split(f, lay)
+    np.testing.assert_array_equal(c_order, p_order)
+    np.testing.assert_array_equal(c_starts, p_starts)
+    np.testing.assert_array_equal(np.unique(c_group, return_inverse=True)[1], np.unique(p_group, return_inverse=True)[1])
+    assert len(c_starts) > 1000

@@ -267,6 +267,9 @@ def _split(f: RtpFields, lay: Layers) -> tuple[np.ndarray, np.ndarray, np.ndarra
     """(order, group, starts): positions into f.rows sorted by stream key, arrival order kept inside each
     stream; a value per sorted row equal exactly within a stream; where each stream starts. Streams in
     the order of a 64-bit hash of their key (checked for collisions, then by the full key)."""
+    if not len(f.rows):
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
     if decoder_c.available():                 # then decode() made `lay` there too
         split = decoder_c.streams(lay, f.rows, f.ssrc)
         if split is not None:
